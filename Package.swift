@@ -1,0 +1,69 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "metal-agent",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "metal-agent", targets: ["metal-agent"]),
+        .library(name: "ConfigModel", targets: ["ConfigModel"]),
+        .library(name: "Executors", targets: ["Executors"]),
+        .library(name: "Supervisor", targets: ["Supervisor"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+    ],
+    targets: [
+        // The one and only libyaml binding: a system-library target found by pkg-config.
+        .systemLibrary(
+            name: "CYaml",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"]), .brew(["libyaml"])]
+        ),
+        .target(name: "ConfigModel", dependencies: ["CYaml"], swiftSettings: strict),
+        .target(name: "Executors", dependencies: ["ConfigModel"], swiftSettings: strict),
+        .target(
+            name: "Supervisor",
+            dependencies: [
+                "ConfigModel", "Executors",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "metal-agent",
+            dependencies: [
+                "ConfigModel", "Executors", "Supervisor",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "ConfigModelTests", dependencies: ["ConfigModel"], swiftSettings: strict),
+        .testTarget(name: "ExecutorsTests", dependencies: ["Executors", "ConfigModel"], swiftSettings: strict),
+        .testTarget(
+            name: "SupervisorTests",
+            dependencies: ["Supervisor", "Executors", "ConfigModel"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["ConfigModel"],
+            swiftSettings: strict
+        ),
+    ]
+)

@@ -1,0 +1,124 @@
+/// Reads typed fields out of `YAMLNode`s with exact type rules, collecting every error instead of
+/// stopping at the first.
+///
+/// Type rules (YAML 1.2 core schema, as Kubernetes applies them): a quoted scalar is always a string;
+/// integers are plain decimal scalars; booleans are plain `true`/`false` (`yes`/`no` are strings);
+/// plain scalars that read as numbers, booleans or null are not strings.
+struct FieldReader {
+    let file: String
+    private(set) var errors: [ConfigError] = []
+
+    init(file: String) {
+        self.file = file
+    }
+
+    mutating func fail(_ node: YAMLNode, _ field: String, _ message: String) {
+        errors.append(ConfigError(file: file, mark: node.mark, field: field, message: message))
+    }
+
+    mutating func fail(at mark: SourceMark, _ field: String, _ message: String) {
+        errors.append(ConfigError(file: file, mark: mark, field: field, message: message))
+    }
+
+    /// The fields of a mapping node, checked against `allowed`: unknown and duplicate keys are errors.
+    /// Returns nil (after recording an error) when the node is not a mapping.
+    mutating func fields(_ node: YAMLNode, _ field: String, allowed: [String]) -> [String: YAMLNode]? {
+        guard case .mapping(let pairs) = node.value else {
+            fail(node, field, "expected a mapping, found \(node.kindDescription)")
+            return nil
+        }
+        var result: [String: YAMLNode] = [:]
+        for pair in pairs {
+            guard case .scalar(let key, _) = pair.key.value else {
+                fail(pair.key, field, "expected a field name, found \(pair.key.kindDescription)")
+                continue
+            }
+            let path = field.isEmpty ? key : "\(field).\(key)"
+            if result[key] != nil {
+                fail(pair.key, path, "duplicate key \"\(key)\" in one mapping")
+                continue
+            }
+            guard allowed.contains(key) else {
+                let known = allowed.joined(separator: ", ")
+                fail(pair.key, path, "unknown field \"\(key)\"\(Suggestion.hint(for: key, in: allowed)) (known: \(known))")
+                continue
+            }
+            result[key] = pair.value
+        }
+        return result
+    }
+
+    /// A string scalar. Null, numbers, booleans, lists and mappings are errors.
+    mutating func string(_ node: YAMLNode, _ field: String) -> String? {
+        guard case .scalar(let text, let style) = node.value, !node.isNull else {
+            fail(node, field, "expected a string, found \(node.kindDescription)")
+            return nil
+        }
+        if style == .plain, node.tag == nil, Self.isNonStringPlain(text) {
+            fail(node, field, "expected a string, found \(node.kindDescription); quote it to make it a string")
+            return nil
+        }
+        return text
+    }
+
+    /// A plain decimal integer within `range`.
+    mutating func int(_ node: YAMLNode, _ field: String, in range: ClosedRange<Int>) -> Int? {
+        guard case .scalar(let text, let style) = node.value, style == .plain, !node.isNull,
+              let value = Int(text)
+        else {
+            fail(node, field, "expected an integer, found \(node.kindDescription)")
+            return nil
+        }
+        guard range.contains(value) else {
+            fail(node, field, "expected an integer from \(range.lowerBound) to \(range.upperBound), found \(value)")
+            return nil
+        }
+        return value
+    }
+
+    /// A plain `true` or `false`.
+    mutating func bool(_ node: YAMLNode, _ field: String) -> Bool? {
+        if case .scalar(let text, .plain) = node.value {
+            switch text {
+            case "true", "True", "TRUE": return true
+            case "false", "False", "FALSE": return false
+            default: break
+            }
+        }
+        fail(node, field, "expected true or false, found \(node.kindDescription)")
+        return nil
+    }
+
+    /// A list of strings.
+    mutating func stringList(_ node: YAMLNode, _ field: String) -> [String]? {
+        guard case .sequence(let items) = node.value else {
+            fail(node, field, "expected a list of strings, found \(node.kindDescription)")
+            return nil
+        }
+        var result: [String] = []
+        var ok = true
+        for (i, item) in items.enumerated() {
+            if let s = string(item, "\(field)[\(i)]") { result.append(s) } else { ok = false }
+        }
+        return ok ? result : nil
+    }
+
+    /// A mapping of string to string (labels, annotations).
+    mutating func stringMap(_ node: YAMLNode, _ field: String) {
+        guard case .mapping(let pairs) = node.value else {
+            fail(node, field, "expected a mapping of strings, found \(node.kindDescription)")
+            return
+        }
+        for pair in pairs {
+            if let key = string(pair.key, field) {
+                _ = string(pair.value, "\(field).\(key)")
+            }
+        }
+    }
+
+    /// Plain scalars that YAML's core schema reads as something other than a string.
+    static func isNonStringPlain(_ text: String) -> Bool {
+        if Int(text) != nil || Double(text) != nil { return true }
+        return ["true", "false", "True", "False", "TRUE", "FALSE", "null", "Null", "NULL", "~", ".inf", ".nan"].contains(text)
+    }
+}

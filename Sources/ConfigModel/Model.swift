@@ -1,0 +1,35 @@
+/// Where a model's weights live (`Model.spec.source`).
+public enum ModelSource: Sendable, Hashable {
+    /// A local file or folder, absolute after resolution against the config file's folder.
+    case path(String)
+    /// A URL this agent cannot fetch (http, https, hf, ...). Services using it fail with a reason.
+    case remote(String)
+}
+
+/// A `kind: Model` document: a named set of weights on this node.
+public struct Model: Sendable, Hashable {
+    /// `metadata.name`, a DNS-1123 label.
+    public var name: String
+    /// `spec.source`, resolved: relative paths are taken from the config file's folder, `file://` URLs become paths.
+    public var source: ModelSource
+    /// `spec.format`; `gguf` when absent.
+    public var format: ModelFormat
+    /// `spec.sha256`, 64 lowercase hex digits, when given.
+    public var sha256: String?
+    /// `spec.hardware.gpu.layers`: layers to offload to the GPU, when given.
+    public var gpuLayers: Int?
+    /// Where the document starts in the file.
+    public var mark: SourceMark
+
+    public init(
+        name: String, source: ModelSource, format: ModelFormat = .gguf, sha256: String? = nil,
+        gpuLayers: Int? = nil, mark: SourceMark = SourceMark(line: 1, column: 1)
+    ) {
+        self.name = name
+        self.source = source
+        self.format = format
+        self.sha256 = sha256
+        self.gpuLayers = gpuLayers
+        self.mark = mark
+    }
+}

@@ -1,0 +1,40 @@
+/// An HTTP check of a runtime process, in the shape of a Kubernetes `httpGet` probe.
+///
+/// Defaults for the timing fields are the kubelet's (`periodSeconds` 10, `timeoutSeconds` 1,
+/// `successThreshold` 1, `failureThreshold` 3; Kubernetes API reference, `Probe`).
+public struct HTTPProbe: Sendable, Hashable, Codable {
+    /// Request path, e.g. `/health`.
+    public var path: String
+    /// Status codes that count as success (kubelet: 200 to 399).
+    public var successStatus: ClosedRange<Int>
+    /// When set, the response body must contain this text too (e.g. a model id in `/v1/models`).
+    public var bodyContains: String?
+    /// Seconds between two probes.
+    public var periodSeconds: Double
+    /// Seconds before one probe counts as failed.
+    public var timeoutSeconds: Double
+    /// Consecutive successes needed to count as passing.
+    public var successThreshold: Int
+    /// Consecutive failures needed to count as failing.
+    public var failureThreshold: Int
+
+    public init(
+        path: String, successStatus: ClosedRange<Int> = 200...399, bodyContains: String? = nil,
+        periodSeconds: Double = 10, timeoutSeconds: Double = 1, successThreshold: Int = 1, failureThreshold: Int = 3
+    ) {
+        self.path = path
+        self.successStatus = successStatus
+        self.bodyContains = bodyContains
+        self.periodSeconds = periodSeconds
+        self.timeoutSeconds = timeoutSeconds
+        self.successThreshold = successThreshold
+        self.failureThreshold = failureThreshold
+    }
+
+    /// True when a response with this status and body passes the probe.
+    public func accepts(status: Int, body: String) -> Bool {
+        guard successStatus.contains(status) else { return false }
+        if let bodyContains { return body.contains(bodyContains) }
+        return true
+    }
+}

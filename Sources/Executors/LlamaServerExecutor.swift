@@ -1,0 +1,49 @@
+import ConfigModel
+
+/// llama.cpp's `llama-server` for GGUF models.
+///
+/// argv: `--model PATH --host HOST --port PORT --ctx-size N --n-gpu-layers N`, then `--parallel N`
+/// when `parallelSlots` > 1, `--flash-attn on|off` when `flashAttention` is set, `--jinja` when asked,
+/// then `spec.extraArgs`. Readiness: `GET /health` answers 503 while the model loads and 200 once it
+/// can serve (llama.cpp `tools/server/README.md`, "GET /health").
+public struct LlamaServerExecutor: RuntimeExecutor {
+    public let name = RuntimeName.llamaServer
+    public let formats: Set<ModelFormat> = [.gguf]
+    public let defaultBinaryNames = ["llama-server"]
+    /// Context size in tokens when `spec.contextSize` is absent.
+    public static let defaultContextSize = 2048
+    /// Seconds a start may take: loading tens of GB from disk takes minutes.
+    public static let startupTimeoutSeconds: Double = 600
+    /// GPU layers when the Model gives none: all of them on Apple Silicon (Metal), none elsewhere.
+    public let defaultGPULayers: Int
+
+    public init(defaultGPULayers: Int? = nil) {
+        #if os(macOS)
+        self.defaultGPULayers = defaultGPULayers ?? 999
+        #else
+        self.defaultGPULayers = defaultGPULayers ?? 0
+        #endif
+    }
+
+    public func launch(_ r: ResolvedService) -> LaunchDescription {
+        let s = r.service
+        var args = [
+            "--model", r.modelPath,
+            "--host", r.host,
+            "--port", String(r.port),
+            "--ctx-size", String(s.contextSize ?? Self.defaultContextSize),
+            "--n-gpu-layers", String(r.model.gpuLayers ?? defaultGPULayers),
+        ]
+        if let slots = s.parallelSlots, slots > 1 { args += ["--parallel", String(slots)] }
+        if let fa = s.flashAttention { args += ["--flash-attn", fa ? "on" : "off"] }
+        if s.jinja == true { args.append("--jinja") }
+        args += s.extraArgs
+        return LaunchDescription(
+            executable: r.binary, arguments: args, environment: environment([:], s), host: r.host, port: r.port,
+            readiness: HTTPProbe(path: "/health", successStatus: 200...200, periodSeconds: 0.5),
+            liveness: HTTPProbe(path: "/health", successStatus: 200...200, timeoutSeconds: 5),
+            startupTimeoutSeconds: Self.startupTimeoutSeconds,
+            terminationGracePeriodSeconds: Double(s.terminationGracePeriodSeconds)
+        )
+    }
+}

@@ -1,0 +1,43 @@
+import ConfigModel
+
+/// An MLX server for MLX model folders: the Swift `mlx-server` (macOS) or `mlx_lm.server` from the
+/// `mlx-lm` pip package (Linux and macOS).
+///
+/// argv: `--model DIR --host HOST --port PORT`, then the binary's parallelism flag when
+/// `parallelSlots` > 1 (`--decode-concurrency N` for `mlx_lm.server`, `--max-slots N` for
+/// `mlx-server`), then `spec.extraArgs`. Environment: `HF_HUB_OFFLINE=1`, since the agent serves
+/// local folders only (a `spec.env` entry overrides it).
+public struct MLXServerExecutor: RuntimeExecutor {
+    public let name = RuntimeName.mlxServer
+    public let formats: Set<ModelFormat> = [.mlx]
+    public let defaultBinaryNames = ["mlx-server", "mlx_lm.server"]
+    /// Seconds a start may take: loading tens of GB from disk takes minutes.
+    public static let startupTimeoutSeconds: Double = 600
+
+    public init() {}
+
+    /// True when `binary` is the Python `mlx_lm.server` rather than the Swift `mlx-server`.
+    public static func isMLXLM(_ binary: String) -> Bool {
+        let base = binary.split(separator: "/").last.map(String.init) ?? binary
+        return base.hasPrefix("mlx_lm")
+    }
+
+    public func launch(_ r: ResolvedService) -> LaunchDescription {
+        let s = r.service
+        var args = ["--model", r.modelPath, "--host", r.host, "--port", String(r.port)]
+        if let slots = s.parallelSlots, slots > 1 {
+            args += [Self.isMLXLM(r.binary) ? "--decode-concurrency" : "--max-slots", String(slots)]
+        }
+        args += s.extraArgs
+        return LaunchDescription(
+            executable: r.binary, arguments: args, environment: environment(["HF_HUB_OFFLINE": "1"], s),
+            host: r.host, port: r.port,
+            readiness: Self.readinessProbe, liveness: Self.livenessProbe,
+            startupTimeoutSeconds: Self.startupTimeoutSeconds,
+            terminationGracePeriodSeconds: Double(s.terminationGracePeriodSeconds)
+        )
+    }
+
+    static let readinessProbe = HTTPProbe(path: "/health", successStatus: 200...200, periodSeconds: 0.5, successThreshold: 2)
+    static let livenessProbe = HTTPProbe(path: "/health", successStatus: 200...200, timeoutSeconds: 5)
+}

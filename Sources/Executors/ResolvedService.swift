@@ -1,0 +1,26 @@
+import ConfigModel
+
+/// An InferenceService joined with its Model, resolved runtime, binary and port: the input of an executor.
+public struct ResolvedService: Sendable, Hashable {
+    public var service: InferenceService
+    public var model: Model
+    /// The model's local path (file for GGUF, folder for MLX).
+    public var modelPath: String
+    public var runtime: ResolvedRuntime
+    /// The runtime binary to exec.
+    public var binary: String
+    /// Address to bind.
+    public var host: String
+    /// Port to listen on (`spec.port`, or one the agent assigned).
+    public var port: Int
+
+    public init(service: InferenceService, model: Model, modelPath: String, runtime: ResolvedRuntime, binary: String, host: String, port: Int) {
+        self.service = service
+        self.model = model
+        self.modelPath = modelPath
+        self.runtime = runtime
+        self.binary = binary
+        self.host = host
+        self.port = port
+    }
+}

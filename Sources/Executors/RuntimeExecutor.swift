@@ -1,0 +1,25 @@
+import ConfigModel
+
+/// One runtime the agent can run: how to exec it for a service, and how to probe it.
+///
+/// Implementations are pure and stateless; adding a runtime is adding one conforming type and
+/// listing it in `ExecutorRegistry.standard`.
+public protocol RuntimeExecutor: Sendable {
+    /// Canonical runtime name, the registry key (e.g. `llama-server`).
+    var name: String { get }
+    /// Model formats this runtime serves; a service whose model has another format fails with `FormatMismatch`.
+    var formats: Set<ModelFormat> { get }
+    /// Executable names looked up on PATH when no `--<runtime>-bin` flag is given, in order of preference.
+    var defaultBinaryNames: [String] { get }
+    /// The launch description for one service.
+    func launch(_ resolved: ResolvedService) -> LaunchDescription
+}
+
+extension RuntimeExecutor {
+    /// `spec.env` over the executor's own variables.
+    func environment(_ base: [String: String], _ service: InferenceService) -> [String: String] {
+        var env = base
+        for variable in service.env { env[variable.name] = variable.value }
+        return env
+    }
+}

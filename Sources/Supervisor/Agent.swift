@@ -1,0 +1,164 @@
+import ConfigModel
+import Executors
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// The node agent: reads the config, reconciles desired state against running services, watches the
+/// file, and stops everything on graceful shutdown.
+///
+/// A `Service` (swift-service-lifecycle): run it in a `ServiceGroup` that turns SIGTERM and SIGINT
+/// into graceful shutdown. SIGHUP re-reads the config. Reconciles run one at a time, in order.
+public actor Agent: Service {
+    private let options: AgentOptions
+    private let logger: Logger
+    private let store: StatusStore
+    private let builder: DesiredStateBuilder
+    private let prober = HTTPProber()
+    private var controllers: [String: ServiceController] = [:]
+    private var ports = PortAllocator()
+    /// Last port each service had, so a restarted entry keeps its endpoint when it can.
+    private var lastPorts: [String: Int] = [:]
+    private var generation = 0
+    private var appliedBytes: [UInt8]?
+
+    public init(options: AgentOptions, logger: Logger) {
+        self.options = options
+        self.logger = logger
+        let enabled = options.binaries.keys.sorted()
+        let capabilities = AgentStatus.Capabilities(
+            runtimes: enabled, defaultRuntime: RuntimeName.canonical(options.defaultRuntime) ?? options.defaultRuntime,
+            binaries: options.binaries,
+            formats: Dictionary(uniqueKeysWithValues: enabled.map { name in
+                (name, options.registry.executor(for: name).map { $0.formats.map(\.rawValue).sorted() } ?? [])
+            }))
+        self.store = StatusStore(
+            file: StatusFile(path: options.statusPath), capabilities: capabilities,
+            node: NodeInfo.current(agentVersion: options.agentVersion), configPath: options.configPath, logger: logger)
+        self.builder = DesiredStateBuilder(
+            defaultRuntime: options.defaultRuntime, binaries: options.binaries, host: options.host, registry: options.registry)
+    }
+
+    /// Runs until graceful shutdown, then stops every service and returns.
+    /// - Throws: when the config's folder cannot be watched.
+    public func run() async throws {
+        try FileManager.default.createDirectory(atPath: options.logDirectory, withIntermediateDirectories: true)
+        let (triggers, trigger) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let watcher = ConfigWatcher(path: options.configPath) { trigger.yield() }
+        try watcher.start()
+        let hangups = Task {
+            for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                trigger.yield()
+            }
+        }
+        await store.flush()
+        await reload()
+        for await _ in triggers.cancelOnGracefulShutdown() {
+            // Let a burst of editor writes settle; further events collapse into one pending trigger.
+            try? await Task.sleep(for: .milliseconds(50))
+            await reload()
+        }
+        watcher.stop()
+        hangups.cancel()
+        logger.info("shutting down: stopping all services")
+        await stopAll()
+    }
+
+    /// Re-reads the config and reconciles. A file that cannot be read, parsed or validated changes nothing that runs.
+    public func reload() async {
+        let path = options.configPath
+        guard let data = FileManager.default.contents(atPath: path) else {
+            let error = ConfigError(file: path, mark: SourceMark(line: 1, column: 1), field: "", message: "cannot read the config file (missing or unreadable)")
+            logger.error("\(error)")
+            await store.configRejected([error])
+            return
+        }
+        let bytes = [UInt8](data)
+        let config: AgentConfig
+        do {
+            config = try ConfigLoader.load(bytes, file: path)
+        } catch {
+            for e in error.errors { logger.error("config rejected: \(e)") }
+            logger.error("the last good config stays in force", metadata: ["errors": "\(error.errors.count)"])
+            await store.configRejected(error.errors)
+            return
+        }
+        if bytes != appliedBytes {
+            generation += 1
+            appliedBytes = bytes
+            logger.info("config loaded", metadata: ["generation": "\(generation)", "services": "\(config.services.count)"])
+        }
+        await reconcile(builder.build(config))
+    }
+
+    /// Makes the running services match `desired`: stops removed and changed entries, starts new and
+    /// changed ones, and leaves unchanged ones running (same process).
+    private func reconcile(_ desired: [DesiredService]) async {
+        await store.configApplied(generation: generation, serviceOrder: desired.map(\.name))
+        let wanted = Dictionary(desired.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+
+        var stopping: [ServiceController] = []
+        for (name, controller) in controllers {
+            guard let entry = wanted[name], case .run = entry.action, entry.specHash == controller.specHash else {
+                let why = wanted[name] == nil ? "removed from config" : "spec changed"
+                logger.info("stopping", metadata: ["service": "\(name)", "why": "\(why)"])
+                stopping.append(controller)
+                controllers[name] = nil
+                continue
+            }
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for controller in stopping { group.addTask { await controller.stop() } }
+        }
+        for controller in stopping { ports.release(controller.port) }
+
+        for entry in desired {
+            switch entry.action {
+            case .stopped, .failed:
+                if case .failed(let reason, let message) = entry.action {
+                    logger.error("cannot run", metadata: ["service": "\(entry.name)", "reason": "\(reason)", "message": "\(message)"])
+                }
+                await store.update(entry.baseStatus)
+            case .run(var resolved, let executor):
+                guard controllers[entry.name] == nil else { continue }
+                if let fixed = resolved.service.port {
+                    ports.reserve(fixed)
+                    resolved.port = fixed
+                } else if let previous = lastPorts[entry.name], !ports.inUse.contains(previous),
+                          PortAllocator.isFree(previous, host: options.host) {
+                    ports.reserve(previous)
+                    resolved.port = previous
+                } else if let port = ports.allocate(host: options.host) {
+                    resolved.port = port
+                } else {
+                    var status = entry.baseStatus
+                    status.phase = .Failed
+                    status.reason = "NoFreePort"
+                    status.message = "no free TCP port on \(options.host)"
+                    await store.update(status)
+                    continue
+                }
+                lastPorts[entry.name] = resolved.port
+                logger.info("starting", metadata: [
+                    "service": "\(entry.name)", "runtime": "\(resolved.runtime.name)",
+                    "runtimeSource": "\(resolved.runtime.source.rawValue)", "port": "\(resolved.port)",
+                ])
+                let logPath = (options.logDirectory as NSString).appendingPathComponent("\(entry.name).log")
+                controllers[entry.name] = ServiceController(
+                    desired: entry, resolved: resolved, executor: executor, logPath: logPath,
+                    context: .init(store: store, prober: prober, backoff: options.backoff, logger: logger))
+            }
+        }
+    }
+
+    /// Stops every service (concurrently) and marks each Stopped.
+    private func stopAll() async {
+        let all = controllers
+        controllers = [:]
+        await withTaskGroup(of: Void.self) { group in
+            for controller in all.values { group.addTask { await controller.stop() } }
+        }
+        await store.markAllStopped(reason: "AgentShutdown", message: "metal-agent is shutting down")
+    }
+}

@@ -1,0 +1,59 @@
+import Executors
+
+/// How an agent is set up: what it reads, where it writes, and what this node can run.
+public struct AgentOptions: Sendable {
+    /// The config file (`models.yaml`).
+    public var configPath: String
+    /// The status JSON file.
+    public var statusPath: String
+    /// Folder for per-service log files (`<name>.log`).
+    public var logDirectory: String
+    /// Address the runtimes bind (an IP address).
+    public var host: String
+    /// Runtime for entries without `spec.runtime`.
+    public var defaultRuntime: String
+    /// Enabled runtime -> binary path. Runtimes not in here are not enabled on this node.
+    public var binaries: [String: String]
+    /// Restart backoff.
+    public var backoff: BackoffPolicy
+    /// Runtime executors.
+    public var registry: ExecutorRegistry
+    /// Reported in the status file's `node.agentVersion`.
+    public var agentVersion: String
+
+    public init(
+        configPath: String, statusPath: String, logDirectory: String, host: String = "127.0.0.1",
+        defaultRuntime: String = "llama-server", binaries: [String: String], backoff: BackoffPolicy = .kubelet,
+        registry: ExecutorRegistry = .standard, agentVersion: String
+    ) {
+        self.configPath = configPath
+        self.statusPath = statusPath
+        self.logDirectory = logDirectory
+        self.host = host
+        self.defaultRuntime = defaultRuntime
+        self.binaries = binaries
+        self.backoff = backoff
+        self.registry = registry
+        self.agentVersion = agentVersion
+    }
+
+    /// The status file path the agent uses when none is given: next to the config,
+    /// `models.yaml` -> `models.status.json`.
+    public static func defaultStatusPath(forConfig config: String) -> String {
+        stem(config) + ".status.json"
+    }
+
+    /// The log folder used when none is given: next to the config, `models.yaml` -> `models.logs/`.
+    public static func defaultLogDirectory(forConfig config: String) -> String {
+        stem(config) + ".logs"
+    }
+
+    private static func stem(_ path: String) -> String {
+        let slash = path.lastIndex(of: "/")
+        let nameStart = slash.map { path.index(after: $0) } ?? path.startIndex
+        if let dot = path[nameStart...].lastIndex(of: "."), dot > nameStart {
+            return String(path[..<dot])
+        }
+        return path
+    }
+}

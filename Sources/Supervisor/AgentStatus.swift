@@ -1,0 +1,56 @@
+import ConfigModel
+
+/// The status file (format v1): what this node can run, and the state of every service.
+///
+/// Written as one JSON document, atomically (temp file + rename), on every change.
+public struct AgentStatus: Sendable, Hashable, Codable {
+    /// Format version of this document; 1.
+    public var formatVersion: Int = 1
+    /// ISO 8601 time of this write.
+    public var updatedAt: String
+    public var capabilities: Capabilities
+    public var node: NodeInfo
+    public var config: ConfigStatus
+    /// One element per InferenceService in the last good config, in file order.
+    public var services: [ServiceStatus]
+
+    /// What this node offers.
+    public struct Capabilities: Sendable, Hashable, Codable {
+        /// Enabled runtime names, sorted (e.g. `["llama-server", "mlx-server"]`).
+        public var runtimes: [String]
+        /// The runtime for entries without `spec.runtime`.
+        public var defaultRuntime: String
+        /// Enabled runtime -> the binary it runs.
+        public var binaries: [String: String]
+        /// Enabled runtime -> model formats it serves.
+        public var formats: [String: [String]]
+    }
+
+    /// The config file and whether its last edit was applied.
+    public struct ConfigStatus: Sendable, Hashable, Codable {
+        /// Path of the config file.
+        public var path: String
+        /// Revision counter: +1 each time a changed, valid config is applied (0: none yet).
+        public var generation: Int
+        /// False when the file's current content was rejected; the last good config stays in force.
+        public var valid: Bool
+        /// The first error, rendered `file:line:column: field: message`, or null.
+        public var error: String?
+        /// Every error of the current content.
+        public var errors: [ConfigError]
+        /// ISO 8601 time the last good config was applied.
+        public var appliedAt: String?
+
+        enum CodingKeys: String, CodingKey { case path, generation, valid, error, errors, appliedAt }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(path, forKey: .path)
+            try c.encode(generation, forKey: .generation)
+            try c.encode(valid, forKey: .valid)
+            try c.encode(error, forKey: .error)
+            try c.encode(errors, forKey: .errors)
+            try c.encode(appliedAt, forKey: .appliedAt)
+        }
+    }
+}

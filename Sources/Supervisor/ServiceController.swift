@@ -1,0 +1,181 @@
+import ConfigModel
+import Executors
+import Foundation
+import Logging
+
+/// Supervises one InferenceService: start, readiness, liveness, restart with backoff, stop.
+///
+/// One task runs the loop; `stop()` cancels it and waits until the process group is gone.
+final class ServiceController: Sendable {
+    let name: String
+    /// The fingerprint of what this controller runs.
+    let specHash: String
+    /// The port this service listens on for its whole life (restarts keep it).
+    let port: Int
+    private let task: Task<Void, Never>
+
+    struct Context: Sendable {
+        var store: StatusStore
+        var prober: HTTPProber
+        var backoff: BackoffPolicy
+        var logger: Logger
+    }
+
+    init(desired: DesiredService, resolved: ResolvedService, executor: any RuntimeExecutor, logPath: String, context: Context) {
+        self.name = desired.name
+        self.specHash = desired.specHash ?? ""
+        self.port = resolved.port
+        let launch = executor.launch(resolved)
+        var status = desired.baseStatus
+        status.port = resolved.port
+        status.endpoint = launch.endpoint
+        status.logFile = logPath
+        let loop = SupervisionLoop(launch: launch, logPath: logPath, status: status, context: context)
+        task = Task { await loop.run() }
+    }
+
+    /// Stops the service: SIGTERM to its process group, the grace period, SIGKILL. Returns when it is gone.
+    func stop() async {
+        task.cancel()
+        await task.value
+    }
+}
+
+/// The loop behind a `ServiceController`. Runs in one task; its state is local to that task.
+private struct SupervisionLoop: Sendable {
+    let launch: LaunchDescription
+    let logPath: String
+    let initialStatus: ServiceStatus
+    let context: Context
+    typealias Context = ServiceController.Context
+
+    init(launch: LaunchDescription, logPath: String, status: ServiceStatus, context: Context) {
+        self.launch = launch
+        self.logPath = logPath
+        self.initialStatus = status
+        self.context = context
+    }
+
+    private enum StartOutcome { case ready, exited(Termination), timedOut, cancelled }
+    private enum RunOutcome { case exited(Termination), livenessFailed(String), cancelled }
+
+    func run() async {
+        var status = initialStatus
+        var logger = context.logger
+        logger[metadataKey: "service"] = "\(status.name)"
+        var attempt = 0
+        let clock = ContinuousClock()
+        let grace = Duration.milliseconds(Int64(launch.terminationGracePeriodSeconds * 1000))
+
+        while !Task.isCancelled {
+            status.phase = .Starting
+            status.ready = false
+            status.nextRestartAt = nil
+            status.pid = nil
+            await context.store.update(status)
+
+            var termination: Termination
+            var why: (reason: String, message: String)
+            switch await ChildProcess.spawn(launch, logPath: logPath) {
+            case .failure(let error):
+                termination = .spawnFailed(error.message)
+                why = ("SpawnFailed", "cannot start \(launch.executable): \(error.message)")
+                logger.error("spawn failed", metadata: ["error": "\(error.message)"])
+            case .success(let child):
+                status.pid = child.pid
+                status.startedAt = Timestamp.string()
+                status.reason = nil
+                status.message = nil
+                await context.store.update(status)
+                logger.info("started", metadata: ["pid": "\(child.pid)", "endpoint": "\(launch.endpoint)"])
+
+                switch await awaitReadiness(child) {
+                case .cancelled:
+                    await child.terminate(grace: grace, logger: logger)
+                    return
+                case .exited(let t):
+                    termination = t
+                    why = ("ExitedBeforeReady", "exited before it became ready: \(t)")
+                case .timedOut:
+                    termination = await child.terminate(grace: grace, logger: logger)
+                    why = ("StartupTimeout", "not ready within \(Int(launch.startupTimeoutSeconds)) s (readiness GET \(launch.readiness.path)); stopped")
+                case .ready:
+                    let readyAt = clock.now
+                    status.phase = .Ready
+                    status.ready = true
+                    await context.store.update(status)
+                    logger.info("ready", metadata: ["endpoint": "\(launch.endpoint)"])
+                    let outcome = await watchLiveness(child)
+                    if clock.now - readyAt >= context.backoff.resetAfter { attempt = 0 }
+                    switch outcome {
+                    case .cancelled:
+                        await child.terminate(grace: grace, logger: logger)
+                        return
+                    case .exited(let t):
+                        termination = t
+                        why = ("Exited", "exited while ready: \(t)")
+                    case .livenessFailed(let detail):
+                        termination = await child.terminate(grace: grace, logger: logger)
+                        why = ("LivenessFailed", "liveness probe GET \(launch.liveness.path) failed \(launch.liveness.failureThreshold) times (\(detail)); restarted")
+                    }
+                }
+            }
+
+            // Crashed, failed a probe or never started: back off, then try again.
+            attempt += 1
+            status.restarts += 1
+            let delay = context.backoff.delay(forAttempt: attempt)
+            status.phase = .CrashLoopBackOff
+            status.ready = false
+            status.pid = nil
+            status.lastExitCode = termination.exitCode
+            if case .signaled(let signal) = termination { status.lastSignal = signal } else { status.lastSignal = nil }
+            status.lastTerminationReason = termination.reason
+            status.reason = why.reason
+            status.message = why.message + "; restarting in \(delay)"
+            status.nextRestartAt = Timestamp.string(Date().addingTimeInterval(Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18))
+            await context.store.update(status)
+            logger.warning("backing off", metadata: ["reason": "\(why.reason)", "detail": "\(why.message)", "delay": "\(delay)"])
+            do { try await Task.sleep(for: delay) } catch { return }
+        }
+    }
+
+    /// Probes readiness until it passes, the process exits, the startup timeout runs out, or the task is cancelled.
+    private func awaitReadiness(_ child: ChildProcess) async -> StartOutcome {
+        let probe = launch.readiness
+        let deadline = ContinuousClock.now + .milliseconds(Int64(launch.startupTimeoutSeconds * 1000))
+        var successes = 0
+        let period = Duration.milliseconds(Int64(probe.periodSeconds * 1000))
+        while true {
+            if Task.isCancelled { return .cancelled }
+            if let t = child.termination { return .exited(t) }
+            if await context.prober.check(probe, endpoint: launch.endpoint).passed {
+                successes += 1
+                if successes >= probe.successThreshold { return .ready }
+            } else {
+                successes = 0
+            }
+            if ContinuousClock.now >= deadline { return .timedOut }
+            if let t = await child.waitForExit(timeout: period) { return .exited(t) }
+        }
+    }
+
+    /// Probes liveness on its period until it fails `failureThreshold` times in a row, the process exits, or cancellation.
+    private func watchLiveness(_ child: ChildProcess) async -> RunOutcome {
+        let probe = launch.liveness
+        let period = Duration.milliseconds(Int64(probe.periodSeconds * 1000))
+        var failures = 0
+        while true {
+            if let t = await child.waitForExit(timeout: period) { return .exited(t) }
+            if Task.isCancelled { return .cancelled }
+            let outcome = await context.prober.check(probe, endpoint: launch.endpoint)
+            if Task.isCancelled { return .cancelled }
+            if outcome.passed {
+                failures = 0
+            } else {
+                failures += 1
+                if failures >= probe.failureThreshold { return .livenessFailed("\(outcome)") }
+            }
+        }
+    }
+}

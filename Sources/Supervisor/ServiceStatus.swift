@@ -1,0 +1,98 @@
+/// Lifecycle phase of one InferenceService, as the status file reports it.
+public enum ServicePhase: String, Sendable, Hashable, Codable {
+    /// Desired, not started yet.
+    case Pending
+    /// The process runs; its readiness probe has not passed yet.
+    case Starting
+    /// Readiness passed; it serves requests.
+    case Ready
+    /// It exited or failed a probe and waits out its restart backoff (see `nextRestartAt`).
+    case CrashLoopBackOff
+    /// `spec.replicas: 0`, or the agent is shutting down.
+    case Stopped
+    /// It cannot run as configured (see `reason` and `message`); the agent will not retry until the entry changes.
+    case Failed
+}
+
+/// One `services[]` element of the status file. Every key is always written; absent values are `null`.
+public struct ServiceStatus: Sendable, Hashable, Codable {
+    /// `metadata.name`.
+    public var name: String
+    /// Canonical runtime name, or the name as resolved when the runtime is unknown.
+    public var runtime: String?
+    /// `spec` when `spec.runtime` chose the runtime, `default` when the agent's `--runtime` did.
+    public var runtimeSource: String?
+    /// The Model's `metadata.name`.
+    public var model: String
+    /// The model's local path.
+    public var modelPath: String?
+    /// `gguf` or `mlx`.
+    public var format: String?
+    public var phase: ServicePhase
+    /// True while the readiness probe passes.
+    public var ready: Bool
+    /// The runtime process's pid (also its process group id), while one runs.
+    public var pid: Int32?
+    /// TCP port it listens on.
+    public var port: Int?
+    /// `http://host:port`.
+    public var endpoint: String?
+    /// How many times the agent restarted it since the entry last changed.
+    public var restarts: Int
+    /// Exit code of the last run (128 + signal when a signal ended it).
+    public var lastExitCode: Int32?
+    /// The signal that ended the last run, if one did.
+    public var lastSignal: Int32?
+    /// Kubernetes-style reason of the last termination (`Error`, `Completed`, `Killed`, `SpawnFailed`, ...).
+    public var lastTerminationReason: String?
+    /// Why the service is in its phase, CamelCase (`RuntimeNotEnabled`, `ModelNotFound`, `FormatMismatch`, ...).
+    public var reason: String?
+    /// A sentence for people.
+    public var message: String?
+    /// ISO 8601 time of the next restart while in CrashLoopBackOff.
+    public var nextRestartAt: String?
+    /// ISO 8601 time the current process was started.
+    public var startedAt: String?
+    /// Fingerprint of what runs; changes when the entry (or its Model, runtime or binary) changes.
+    public var specHash: String?
+    /// Where the runtime's stdout and stderr go.
+    public var logFile: String?
+
+    public init(name: String, model: String, phase: ServicePhase) {
+        self.name = name
+        self.model = model
+        self.phase = phase
+        self.ready = false
+        self.restarts = 0
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, runtime, runtimeSource, model, modelPath, format, phase, ready, pid, port, endpoint, restarts
+        case lastExitCode, lastSignal, lastTerminationReason, reason, message, nextRestartAt, startedAt, specHash, logFile
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(runtime, forKey: .runtime)
+        try c.encode(runtimeSource, forKey: .runtimeSource)
+        try c.encode(model, forKey: .model)
+        try c.encode(modelPath, forKey: .modelPath)
+        try c.encode(format, forKey: .format)
+        try c.encode(phase, forKey: .phase)
+        try c.encode(ready, forKey: .ready)
+        try c.encode(pid, forKey: .pid)
+        try c.encode(port, forKey: .port)
+        try c.encode(endpoint, forKey: .endpoint)
+        try c.encode(restarts, forKey: .restarts)
+        try c.encode(lastExitCode, forKey: .lastExitCode)
+        try c.encode(lastSignal, forKey: .lastSignal)
+        try c.encode(lastTerminationReason, forKey: .lastTerminationReason)
+        try c.encode(reason, forKey: .reason)
+        try c.encode(message, forKey: .message)
+        try c.encode(nextRestartAt, forKey: .nextRestartAt)
+        try c.encode(startedAt, forKey: .startedAt)
+        try c.encode(specHash, forKey: .specHash)
+        try c.encode(logFile, forKey: .logFile)
+    }
+}

@@ -1,0 +1,36 @@
+import Foundation
+
+/// Writes the status document atomically: JSON to a temporary file in the same folder, then
+/// `rename(2)` over the old one, so a reader sees the old document or the new one, never a mix.
+public struct StatusFile: Sendable {
+    /// Path of the status file.
+    public let path: String
+
+    public init(path: String) {
+        self.path = path
+    }
+
+    /// Encodes and writes `status`.
+    /// - Throws: encoding or file-system errors (folder missing, no permission, disk full).
+    public func write(_ status: AgentStatus) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        var data = try encoder.encode(status)
+        data.append(0x0A)
+        let tmp = path + ".tmp-\(getpid())"
+        let url = URL(fileURLWithPath: tmp)
+        try data.write(to: url)
+        guard rename(tmp, path) == 0 else {
+            let code = errno
+            unlink(tmp)
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "rename to \(path) failed: \(String(cString: strerror(code)))"])
+        }
+    }
+
+    /// Reads and decodes a status file (for `plan` and tests).
+    /// - Throws: file or decoding errors.
+    public static func read(_ path: String) throws -> AgentStatus {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        return try JSONDecoder().decode(AgentStatus.self, from: data)
+    }
+}

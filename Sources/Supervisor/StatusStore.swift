@@ -1,0 +1,92 @@
+import ConfigModel
+import Foundation
+import Logging
+
+/// Holds the observed state the status file shows, and rewrites the file on every change.
+///
+/// An actor: service controllers, the reconciler and shutdown all report here; writes are serialised.
+public actor StatusStore {
+    private var status: AgentStatus
+    private var order: [String] = []
+    private var byName: [String: ServiceStatus] = [:]
+    private let file: StatusFile
+    private let logger: Logger
+    private var lastWriteError: String?
+
+    public init(file: StatusFile, capabilities: AgentStatus.Capabilities, node: NodeInfo, configPath: String, logger: Logger) {
+        self.file = file
+        self.logger = logger
+        self.status = AgentStatus(
+            updatedAt: Timestamp.string(), capabilities: capabilities, node: node,
+            config: AgentStatus.ConfigStatus(path: configPath, generation: 0, valid: false, error: nil, errors: [], appliedAt: nil),
+            services: [])
+    }
+
+    /// The current document.
+    public var snapshot: AgentStatus {
+        var s = status
+        s.services = order.compactMap { byName[$0] }
+        return s
+    }
+
+    /// Records a valid config: its generation and the order of its services.
+    func configApplied(generation: Int, serviceOrder: [String]) {
+        status.config.generation = generation
+        status.config.valid = true
+        status.config.error = nil
+        status.config.errors = []
+        status.config.appliedAt = Timestamp.string()
+        order = serviceOrder
+        for name in byName.keys where !serviceOrder.contains(name) { byName[name] = nil }
+        flush()
+    }
+
+    /// Records that the file's current content was rejected; services are left as they are.
+    func configRejected(_ errors: [ConfigError]) {
+        status.config.valid = false
+        status.config.errors = errors
+        status.config.error = errors.first?.description
+        flush()
+    }
+
+    /// Replaces one service's status.
+    func update(_ service: ServiceStatus) {
+        guard order.contains(service.name) else { return }
+        if byName[service.name] == service { return }
+        byName[service.name] = service
+        flush()
+    }
+
+    /// Writes the file now.
+    func flush() {
+        status.updatedAt = Timestamp.string()
+        do {
+            try file.write(snapshot)
+            lastWriteError = nil
+        } catch {
+            let text = "\(error)"
+            if text != lastWriteError {
+                logger.error("cannot write status file", metadata: ["path": "\(file.path)", "error": "\(text)"])
+                lastWriteError = text
+            }
+        }
+    }
+}
+
+extension StatusStore {
+    /// Marks every service Stopped (agent shutdown) and writes the file.
+    func markAllStopped(reason: String, message: String) {
+        for name in order {
+            guard var s = byName[name] else { continue }
+            if s.phase == .Failed { continue }
+            s.phase = .Stopped
+            s.ready = false
+            s.pid = nil
+            s.nextRestartAt = nil
+            s.reason = reason
+            s.message = message
+            byName[name] = s
+        }
+        flush()
+    }
+}
