@@ -62,7 +62,8 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["ConfigModel"],
+            dependencies: ["ConfigModel", "Supervisor"],
+            exclude: ["Fixtures"],
             swiftSettings: strict
         ),
     ]

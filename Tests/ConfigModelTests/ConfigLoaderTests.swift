@@ -1,0 +1,218 @@
+import ConfigModel
+import Foundation
+import Testing
+
+/// Builds a config file from documents, each given as YAML text.
+func yaml(_ documents: String...) -> [UInt8] { Array(documents.joined(separator: "\n---\n").utf8) }
+
+let header = "apiVersion: inference.llmkube.dev/v1alpha1"
+
+let ggufModel = """
+    \(header)
+    kind: Model
+    metadata:
+      name: tiny
+    spec:
+      source: models/tiny.gguf
+    """
+
+func service(_ name: String = "chat", _ spec: String = "") -> String {
+    """
+    \(header)
+    kind: InferenceService
+    metadata:
+      name: \(name)
+    spec:
+      modelRef: tiny
+    \(spec.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+    """
+}
+
+func loadErrors(_ bytes: [UInt8], file: String = "/etc/ma/models.yaml") -> [ConfigError] {
+    do {
+        _ = try ConfigLoader.load(bytes, file: file)
+        return []
+    } catch {
+        return error.errors
+    }
+}
+
+@Suite struct ConfigLoaderTests {
+    @Test func loadsModelsAndServicesInFileOrder() throws {
+        let config = try ConfigLoader.load(
+            yaml(ggufModel, service("b-svc", "runtime: mlx-server\nport: 9000"), service("a-svc", "contextSize: 4096\nreplicas: 0")),
+            file: "/etc/ma/models.yaml")
+        #expect(config.services.map(\.name) == ["b-svc", "a-svc"])
+        #expect(config.models["tiny"]?.source == .path("/etc/ma/models/tiny.gguf"))
+        #expect(config.models["tiny"]?.format == .gguf)
+        #expect(config.services[0].runtime == "mlx-server")
+        #expect(config.services[0].port == 9000)
+        #expect(config.services[1].runtime == nil)
+        #expect(config.services[1].contextSize == 4096)
+        #expect(config.services[1].replicas == 0)
+    }
+
+    @Test func readsEveryServiceField() throws {
+        let spec = """
+            runtime: llamacpp
+            contextSize: 8192
+            parallelSlots: 4
+            flashAttention: true
+            jinja: false
+            extraArgs: ["--threads", "2"]
+            env:
+              - name: GGML_METAL_DEBUG
+                value: "1"
+            port: 8081
+            terminationGracePeriodSeconds: 5
+            """
+        let s = try ConfigLoader.load(yaml(ggufModel, service("chat", spec)), file: "m.yaml").services[0]
+        #expect(s.runtime == "llama-server")  // alias canonicalised
+        #expect(s.parallelSlots == 4)
+        #expect(s.flashAttention == true)
+        #expect(s.jinja == false)
+        #expect(s.extraArgs == ["--threads", "2"])
+        #expect(s.env == [EnvVar(name: "GGML_METAL_DEBUG", value: "1")])
+        #expect(s.terminationGracePeriodSeconds == 5)
+    }
+
+    @Test(arguments: [
+        ("/abs/path/m.gguf", "/abs/path/m.gguf"),
+        ("file:///srv/m.gguf", "/srv/m.gguf"),
+        ("sub/m.gguf", "/etc/ma/sub/m.gguf"),
+        ("./m.gguf", "/etc/ma/m.gguf"),
+    ])
+    func resolvesModelSources(written: String, resolved: String) throws {
+        let model = ggufModel.replacingOccurrences(of: "models/tiny.gguf", with: written)
+        let config = try ConfigLoader.load(yaml(model), file: "/etc/ma/models.yaml")
+        #expect(config.models["tiny"]?.source == .path(resolved))
+    }
+
+    @Test func remoteSourcesAreKeptAsRemote() throws {
+        let model = ggufModel.replacingOccurrences(of: "models/tiny.gguf", with: "https://huggingface.co/x/y.gguf")
+        #expect(try ConfigLoader.load(yaml(model), file: "m.yaml").models["tiny"]?.source == .remote("https://huggingface.co/x/y.gguf"))
+    }
+
+    @Test func skipsEmptyDocuments() throws {
+        let bytes = Array("---\n\(ggufModel)\n---\n---\n\(service())\n".utf8)
+        #expect(try ConfigLoader.load(bytes, file: "m.yaml").services.count == 1)
+    }
+
+    @Test func unknownFieldNamesLineColumnFieldAndSuggestion() {
+        let errors = loadErrors(yaml(ggufModel, service("coder", "runtme: mlx-server")))
+        #expect(errors.count == 1)
+        let e = errors[0]
+        #expect(e.file == "/etc/ma/models.yaml")
+        #expect(e.line == 14)
+        #expect(e.column == 3)
+        #expect(e.field == "InferenceService \"coder\" spec.runtme")
+        #expect(e.message.contains("unknown field \"runtme\"; did you mean \"runtime\"?"))
+        #expect(e.description.hasPrefix("/etc/ma/models.yaml:14:3: InferenceService \"coder\" spec.runtme: "))
+    }
+
+    @Test func quotedPortIsNotAnInteger() {
+        let errors = loadErrors(yaml(ggufModel, service("chat", "port: \"8080\"")))
+        #expect(errors.map(\.field) == ["InferenceService \"chat\" spec.port"])
+        #expect(errors[0].message == "expected an integer, found a string (\"8080\")")
+        #expect(errors[0].line == 14 && errors[0].column == 9)
+    }
+
+    @Test func yesIsNotABoolean() {
+        let errors = loadErrors(yaml(ggufModel, service("chat", "jinja: yes")))
+        #expect(errors.map(\.field) == ["InferenceService \"chat\" spec.jinja"])
+        #expect(errors[0].message.contains("expected true or false"))
+    }
+
+    @Test func unknownRuntimeGetsSuggestion() {
+        let errors = loadErrors(yaml(ggufModel, service("chat", "runtime: mlx-sever")))
+        #expect(errors.count == 1)
+        #expect(errors[0].field == "InferenceService \"chat\" spec.runtime")
+        #expect(errors[0].message.contains("did you mean \"mlx-server\"?"))
+    }
+
+    @Test func runtimeNamesAreCaseSensitive() {
+        #expect(loadErrors(yaml(ggufModel, service("chat", "runtime: LLAMA-SERVER"))).count == 1)
+    }
+
+    @Test func reportsEveryErrorAtOnceInFileOrder() {
+        let errors = loadErrors(yaml(ggufModel, service("a", "contextSize: big"), service("b", "replicas: 2\nmodelRef2: x")))
+        #expect(errors.map(\.field) == [
+            "InferenceService \"a\" spec.contextSize",
+            "InferenceService \"b\" spec.replicas",
+            "InferenceService \"b\" spec.modelRef2",
+        ])
+        #expect(errors.map(\.line) == errors.map(\.line).sorted())
+    }
+
+    @Test func duplicateNamesAreErrors() {
+        let errors = loadErrors(yaml(ggufModel, service("chat"), service("chat")))
+        #expect(errors.count == 1)
+        #expect(errors[0].field == "InferenceService \"chat\" metadata.name")
+        #expect(errors[0].message.contains("duplicate InferenceService name \"chat\" (first defined at line 8)"))
+        #expect(errors[0].line == 16)
+    }
+
+    @Test func duplicateKeysInOneMappingAreErrors() {
+        let errors = loadErrors(yaml(ggufModel, service("chat", "port: 1\nport: 2")))
+        #expect(errors.map(\.field) == ["InferenceService \"chat\" spec.port"])
+        #expect(errors[0].message.contains("duplicate key"))
+    }
+
+    @Test func modelRefToNoModel() {
+        let errors = loadErrors(yaml(ggufModel, service("chat").replacingOccurrences(of: "modelRef: tiny", with: "modelRef: tinny")))
+        #expect(errors.map(\.field) == ["InferenceService \"chat\" spec.modelRef"])
+        #expect(errors[0].message == "no Model named \"tinny\" in this file; did you mean \"tiny\"?")
+    }
+
+    @Test(arguments: ["Chat", "chat_1", "-chat", "chat-", String(repeating: "a", count: 64), "chat.v1"])
+    func rejectsNamesThatAreNotDNS1123Labels(name: String) {
+        let errors = loadErrors(yaml(ggufModel, service("\"\(name)\"")))
+        #expect(errors.count == 1)
+        #expect(errors[0].message.contains("is not a DNS-1123 label"))
+    }
+
+    @Test func twoServicesOnOneFixedPort() {
+        let errors = loadErrors(yaml(ggufModel, service("a", "port: 9000"), service("b", "port: 9000")))
+        #expect(errors.map(\.field) == ["InferenceService \"b\" spec.port"])
+        #expect(errors[0].message.contains("already the fixed port of InferenceService \"a\""))
+    }
+
+    @Test func yamlSyntaxErrorHasPosition() {
+        let errors = loadErrors(Array("\(header)\nkind: Model\nmetadata: {name: x\nspec: {}\n".utf8))
+        #expect(errors.count == 1)
+        #expect(errors[0].line == 4)
+        #expect(errors[0].message.hasPrefix("YAML syntax error"))
+    }
+
+    @Test func wrongApiVersionAndUnknownKind() {
+        let errors = loadErrors(yaml(
+            ggufModel.replacingOccurrences(of: "v1alpha1", with: "v1"),
+            service().replacingOccurrences(of: "kind: InferenceService", with: "kind: InferenceServce")))
+        #expect(errors.count == 2)
+        #expect(errors[0].message.contains("expected \"inference.llmkube.dev/v1alpha1\", found \"inference.llmkube.dev/v1\""))
+        #expect(errors[1].message.contains("did you mean \"InferenceService\"?"))
+    }
+
+    @Test func aliasBombIsRejectedQuickly() {
+        var text = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+        for i in 1...9 {
+            text += "a\(i): &a\(i) [" + Array(repeating: "*a\(i - 1)", count: 10).joined(separator: ", ") + "]\n"
+        }
+        let errors = loadErrors(Array(text.utf8))
+        #expect(errors.count == 1)
+        #expect(errors[0].message.contains("alias bomb"))
+    }
+
+    @Test func nonMappingDocumentIsAnError() {
+        let errors = loadErrors(Array("- a\n- b\n".utf8))
+        #expect(errors.count == 1)
+        #expect(errors[0].message == "expected a mapping, found a list")
+        #expect(errors[0].line == 1 && errors[0].column == 1)
+    }
+
+    @Test func invalidUTF8IsASyntaxError() {
+        let errors = loadErrors([0x6B, 0x3A, 0x20, 0xFF, 0xFE, 0x0A])
+        #expect(errors.count == 1)
+        #expect(errors[0].message.hasPrefix("YAML syntax error"))
+    }
+}

@@ -1,0 +1,192 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Supervisor
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// End-to-end behaviour of the real agent binary with fake runtimes: real processes, signals, files, HTTP.
+@Suite(.serialized) struct AgentIntegrationTests {
+    static let both = configYAML(
+        svc("chat", "contextSize: 512"),
+        svc("coder", model: "tiny-mlx", "runtime: mlx-server"))
+
+    func readyPIDs(_ s: AgentStatus) -> [String: Int32] {
+        var result: [String: Int32] = [:]
+        for service in s.services where service.phase == .Ready {
+            if let pid = service.pid { result[service.name] = pid }
+        }
+        return result
+    }
+
+    @Test func servesBothRuntimesAtOnceAndReportsCapabilities() async throws {
+        let agent = try AgentHarness(config: Self.both)
+        try agent.start()
+        let s = try await agent.waitFor("both Ready") { $0.services.count == 2 && $0.services.allSatisfy { $0.phase == .Ready } }
+        #expect(s.capabilities.runtimes == ["llama-server", "mlx-server"])
+        #expect(s.capabilities.defaultRuntime == "llama-server")
+        #expect(s.config.valid && s.config.generation == 1)
+        let chat = try #require(agent.service("chat", in: s))
+        let coder = try #require(agent.service("coder", in: s))
+        #expect(chat.runtime == "llama-server" && chat.runtimeSource == "default")
+        #expect(coder.runtime == "mlx-server" && coder.runtimeSource == "spec")
+        #expect(chat.ready && coder.ready)
+        #expect(chat.port != coder.port)
+        // The runtime really got the executor's argv and serves on the reported endpoint.
+        let (data, _) = try await URLSession.shared.data(from: URL(string: try #require(chat.endpoint) + "/argv")!)
+        let argv = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])["argv"] as? [String]
+        #expect(argv?.contains("--ctx-size") == true && argv?.contains("512") == true)
+        #expect(try await agent.terminate() == 0)
+    }
+
+    @Test func editingOneEntryRestartsOnlyThatEntry() async throws {
+        let agent = try AgentHarness(config: Self.both)
+        try agent.start()
+        let before = readyPIDs(try await agent.waitFor("both Ready") { readyPIDs($0).count == 2 })
+
+        // Change coder's runtime-relevant spec (its contextSize is llama-only, so change extraArgs).
+        try agent.renameSave(configYAML(svc("chat", "contextSize: 512"), svc("coder", model: "tiny-mlx", "runtime: mlx-server", "extraArgs: [\"--trust-remote-code\"]")))
+        let after = try await agent.waitFor("coder restarted") { s in
+            let pids = readyPIDs(s)
+            return s.config.generation == 2 && pids.count == 2 && pids["coder"] != before["coder"]
+        }
+        #expect(readyPIDs(after)["chat"] == before["chat"], "chat must keep its process")
+        try await agent.waitUntilGone(try #require(before["coder"]))
+
+        // contextSize of chat: only chat restarts.
+        try agent.write(configYAML(svc("chat", "contextSize: 1024"), svc("coder", model: "tiny-mlx", "runtime: mlx-server", "extraArgs: [\"--trust-remote-code\"]")))
+        let third = try await agent.waitFor("chat restarted") { s in
+            let pids = readyPIDs(s)
+            return s.config.generation == 3 && pids.count == 2 && pids["chat"] != before["chat"]
+        }
+        #expect(readyPIDs(third)["coder"] == readyPIDs(after)["coder"])
+        try await agent.terminate()
+    }
+
+    @Test func changingAnEntrysRuntimeRestartsOnlyThatEntry() async throws {
+        // Two GGUF entries; one moves from the default runtime to an explicit llamacpp alias with a different port.
+        let agent = try AgentHarness(config: configYAML(svc("a"), svc("b")))
+        try agent.start()
+        let before = readyPIDs(try await agent.waitFor("both Ready") { readyPIDs($0).count == 2 })
+        try agent.renameSave(configYAML(svc("a"), svc("b", model: "tiny-mlx", "runtime: mlx-server")))
+        let after = try await agent.waitFor("b on mlx-server") { s in
+            agent.service("b", in: s)?.runtime == "mlx-server" && readyPIDs(s).count == 2
+        }
+        #expect(readyPIDs(after)["a"] == before["a"])
+        #expect(readyPIDs(after)["b"] != before["b"])
+        #expect(agent.service("b", in: after)?.runtimeSource == "spec")
+        try await agent.terminate()
+    }
+
+    @Test func addingAndRemovingEntries() async throws {
+        let agent = try AgentHarness(config: configYAML(svc("chat")))
+        try agent.start()
+        let first = readyPIDs(try await agent.waitFor("chat Ready") { readyPIDs($0).count == 1 })
+        try agent.renameSave(configYAML(svc("chat"), svc("extra")))
+        let added = try await agent.waitFor("extra Ready") { readyPIDs($0).count == 2 }
+        #expect(readyPIDs(added)["chat"] == first["chat"])
+        let extraPID = try #require(readyPIDs(added)["extra"])
+
+        try agent.renameSave(configYAML(svc("chat")))
+        let removed = try await agent.waitFor("extra removed") { $0.services.map(\.name) == ["chat"] }
+        #expect(readyPIDs(removed)["chat"] == first["chat"])
+        try await agent.waitUntilGone(extraPID)
+        try await agent.terminate()
+    }
+
+    @Test func brokenEditKeepsEverythingRunning() async throws {
+        let agent = try AgentHarness(config: Self.both)
+        try agent.start()
+        let before = readyPIDs(try await agent.waitFor("both Ready") { readyPIDs($0).count == 2 })
+
+        // A typo, a wrong type and a syntax error, one edit at a time.
+        let typo = Self.both.replacingOccurrences(of: "runtime: mlx-server", with: "runtme: mlx-server")
+        try agent.renameSave(typo)
+        let rejected = try await agent.waitFor("config rejected") { !$0.config.valid }
+        #expect(readyPIDs(rejected) == before)
+        let error = try #require(rejected.config.errors.first)
+        #expect(error.file == agent.configPath)
+        #expect(error.field == "InferenceService \"coder\" spec.runtme")
+        #expect(error.line > 1 && error.column == 3)
+        #expect(rejected.config.error?.contains("did you mean \"runtime\"?") == true)
+        #expect(rejected.config.generation == 1)
+
+        try agent.write("kind: [unclosed\n")
+        let syntax = try await agent.waitFor("syntax error shown") { $0.config.error?.contains("YAML syntax error") == true }
+        #expect(readyPIDs(syntax) == before)
+
+        // Deleting the file is also a bad edit: nothing stops.
+        try FileManager.default.removeItem(atPath: agent.configPath)
+        let deleted = try await agent.waitFor("missing file shown") { $0.config.error?.contains("cannot read") == true }
+        #expect(readyPIDs(deleted) == before)
+
+        // Re-creating the same good content restores validity without restarting anything.
+        try agent.write(Self.both)
+        let restored = try await agent.waitFor("valid again") { $0.config.valid }
+        #expect(readyPIDs(restored) == before)
+        #expect(restored.config.generation == 1)
+        try await agent.terminate()
+    }
+
+    @Test func sigtermStopsEveryChildAndGrandchild() async throws {
+        let agent = try AgentHarness(config: "")
+        let marker = agent.dir.appendingPathComponent("grandchild.pid").path
+        try agent.write(configYAML(
+            svc("chat", "extraArgs: [\"--fake-grandchild\", \"\(marker)\"]"),
+            svc("stubborn", model: "tiny-mlx", "runtime: mlx-server", "terminationGracePeriodSeconds: 1", "extraArgs: [\"--fake-ignore-sigterm\"]")))
+        try agent.start()
+        let s = try await agent.waitFor("both Ready") { readyPIDs($0).count == 2 }
+        let pids = Array(readyPIDs(s).values)
+        let grandchild = try #require(Int32(try String(contentsOfFile: marker, encoding: .utf8)))
+        #expect(AgentHarness.isAlive(grandchild))
+
+        #expect(try await agent.terminate() == 0)
+        for pid in pids + [grandchild] { #expect(!AgentHarness.isAlive(pid), "pid \(pid) outlived the agent") }
+        let final = try #require(agent.status())
+        #expect(final.services.allSatisfy { $0.phase == .Stopped && $0.pid == nil })
+    }
+
+    @Test func crashingRuntimeIsRestartedWithBackoff() async throws {
+        let agent = try AgentHarness(config: configYAML(svc("flaky", "extraArgs: [\"--fake-exit-after\", \"0.3\", \"--fake-exit-code\", \"7\"]"), svc("steady")))
+        try agent.start()
+        let s = try await agent.waitFor("flaky restarted twice") { s in
+            (agent.service("flaky", in: s)?.restarts ?? 0) >= 2
+        }
+        let flaky = try #require(agent.service("flaky", in: s))
+        #expect(flaky.lastExitCode == 7)
+        #expect(flaky.lastTerminationReason == "Error")
+        let backoff = try await agent.waitFor("CrashLoopBackOff shown") { agent.service("flaky", in: $0)?.phase == .CrashLoopBackOff }
+        #expect(agent.service("flaky", in: backoff)?.nextRestartAt != nil)
+        let steady = try await agent.waitFor("steady Ready") { agent.service("steady", in: $0)?.phase == .Ready }
+        #expect(agent.service("steady", in: steady)?.restarts == 0)
+        try await agent.terminate()
+    }
+
+    @Test func entryErrorsFailOneEntryWhileOthersRun() async throws {
+        let agent = try AgentHarness(config: configYAML(
+            svc("chat"),
+            svc("coder", model: "tiny-mlx", "runtime: mlx-server"),
+            svc("wrong-format", model: "tiny-mlx")))
+        try agent.start(["--runtimes", "llama-server"])
+        let s = try await agent.waitFor("chat Ready and others Failed") { s in
+            agent.service("chat", in: s)?.phase == .Ready
+                && agent.service("coder", in: s)?.phase == .Failed && agent.service("wrong-format", in: s)?.phase == .Failed
+        }
+        #expect(s.capabilities.runtimes == ["llama-server"])
+        #expect(agent.service("coder", in: s)?.reason == "RuntimeNotEnabled")
+        #expect(agent.service("wrong-format", in: s)?.reason == "FormatMismatch")
+
+        // A missing model file fails that entry only; creating it and sending SIGHUP starts it.
+        try agent.renameSave(configYAML(svc("chat"), svc("later", "extraArgs: [\"--x\"]").replacingOccurrences(of: "tiny-gguf", with: "late")) +
+            "---\napiVersion: inference.llmkube.dev/v1alpha1\nkind: Model\nmetadata:\n  name: late\nspec:\n  source: models/late.gguf\n")
+        let missing = try await agent.waitFor("later Failed") { agent.service("later", in: $0)?.reason == "ModelNotFound" }
+        #expect(agent.service("chat", in: missing)?.phase == .Ready)
+        try Data("GGUF".utf8).write(to: agent.dir.appendingPathComponent("models/late.gguf"))
+        kill(try #require(agent.process?.processIdentifier), SIGHUP)
+        try await agent.waitFor("later Ready after SIGHUP") { agent.service("later", in: $0)?.phase == .Ready }
+        try await agent.terminate()
+    }
+}
