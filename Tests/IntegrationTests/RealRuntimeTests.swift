@@ -1,0 +1,97 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Supervisor
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The real thing: one agent runs the real llama-server (llama.cpp) and the real mlx_lm.server (MLX on
+/// CPU) side by side on tiny generated models, and both answer a completion.
+///
+/// Needs `scripts/provision` (README's test command runs it and sets these variables):
+/// `METAL_AGENT_LLAMA_SERVER_BIN`, `METAL_AGENT_MLX_SERVER_BIN`, `METAL_AGENT_MODELS` (folder with
+/// `tiny-llama.gguf` and `tiny-mlx/`). Without them the test is skipped, unless `METAL_AGENT_E2E=1`,
+/// which makes their absence a failure (CI sets it, so CI never skips it silently).
+@Suite(.serialized) struct RealRuntimeTests {
+    static let env = ProcessInfo.processInfo.environment
+    static let llama = env["METAL_AGENT_LLAMA_SERVER_BIN"]
+    static let mlx = env["METAL_AGENT_MLX_SERVER_BIN"]
+    static let models = env["METAL_AGENT_MODELS"]
+    static let available = llama != nil && mlx != nil && models != nil
+    static let required = env["METAL_AGENT_E2E"] == "1"
+
+    @Test(.enabled(if: available || required, "set METAL_AGENT_LLAMA_SERVER_BIN, METAL_AGENT_MLX_SERVER_BIN and METAL_AGENT_MODELS (scripts/provision) to run"))
+    func realLlamaServerAndMLXServerUnderOneAgent() async throws {
+        let llama = try #require(Self.llama, "METAL_AGENT_E2E=1 but METAL_AGENT_LLAMA_SERVER_BIN is not set")
+        let mlx = try #require(Self.mlx, "METAL_AGENT_E2E=1 but METAL_AGENT_MLX_SERVER_BIN is not set")
+        let models = try #require(Self.models, "METAL_AGENT_E2E=1 but METAL_AGENT_MODELS is not set")
+        func config(ctx: Int) -> String {
+            let header = "apiVersion: inference.llmkube.dev/v1alpha1"
+            return """
+                \(header)
+                kind: Model
+                metadata: {name: gguf}
+                spec: {source: \(models)/tiny-llama.gguf, format: gguf}
+                ---
+                \(header)
+                kind: Model
+                metadata: {name: mlx}
+                spec: {source: \(models)/tiny-mlx, format: mlx}
+                ---
+                \(header)
+                kind: InferenceService
+                metadata: {name: chat}
+                spec: {modelRef: gguf, contextSize: \(ctx), extraArgs: ["--threads", "1"]}
+                ---
+                \(header)
+                kind: InferenceService
+                metadata: {name: mlx-chat}
+                spec: {modelRef: mlx, runtime: mlx-server}
+
+                """
+        }
+        let agent = try AgentHarness(config: config(ctx: 256))
+        try agent.start(["--llama-server-bin", llama, "--mlx-server-bin", mlx])
+        let s = try await agent.waitFor("both real runtimes Ready") { $0.services.count == 2 && $0.services.allSatisfy { $0.phase == .Ready } }
+        #expect(s.capabilities.runtimes == ["llama-server", "mlx-server"])
+        let chat = try #require(agent.service("chat", in: s))
+        let mlxChat = try #require(agent.service("mlx-chat", in: s))
+        #expect(chat.runtimeSource == "default" && mlxChat.runtimeSource == "spec")
+
+        for service in [chat, mlxChat] {
+            let text = try await complete(endpoint: try #require(service.endpoint))
+            #expect(!text.isEmpty, "\(service.name) returned no completion")
+        }
+
+        // Edit one entry: only llama-server restarts; the MLX process stays the same.
+        try agent.renameSave(config(ctx: 512))
+        let edited = try await agent.waitFor("chat restarted with the new context size") { s in
+            let c = agent.service("chat", in: s)
+            return s.config.generation == 2 && c?.phase == .Ready && c?.pid != chat.pid
+        }
+        #expect(agent.service("mlx-chat", in: edited)?.pid == mlxChat.pid)
+        _ = try await complete(endpoint: try #require(agent.service("chat", in: edited)?.endpoint))
+
+        let pids = edited.services.compactMap(\.pid)
+        #expect(try await agent.terminate() == 0)
+        for pid in pids { #expect(!AgentHarness.isAlive(pid)) }
+    }
+
+    /// POST /v1/completions; returns the first choice's text.
+    func complete(endpoint: String) async throws -> String {
+        var request = URLRequest(url: URL(string: endpoint + "/v1/completions")!)
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = Data(#"{"prompt": "hello", "max_tokens": 4, "temperature": 0}"#.utf8)
+        request.timeoutInterval = 120
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        #expect(status == 200, "\(endpoint): HTTP \(status): \(String(decoding: data, as: UTF8.self))")
+        let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let choices = try #require(json["choices"] as? [[String: Any]])
+        return try #require(choices.first?["text"] as? String)
+    }
+}
