@@ -50,6 +50,13 @@ struct DesiredStateBuilder: Sendable {
             }
             status.runtime = runtime.name
             status.runtimeSource = runtime.source.rawValue
+            // A parked entry is not checked further: its model may not be on this node yet.
+            if service.replicas == 0 {
+                status.phase = .Stopped
+                status.reason = "ScaledToZero"
+                status.message = "spec.replicas is 0"
+                return DesiredService(name: service.name, action: .stopped, baseStatus: status, specHash: nil)
+            }
             guard let executor = registry.executor(for: runtime.name), let binary = binaries[runtime.name] else {
                 return failed(service.name, status, "RuntimeNotEnabled", "no executor for runtime \"\(runtime.name)\"")
             }
@@ -76,12 +83,6 @@ struct DesiredStateBuilder: Sendable {
             }
             if model.format == .gguf && found.isDirectory {
                 return failed(service.name, status, "ModelNotFound", "GGUF model \(path) is a folder, not a file")
-            }
-            if service.replicas == 0 {
-                status.phase = .Stopped
-                status.reason = "ScaledToZero"
-                status.message = "spec.replicas is 0"
-                return DesiredService(name: service.name, action: .stopped, baseStatus: status, specHash: nil)
             }
             let resolved = ResolvedService(
                 service: service, model: model, modelPath: path, runtime: runtime, binary: binary, host: host,

@@ -30,40 +30,38 @@ struct PortAllocator: Sendable {
 
     static func ephemeralPort(host: String) -> Int? { bindProbe(host: host, port: 0) }
 
+    /// Binds a TCP socket to `host:port` (0: the kernel picks) and returns the bound port, or nil
+    /// when the bind fails (port taken, bad address).
     private static func bindProbe(host: String, port: Int) -> Int? {
-        let isV6 = host.contains(":")
-        let fd = socket(isV6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let address = host.isEmpty ? "0.0.0.0" : host
+        if address.contains(":") {
+            var addr = sockaddr_in6()
+            addr.sin6_family = sa_family_t(AF_INET6)
+            addr.sin6_port = in_port_t(UInt16(port).bigEndian)
+            guard inet_pton(AF_INET6, address, &addr.sin6_addr) == 1 else { return nil }
+            return bindAndRead(family: AF_INET6, addr) { UInt16(bigEndian: $0.sin6_port) }
+        }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        guard inet_pton(AF_INET, address, &addr.sin_addr) == 1 else { return nil }
+        return bindAndRead(family: AF_INET, addr) { UInt16(bigEndian: $0.sin_port) }
+    }
+
+    private static func bindAndRead<Address>(family: Int32, _ address: Address, port: (Address) -> UInt16) -> Int? {
+        let fd = socket(family, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        if isV6 {
-            var addr = sockaddr_in6()
-            addr.sin6_family = sa_family_t(AF_INET6)
-            addr.sin6_port = in_port_t(UInt16(port).bigEndian)
-            guard inet_pton(AF_INET6, host, &addr.sin6_addr) == 1 else { return nil }
-            let ok = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) == 0 }
-            }
-            guard ok else { return nil }
-            var out = sockaddr_in6()
-            var len = socklen_t(MemoryLayout<sockaddr_in6>.size)
-            _ = withUnsafeMutablePointer(to: &out) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-            return Int(UInt16(bigEndian: out.sin6_port))
-        } else {
-            var addr = sockaddr_in()
-            addr.sin_family = sa_family_t(AF_INET)
-            addr.sin_port = in_port_t(UInt16(port).bigEndian)
-            let address = host == "0.0.0.0" || host.isEmpty ? "0.0.0.0" : host
-            guard inet_pton(AF_INET, address, &addr.sin_addr) == 1 else { return nil }
-            let ok = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-            }
-            guard ok else { return nil }
-            var out = sockaddr_in()
-            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-            _ = withUnsafeMutablePointer(to: &out) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-            return Int(UInt16(bigEndian: out.sin_port))
+        var addr = address
+        let size = socklen_t(MemoryLayout<Address>.size)
+        let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, size) == 0 } }
+        guard bound else { return nil }
+        var length = size
+        let named = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) == 0 }
         }
+        return named ? Int(port(addr)) : nil
     }
 }

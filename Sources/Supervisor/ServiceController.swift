@@ -146,6 +146,8 @@ private struct SupervisionLoop: Sendable {
         let deadline = ContinuousClock.now + .milliseconds(Int64(launch.startupTimeoutSeconds * 1000))
         var successes = 0
         let period = Duration.milliseconds(Int64(probe.periodSeconds * 1000))
+        // Start fast and slow down to the probe's period: a small model is up in a few hundred ms.
+        var interval = min(Duration.milliseconds(50), period)
         while true {
             if Task.isCancelled { return .cancelled }
             if let t = child.termination { return .exited(t) }
@@ -156,7 +158,8 @@ private struct SupervisionLoop: Sendable {
                 successes = 0
             }
             if ContinuousClock.now >= deadline { return .timedOut }
-            if let t = await child.waitForExit(timeout: period) { return .exited(t) }
+            if let t = await child.waitForExit(timeout: interval) { return .exited(t) }
+            interval = min(interval * 2, period)
         }
     }
 
