@@ -5,6 +5,10 @@
 public struct HTTPProbe: Sendable, Hashable, Codable {
     /// Request path, e.g. `/health`.
     public var path: String
+    /// HTTP method: `GET`, or `POST` for a probe that sends `body`.
+    public var method: String
+    /// JSON request body for `POST` probes (sent with `Content-Type: application/json`).
+    public var body: String?
     /// Status codes that count as success (kubelet: 200 to 399).
     public var successStatus: ClosedRange<Int>
     /// When set, the response body must contain this text too (e.g. a model id in `/v1/models`).
@@ -19,10 +23,12 @@ public struct HTTPProbe: Sendable, Hashable, Codable {
     public var failureThreshold: Int
 
     public init(
-        path: String, successStatus: ClosedRange<Int> = 200...399, bodyContains: String? = nil,
+        path: String, method: String = "GET", body: String? = nil, successStatus: ClosedRange<Int> = 200...399, bodyContains: String? = nil,
         periodSeconds: Double = 10, timeoutSeconds: Double = 1, successThreshold: Int = 1, failureThreshold: Int = 3
     ) {
         self.path = path
+        self.method = method
+        self.body = body
         self.successStatus = successStatus
         self.bodyContains = bodyContains
         self.periodSeconds = periodSeconds

@@ -6,7 +6,8 @@ import ConfigModel
 /// argv: `--model DIR --host HOST --port PORT`, then the binary's parallelism flag when
 /// `parallelSlots` > 1 (`--decode-concurrency N` for `mlx_lm.server`, `--max-slots N` for
 /// `mlx-server`), then `spec.extraArgs`. Environment: `HF_HUB_OFFLINE=1`, since the agent serves
-/// local folders only (a `spec.env` entry overrides it).
+/// local folders only (a `spec.env` entry overrides it). Readiness: see `readinessProbe`; liveness:
+/// `GET /health`, which turns 503 when the server's generation thread has died.
 public struct MLXServerExecutor: RuntimeExecutor {
     public let name = RuntimeName.mlxServer
     public let formats: Set<ModelFormat> = [.mlx]
@@ -38,6 +39,11 @@ public struct MLXServerExecutor: RuntimeExecutor {
         )
     }
 
-    static let readinessProbe = HTTPProbe(path: "/health", successStatus: 200...200, periodSeconds: 0.5, successThreshold: 2)
+    /// Readiness is a one-token completion, not `/health`: `mlx_lm.server` (0.32) answers `/health` 200
+    /// while its generation thread is still loading the model, and 503 with the process alive when the
+    /// load failed. A completion is queued until the model is loaded, so a 200 means it really serves.
+    static let readinessProbe = HTTPProbe(
+        path: "/v1/completions", method: "POST", body: #"{"prompt": "ping", "max_tokens": 1}"#,
+        successStatus: 200...200, periodSeconds: 0.5, timeoutSeconds: 60)
     static let livenessProbe = HTTPProbe(path: "/health", successStatus: 200...200, timeoutSeconds: 5)
 }

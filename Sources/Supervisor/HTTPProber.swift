@@ -26,11 +26,16 @@ struct HTTPProber: Sendable {
         session = URLSession(configuration: configuration)
     }
 
-    /// One `GET endpoint + probe.path`, bounded by `probe.timeoutSeconds`.
+    /// One request to `endpoint + probe.path`, bounded by `probe.timeoutSeconds`.
     func check(_ probe: HTTPProbe, endpoint: String) async -> Outcome {
         guard let url = URL(string: endpoint + probe.path) else { return .unreachable("bad URL \(endpoint + probe.path)") }
         var request = URLRequest(url: url)
         request.timeoutInterval = probe.timeoutSeconds
+        request.httpMethod = probe.method
+        if let body = probe.body {
+            request.httpBody = Data(body.utf8)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
         do {
             let (data, response) = try await session.data(for: request)
             let status = (response as? HTTPURLResponse)?.statusCode ?? 0

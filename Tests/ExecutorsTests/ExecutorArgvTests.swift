@@ -88,3 +88,18 @@ func resolved(
         #expect(!probe.accepts(status: 503, body: "tiny"))
     }
 }
+
+@Suite struct ProbeChoiceTests {
+    @Test func mlxReadinessIsARealCompletionNotHealth() {
+        let launch = MLXServerExecutor().launch(resolved(InferenceService(name: "c", modelRef: "m"), format: .mlx, runtime: "mlx-server"))
+        #expect(launch.readiness.method == "POST")
+        #expect(launch.readiness.path == "/v1/completions")
+        #expect(launch.readiness.body?.contains("\"max_tokens\": 1") == true)
+        #expect(launch.liveness.path == "/health")
+    }
+
+    @Test func llamaReadinessIsHealth() {
+        let launch = LlamaServerExecutor().launch(resolved(InferenceService(name: "c", modelRef: "m")))
+        #expect(launch.readiness.method == "GET" && launch.readiness.path == "/health")
+    }
+}
