@@ -66,7 +66,8 @@ public actor Agent: Service {
     }
 
     /// Re-reads the config and reconciles. A file that cannot be read, parsed or validated changes nothing that runs.
-    public func reload() async {
+    /// Only `run()` calls it, one reload at a time, so reconciles never interleave.
+    private func reload() async {
         let path = options.configPath
         guard let data = FileManager.default.contents(atPath: path) else {
             let error = ConfigError(file: path, mark: SourceMark(line: 1, column: 1), field: "", message: "cannot read the config file (missing or unreadable)")
