@@ -17,8 +17,7 @@ mkdir -p "$CACHE"
 CACHE="$(cd "$CACHE" && pwd -P)"
 export CACHE
 
-# Keep pip quiet about upgrades and away from the user's own pip cache
-# problems; everything pip needs comes from PyPI.
+# No "new pip available" notices; everything pip needs comes from PyPI.
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }
@@ -35,23 +34,36 @@ apt_install() {
     if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
         die "missing system packages: $* (install them, e.g. 'sudo apt-get install -y $*')"
     fi
+    apt_update_once
     log "apt-get install -y $*"
-    # Update the index once per run; a fresh machine has an empty one.
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+}
+# A fresh machine has an empty package index: update it once per run.
+apt_update_once() {
     if [[ -z "${_APT_UPDATED:-}" ]]; then
+        log "apt-get update"
         DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
         _APT_UPDATED=1
     fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
 }
 
-# Debian's python3 ships without venv/ensurepip; pyenv/other pythons have it.
+# Debian's python3 comes without venv/ensurepip (package python3-venv, which
+# pulls in python3.X-venv for the default python3).
 ensure_venv_support() {
-    command -v "$PYTHON" >/dev/null 2>&1 || apt_install python3
+    command -v "$PYTHON" >/dev/null 2>&1 || apt_install python3 python3-venv
     if ! "$PYTHON" -c 'import venv, ensurepip' >/dev/null 2>&1; then
-        local ver
-        ver="$("$PYTHON" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
-        # python3.X-venv is the versioned package python3-venv depends on.
-        apt_install python3-venv "python${ver}-venv" || apt_install python3-venv
+        local ver pkgs=(python3-venv)
+        ver="$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+        # If $PYTHON is not the default python3, its own python3.X-venv is needed.
+        if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+            apt_update_once
+            if apt-cache show "python${ver}-venv" >/dev/null 2>&1; then
+                pkgs+=("python${ver}-venv")
+            fi
+        fi
+        apt_install "${pkgs[@]}"
+        "$PYTHON" -c 'import venv, ensurepip' >/dev/null 2>&1 \
+            || die "$PYTHON still cannot create venvs (no venv/ensurepip module)"
     fi
 }
 
