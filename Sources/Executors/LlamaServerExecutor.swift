@@ -3,8 +3,10 @@ import ConfigModel
 /// llama.cpp's `llama-server` for GGUF models.
 ///
 /// argv: `--model PATH --host HOST --port PORT --ctx-size N --n-gpu-layers N`, then `--parallel N`
-/// when `parallelSlots` > 1, `--flash-attn on|off` when `flashAttention` is set, `--jinja` when asked,
-/// then `spec.extraArgs`. Readiness: `GET /health` answers 503 while the model loads and 200 once it
+/// when `parallelSlots` is set, `--flash-attn on|off` when `flashAttention` is set, `--jinja` or
+/// `--no-jinja` when `jinja` is set, then `spec.extraArgs`. Flags left out keep llama-server's own
+/// defaults, which in b11434 are `--parallel -1` (auto, 4 slots), `--flash-attn auto` and `--jinja`;
+/// so an explicit `parallelSlots: 1` or `jinja: false` is passed on rather than dropped. Readiness: `GET /health` answers 503 while the model loads and 200 once it
 /// can serve (llama.cpp `tools/server/README.md`, "GET /health").
 public struct LlamaServerExecutor: RuntimeExecutor {
     public let name = RuntimeName.llamaServer
@@ -34,9 +36,9 @@ public struct LlamaServerExecutor: RuntimeExecutor {
             "--ctx-size", String(s.contextSize ?? Self.defaultContextSize),
             "--n-gpu-layers", String(r.model.gpuLayers ?? defaultGPULayers),
         ]
-        if let slots = s.parallelSlots, slots > 1 { args += ["--parallel", String(slots)] }
+        if let slots = s.parallelSlots { args += ["--parallel", String(slots)] }
         if let fa = s.flashAttention { args += ["--flash-attn", fa ? "on" : "off"] }
-        if s.jinja == true { args.append("--jinja") }
+        if let jinja = s.jinja { args.append(jinja ? "--jinja" : "--no-jinja") }
         args += s.extraArgs
         return LaunchDescription(
             executable: r.binary, arguments: args, environment: environment([:], s), host: r.host, port: r.port,

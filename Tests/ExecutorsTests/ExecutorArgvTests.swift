@@ -39,12 +39,11 @@ func resolved(
         #expect(launch.terminationGracePeriodSeconds == 5)
     }
 
-    @Test func oneSlotAndFlashAttentionOff() {
+    @Test func explicitOneSlotNoJinjaAndFlashAttentionOffArePassedOn() {
+        // llama-server b11434 defaults to 4 slots and --jinja; an explicit choice must reach it.
         let service = InferenceService(name: "chat", modelRef: "m", parallelSlots: 1, flashAttention: false, jinja: false)
         let args = executor.launch(resolved(service)).arguments
-        #expect(!args.contains("--parallel"))
-        #expect(!args.contains("--jinja"))
-        #expect(Array(args.suffix(2)) == ["--flash-attn", "off"])
+        #expect(Array(args.suffix(5)) == ["--parallel", "1", "--flash-attn", "off", "--no-jinja"])
     }
 }
 
