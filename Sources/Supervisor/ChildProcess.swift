@@ -57,8 +57,11 @@ final class ChildProcess: Sendable {
         let (pids, pidContinuation) = AsyncStream<Result<Int32, SpawnError>>.makeStream()
         let runner = Task {
             do {
+                // The agent keeps its copy of the log descriptor (close-on-exec, so no other child
+                // inherits it) and closes it once this child is gone, on every path.
+                defer { try? log.close() }
                 let result = try await Subprocess.run(
-                    configuration, input: .none, output: .fileDescriptor(log, closeAfterSpawningProcess: true),
+                    configuration, input: .none, output: .fileDescriptor(log, closeAfterSpawningProcess: false),
                     error: .combinedWithOutput
                 ) { execution in
                     pidContinuation.yield(.success(execution.processIdentifier.value))
@@ -69,7 +72,6 @@ final class ChildProcess: Sendable {
                 case .signaled(let signal): exit.resolve(.signaled(signal))
                 }
             } catch {
-                try? log.close()
                 pidContinuation.yield(.failure(SpawnError(message: "\(error)")))
                 pidContinuation.finish()
                 exit.resolve(.spawnFailed("\(error)"))

@@ -74,50 +74,59 @@ private struct SupervisionLoop: Sendable {
             status.pid = nil
             await context.store.update(status)
 
-            var termination: Termination
+            var termination: Termination?
             var why: (reason: String, message: String)
-            switch await ChildProcess.spawn(launch, logPath: logPath) {
-            case .failure(let error):
-                termination = .spawnFailed(error.message)
-                why = ("SpawnFailed", "cannot start \(launch.executable): \(error.message)")
-                logger.error("spawn failed", metadata: ["error": "\(error.message)"])
-            case .success(let child):
-                status.pid = child.pid
-                status.startedAt = Timestamp.string()
-                status.reason = nil
-                status.message = nil
-                await context.store.update(status)
-                logger.info("started", metadata: ["pid": "\(child.pid)", "endpoint": "\(launch.endpoint)"])
-
-                switch await awaitReadiness(child) {
-                case .cancelled:
-                    await child.terminate(grace: grace, logger: logger)
-                    return
-                case .exited(let t):
-                    termination = t
-                    why = ("ExitedBeforeReady", "exited before it became ready: \(t)")
-                case .timedOut:
-                    termination = await child.terminate(grace: grace, logger: logger)
-                    why = ("StartupTimeout", "not ready within \(Int(launch.startupTimeoutSeconds)) s (readiness GET \(launch.readiness.path)); stopped")
-                case .ready:
-                    let readyAt = clock.now
-                    status.phase = .Ready
-                    status.ready = true
+            if !PortAllocator.isFree(launch.port, host: launch.host) {
+                // Another process holds the port: starting would only fail with a less clear error.
+                termination = nil
+                why = ("PortInUse", "port \(launch.port) on \(launch.host) is held by another process")
+                logger.error("port in use", metadata: ["port": "\(launch.port)"])
+            } else {
+                switch await ChildProcess.spawn(launch, logPath: logPath) {
+                case .failure(let error):
+                    termination = .spawnFailed(error.message)
+                    why = ("SpawnFailed", "cannot start \(launch.executable): \(error.message)")
+                    logger.error("spawn failed", metadata: ["error": "\(error.message)"])
+                case .success(let child):
+                    status.pid = child.pid
+                    status.startedAt = Timestamp.string()
+                    status.reason = nil
+                    status.message = nil
                     await context.store.update(status)
-                    logger.info("ready", metadata: ["endpoint": "\(launch.endpoint)"])
-                    let outcome = await watchLiveness(child)
-                    if clock.now - readyAt >= context.backoff.resetAfter { attempt = 0 }
-                    switch outcome {
+                    logger.info("started", metadata: ["pid": "\(child.pid)", "endpoint": "\(launch.endpoint)"])
+
+                    switch await awaitReadiness(child) {
                     case .cancelled:
                         await child.terminate(grace: grace, logger: logger)
                         return
                     case .exited(let t):
                         termination = t
-                        why = ("Exited", "exited while ready: \(t)")
-                    case .livenessFailed(let detail):
+                        why = ("ExitedBeforeReady", "exited before it became ready: \(t)")
+                    case .timedOut:
                         termination = await child.terminate(grace: grace, logger: logger)
-                        why = ("LivenessFailed", "liveness probe GET \(launch.liveness.path) failed \(launch.liveness.failureThreshold) times (\(detail)); restarted")
+                        why = ("StartupTimeout", "not ready within \(Int(launch.startupTimeoutSeconds)) s (readiness \(launch.readiness.method) \(launch.readiness.path)); stopped")
+                    case .ready:
+                        let readyAt = clock.now
+                        status.phase = .Ready
+                        status.ready = true
+                        await context.store.update(status)
+                        logger.info("ready", metadata: ["endpoint": "\(launch.endpoint)"])
+                        let outcome = await watchLiveness(child)
+                        if clock.now - readyAt >= context.backoff.resetAfter { attempt = 0 }
+                        switch outcome {
+                        case .cancelled:
+                            await child.terminate(grace: grace, logger: logger)
+                            return
+                        case .exited(let t):
+                            termination = t
+                            why = ("Exited", "exited while ready: \(t)")
+                        case .livenessFailed(let detail):
+                            termination = await child.terminate(grace: grace, logger: logger)
+                            why = ("LivenessFailed", "liveness probe GET \(launch.liveness.path) failed \(launch.liveness.failureThreshold) times (\(detail)); restarted")
+                        }
                     }
+                    // The leader is gone; whatever it left in its process group goes too (it may hold the port).
+                    await child.terminate(grace: grace, logger: logger)
                 }
             }
 
@@ -128,9 +137,11 @@ private struct SupervisionLoop: Sendable {
             status.phase = .CrashLoopBackOff
             status.ready = false
             status.pid = nil
-            status.lastExitCode = termination.exitCode
-            if case .signaled(let signal) = termination { status.lastSignal = signal } else { status.lastSignal = nil }
-            status.lastTerminationReason = termination.reason
+            if let termination {
+                status.lastExitCode = termination.exitCode
+                if case .signaled(let signal) = termination { status.lastSignal = signal } else { status.lastSignal = nil }
+                status.lastTerminationReason = termination.reason
+            }
             status.reason = why.reason
             status.message = why.message + "; restarting in \(delay)"
             status.nextRestartAt = Timestamp.string(Date().addingTimeInterval(Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18))

@@ -149,3 +149,28 @@ func configYAML(_ services: String...) -> String {
 func svc(_ name: String, model: String = "tiny-gguf", _ specLines: String...) -> String {
     (["metadata:\n  name: \(name)", "spec:", "  modelRef: \(model)"] + specLines.map { "  " + $0 }).joined(separator: "\n")
 }
+
+/// A listening TCP socket on 127.0.0.1, standing for a stranger that holds a port.
+final class PortHolder {
+    let fd: Int32
+    let port: Int
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = 0
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(fd, 1) == 0 else { throw POSIXError(.EADDRINUSE) }
+        var out = sockaddr_in()
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &out) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        self.fd = fd
+        self.port = Int(UInt16(bigEndian: out.sin_port))
+    }
+
+    func release() { close(fd) }
+}

@@ -189,4 +189,19 @@ import Glibc
         try await agent.waitFor("later Ready after SIGHUP") { agent.service("later", in: $0)?.phase == .Ready }
         try await agent.terminate()
     }
+
+    @Test func fixedPortHeldByAStrangerIsReportedAndRetried() async throws {
+        let holder = try PortHolder()
+        let agent = try AgentHarness(config: configYAML(svc("chat", "port: \(holder.port)"), svc("other")))
+        try agent.start()
+        let blocked = try await agent.waitFor("PortInUse shown") { agent.service("chat", in: $0)?.reason == "PortInUse" }
+        let chat = try #require(agent.service("chat", in: blocked))
+        #expect(chat.phase == .CrashLoopBackOff)
+        #expect(chat.message?.contains("port \(holder.port)") == true)
+        try await agent.waitFor("other Ready") { agent.service("other", in: $0)?.phase == .Ready }
+        holder.release()
+        let ready = try await agent.waitFor("chat Ready once the port is free") { agent.service("chat", in: $0)?.phase == .Ready }
+        #expect(agent.service("chat", in: ready)?.port == holder.port)
+        try await agent.terminate()
+    }
 }
