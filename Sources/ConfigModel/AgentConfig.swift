@@ -7,6 +7,7 @@ public struct AgentConfig: Sendable, Hashable {
     /// Every `kind: InferenceService`, in file order; names are unique.
     public var services: [InferenceService]
 
+    /// Creates a config from already validated parts (tests and tools; the loader builds it otherwise).
     public init(file: String, models: [String: Model], services: [InferenceService]) {
         self.file = file
         self.models = models

@@ -14,6 +14,7 @@ public struct ConfigError: Error, Sendable, Hashable, Codable, CustomStringConve
     /// What was expected and what was found.
     public var message: String
 
+    /// Creates an error at `mark` (1-based line and column) in `file`.
     public init(file: String, mark: SourceMark, field: String, message: String) {
         self.file = file
         self.line = mark.line
@@ -29,8 +30,10 @@ public struct ConfigError: Error, Sendable, Hashable, Codable, CustomStringConve
 
 /// Every error found in one config file. Loading reports all of them at once, in file order.
 public struct ConfigLoadError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// Every error, sorted by line then column.
     public var errors: [ConfigError]
 
+    /// Wraps a list of errors.
     public init(errors: [ConfigError]) {
         self.errors = errors
     }

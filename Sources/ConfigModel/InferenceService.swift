@@ -1,8 +1,11 @@
 /// One environment variable for a service's process (`spec.env[]`).
 public struct EnvVar: Sendable, Hashable, Codable {
+    /// Variable name (no `=`).
     public var name: String
+    /// Its value; an absent `value` is the empty string, as in Kubernetes.
     public var value: String
 
+    /// Creates a variable.
     public init(name: String, value: String) {
         self.name = name
         self.value = value
@@ -45,6 +48,7 @@ public struct InferenceService: Sendable, Hashable {
     /// Kubernetes' default `terminationGracePeriodSeconds` (30 s).
     public static let defaultTerminationGracePeriodSeconds = 30
 
+    /// Creates an entry; defaults match a document that leaves the fields out.
     public init(
         name: String, modelRef: String, runtime: String? = nil, replicas: Int = 1, contextSize: Int? = nil,
         parallelSlots: Int? = nil, flashAttention: Bool? = nil, jinja: Bool? = nil, extraArgs: [String] = [],

@@ -21,6 +21,7 @@ public struct Model: Sendable, Hashable {
     /// Where the document starts in the file.
     public var mark: SourceMark
 
+    /// Creates a Model; `source` should already be resolved (absolute path or remote URL).
     public init(
         name: String, source: ModelSource, format: ModelFormat = .gguf, sha256: String? = nil,
         gpuLayers: Int? = nil, mark: SourceMark = SourceMark(line: 1, column: 1)

@@ -10,8 +10,10 @@ public enum RuntimeSource: String, Sendable, Hashable, Codable {
 public struct ResolvedRuntime: Sendable, Hashable {
     /// Canonical runtime name, e.g. `llama-server`.
     public var name: String
+    /// Whether `spec.runtime` or the agent's default chose it.
     public var source: RuntimeSource
 
+    /// Creates a resolved runtime.
     public init(name: String, source: RuntimeSource) {
         self.name = name
         self.source = source

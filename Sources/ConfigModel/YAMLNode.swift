@@ -5,6 +5,7 @@ public struct SourceMark: Sendable, Hashable, Codable, CustomStringConvertible {
     /// Column number (in Unicode scalars of the line as libyaml counts them), starting at 1.
     public var column: Int
 
+    /// Creates a position; both numbers start at 1.
     public init(line: Int, column: Int) {
         self.line = line
         self.column = column
@@ -22,6 +23,7 @@ public struct YAMLNode: Sendable, Hashable {
         case plain, singleQuoted, doubleQuoted, literal, folded
     }
 
+    /// The node's content.
     public indirect enum Value: Sendable, Hashable {
         case scalar(String, ScalarStyle)
         case sequence([YAMLNode])
@@ -29,16 +31,22 @@ public struct YAMLNode: Sendable, Hashable {
         case mapping([Pair])
     }
 
+    /// One key/value entry of a mapping.
     public struct Pair: Sendable, Hashable {
+        /// The key node (a scalar in every valid config).
         public var key: YAMLNode
+        /// The value node.
         public var value: YAMLNode
     }
 
+    /// The content.
     public var value: Value
+    /// Where the node starts (1-based).
     public var mark: SourceMark
     /// An explicit tag such as `!!str`, or nil.
     public var tag: String?
 
+    /// Creates a node.
     public init(_ value: Value, mark: SourceMark, tag: String? = nil) {
         self.value = value
         self.mark = mark

@@ -2,7 +2,9 @@ import CYaml
 
 /// A YAML syntax error as libyaml reports it, with its position.
 public struct YAMLSyntaxError: Error, Sendable, Hashable {
+    /// libyaml's description of the problem.
     public var message: String
+    /// Where libyaml found it (1-based).
     public var mark: SourceMark
 }
 

@@ -22,6 +22,7 @@ public struct HTTPProbe: Sendable, Hashable, Codable {
     /// Consecutive failures needed to count as failing.
     public var failureThreshold: Int
 
+    /// Creates a probe; timing defaults are the kubelet's.
     public init(
         path: String, method: String = "GET", body: String? = nil, successStatus: ClosedRange<Int> = 200...399, bodyContains: String? = nil,
         periodSeconds: Double = 10, timeoutSeconds: Double = 1, successThreshold: Int = 1, failureThreshold: Int = 3

@@ -20,6 +20,7 @@ public struct LaunchDescription: Sendable, Hashable, Codable {
     /// Seconds between SIGTERM and SIGKILL when stopping (`spec.terminationGracePeriodSeconds`).
     public var terminationGracePeriodSeconds: Double
 
+    /// Creates a launch description (executors build these).
     public init(
         executable: String, arguments: [String], environment: [String: String], host: String, port: Int,
         readiness: HTTPProbe, liveness: HTTPProbe, startupTimeoutSeconds: Double, terminationGracePeriodSeconds: Double

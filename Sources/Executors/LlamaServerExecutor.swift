@@ -9,8 +9,11 @@ import ConfigModel
 /// so an explicit `parallelSlots: 1` or `jinja: false` is passed on rather than dropped. Readiness: `GET /health` answers 503 while the model loads and 200 once it
 /// can serve (llama.cpp `tools/server/README.md`, "GET /health").
 public struct LlamaServerExecutor: RuntimeExecutor {
+    /// `llama-server`.
     public let name = RuntimeName.llamaServer
+    /// GGUF only.
     public let formats: Set<ModelFormat> = [.gguf]
+    /// Looked up on PATH when `--llama-server-bin` is not given.
     public let defaultBinaryNames = ["llama-server"]
     /// Context size in tokens when `spec.contextSize` is absent.
     public static let defaultContextSize = 2048
@@ -19,6 +22,7 @@ public struct LlamaServerExecutor: RuntimeExecutor {
     /// GPU layers when the Model gives none: all of them on Apple Silicon (Metal), none elsewhere.
     public let defaultGPULayers: Int
 
+    /// - Parameter defaultGPULayers: layers to offload when a Model sets none; nil picks the platform default.
     public init(defaultGPULayers: Int? = nil) {
         #if os(macOS)
         self.defaultGPULayers = defaultGPULayers ?? 999
@@ -27,6 +31,7 @@ public struct LlamaServerExecutor: RuntimeExecutor {
         #endif
     }
 
+    /// The argv, environment and probes for one service (see the type's documentation).
     public func launch(_ r: ResolvedService) -> LaunchDescription {
         let s = r.service
         var args = [

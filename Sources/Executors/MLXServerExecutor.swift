@@ -9,12 +9,16 @@ import ConfigModel
 /// local folders only (a `spec.env` entry overrides it). Readiness: see `readinessProbe`; liveness:
 /// `GET /health`, which turns 503 when the server's generation thread has died.
 public struct MLXServerExecutor: RuntimeExecutor {
+    /// `mlx-server`.
     public let name = RuntimeName.mlxServer
+    /// MLX folders only.
     public let formats: Set<ModelFormat> = [.mlx]
+    /// Looked up on PATH, in this order, when `--mlx-server-bin` is not given.
     public let defaultBinaryNames = ["mlx-server", "mlx_lm.server"]
     /// Seconds a start may take: loading tens of GB from disk takes minutes.
     public static let startupTimeoutSeconds: Double = 600
 
+    /// Creates the executor; it has no settings.
     public init() {}
 
     /// True when `binary` is the Python `mlx_lm.server` rather than the Swift `mlx-server`.
@@ -23,6 +27,7 @@ public struct MLXServerExecutor: RuntimeExecutor {
         return base.hasPrefix("mlx_lm")
     }
 
+    /// The argv, environment and probes for one service (see the type's documentation).
     public func launch(_ r: ResolvedService) -> LaunchDescription {
         let s = r.service
         var args = ["--model", r.modelPath, "--host", r.host, "--port", String(r.port)]

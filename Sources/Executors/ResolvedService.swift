@@ -2,10 +2,13 @@ import ConfigModel
 
 /// An InferenceService joined with its Model, resolved runtime, binary and port: the input of an executor.
 public struct ResolvedService: Sendable, Hashable {
+    /// The entry as written (defaults applied).
     public var service: InferenceService
+    /// The Model its `modelRef` names.
     public var model: Model
     /// The model's local path (file for GGUF, folder for MLX).
     public var modelPath: String
+    /// The runtime and where it came from.
     public var runtime: ResolvedRuntime
     /// The runtime binary to exec.
     public var binary: String
@@ -14,6 +17,7 @@ public struct ResolvedService: Sendable, Hashable {
     /// Port to listen on (`spec.port`, or one the agent assigned).
     public var port: Int
 
+    /// Creates a resolved service.
     public init(service: InferenceService, model: Model, modelPath: String, runtime: ResolvedRuntime, binary: String, host: String, port: Int) {
         self.service = service
         self.model = model

@@ -23,6 +23,7 @@ public actor Agent: Service {
     private var generation = 0
     private var appliedBytes: [UInt8]?
 
+    /// Creates an agent; nothing starts until `run()`.
     public init(options: AgentOptions, logger: Logger) {
         self.options = options
         self.logger = logger

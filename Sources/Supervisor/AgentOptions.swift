@@ -21,6 +21,7 @@ public struct AgentOptions: Sendable {
     /// Reported in the status file's `node.agentVersion`.
     public var agentVersion: String
 
+    /// Creates options; defaults: host 127.0.0.1, default runtime llama-server, kubelet backoff, the standard registry.
     public init(
         configPath: String, statusPath: String, logDirectory: String, host: String = "127.0.0.1",
         defaultRuntime: String = "llama-server", binaries: [String: String], backoff: BackoffPolicy = .kubelet,

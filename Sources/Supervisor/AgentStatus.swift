@@ -8,8 +8,11 @@ public struct AgentStatus: Sendable, Hashable, Codable {
     public var formatVersion: Int = 1
     /// ISO 8601 time of this write.
     public var updatedAt: String
+    /// What this node can run.
     public var capabilities: Capabilities
+    /// Facts about the machine.
     public var node: NodeInfo
+    /// The config file's state.
     public var config: ConfigStatus
     /// One element per InferenceService in the last good config, in file order.
     public var services: [ServiceStatus]
@@ -43,6 +46,7 @@ public struct AgentStatus: Sendable, Hashable, Codable {
 
         enum CodingKeys: String, CodingKey { case path, generation, valid, error, errors, appliedAt }
 
+        /// Writes every key, with `null` for absent values.
         public func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(path, forKey: .path)

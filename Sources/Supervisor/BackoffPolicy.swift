@@ -14,6 +14,7 @@ public struct BackoffPolicy: Sendable, Hashable {
     /// The kubelet's defaults: 10 s doubling to 300 s, reset after 10 minutes.
     public static let kubelet = BackoffPolicy(initial: .seconds(10), max: .seconds(300), resetAfter: .seconds(600))
 
+    /// Creates a policy; a `max` below `initial` is raised to `initial`.
     public init(initial: Duration, max: Duration, resetAfter: Duration) {
         self.initial = initial
         self.max = Swift.max(max, initial)

@@ -5,6 +5,7 @@ import Glibc
 
 /// Facts about this node, for the status file's `node` object.
 public struct NodeInfo: Sendable, Hashable, Codable {
+    /// The node's host name (`gethostname`).
     public var hostname: String
     /// `linux` or `macos`.
     public var os: String

@@ -28,6 +28,7 @@ public struct ServiceStatus: Sendable, Hashable, Codable {
     public var modelPath: String?
     /// `gguf` or `mlx`.
     public var format: String?
+    /// Where it is in its lifecycle.
     public var phase: ServicePhase
     /// True while the readiness probe passes.
     public var ready: Bool
@@ -58,6 +59,7 @@ public struct ServiceStatus: Sendable, Hashable, Codable {
     /// Where the runtime's stdout and stderr go.
     public var logFile: String?
 
+    /// Creates a status with nothing known yet but the name, model and phase.
     public init(name: String, model: String, phase: ServicePhase) {
         self.name = name
         self.model = model
@@ -71,6 +73,7 @@ public struct ServiceStatus: Sendable, Hashable, Codable {
         case lastExitCode, lastSignal, lastTerminationReason, reason, message, nextRestartAt, startedAt, specHash, logFile
     }
 
+    /// Writes every key, with `null` for absent values.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(name, forKey: .name)

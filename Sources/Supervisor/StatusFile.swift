@@ -6,6 +6,7 @@ public struct StatusFile: Sendable {
     /// Path of the status file.
     public let path: String
 
+    /// - Parameter path: where the status document is written; its folder must exist.
     public init(path: String) {
         self.path = path
     }

@@ -13,6 +13,7 @@ public actor StatusStore {
     private let logger: Logger
     private var lastWriteError: String?
 
+    /// Creates the store; the file is first written by `flush()`.
     public init(file: StatusFile, capabilities: AgentStatus.Capabilities, node: NodeInfo, configPath: String, logger: Logger) {
         self.file = file
         self.logger = logger
