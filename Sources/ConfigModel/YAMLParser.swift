@@ -1,26 +1,34 @@
 import CYaml
 
-/// A YAML syntax error as libyaml reports it, with its position.
+/// A YAML syntax error as libyaml reports it, or a limit this loader enforces, with its position.
 public struct YAMLSyntaxError: Error, Sendable, Hashable {
-    /// libyaml's description of the problem.
+    /// libyaml's description of the problem, or which limit was hit.
     public var message: String
-    /// Where libyaml found it (1-based).
+    /// Where it was found (1-based).
     public var mark: SourceMark
 }
 
 /// Thin wrapper over the system libyaml (`yaml-0.1`): bytes in, a list of `YAMLNode` documents out.
 ///
-/// This file is the project's only libyaml binding. libyaml resolves anchors and aliases by sharing
-/// nodes; the conversion here copies them, so a budget of `maxNodes` node visits bounds the work an
-/// alias bomb ("billion laughs") can cause.
+/// This file is the project's only libyaml binding. It reads libyaml's event stream
+/// (`yaml_parser_parse`) and builds the tree itself, so limits apply while parsing, before any work
+/// is wasted: nesting deeper than `maxDepth` stops at once (libyaml's own document loader takes minutes
+/// on 200,000 nested `[`), and every node, alias expansions included, counts against `maxNodes`, which
+/// defeats alias bombs ("billion laughs").
 public enum YAMLParser {
     /// Most nodes one file may expand to, counting every alias expansion (a defence against alias bombs).
     public static let maxNodes = 100_000
     /// Deepest nesting accepted (mappings and lists inside each other).
     public static let maxDepth = 64
 
-    /// Parses a YAML stream into its documents, in order. An empty stream gives no documents.
-    /// - Throws: `YAMLSyntaxError` for malformed YAML, too many nodes or too deep nesting.
+    private enum Open {
+        case sequence([YAMLNode], mark: SourceMark, anchor: String?, tag: String?)
+        case mapping([YAMLNode.Pair], key: YAMLNode?, mark: SourceMark, anchor: String?, tag: String?)
+    }
+
+    /// Parses a YAML stream into its documents, in order. An empty stream gives no documents; an
+    /// explicitly empty document (`---` alone) gives a null scalar.
+    /// - Throws: `YAMLSyntaxError` for malformed YAML, an undefined alias, too many nodes or too deep nesting.
     public static func parse(_ bytes: [UInt8]) throws(YAMLSyntaxError) -> [YAMLNode] {
         var parser = yaml_parser_t()
         guard yaml_parser_initialize(&parser) == 1 else {
@@ -35,92 +43,115 @@ public enum YAMLParser {
         yaml_parser_set_input_string(&parser, input, bytes.count)
 
         var documents: [YAMLNode] = []
+        var stack: [Open] = []
+        var root: YAMLNode?
+        var anchors: [String: (node: YAMLNode, size: Int)] = [:]
+        var sizes: [Int] = []  // nodes inside each open collection, for anchored collections
         var budget = maxNodes
-        while true {
-            var document = yaml_document_t()
-            guard yaml_parser_load(&parser, &document) == 1 else {
-                let message = parser.problem.map { String(cString: $0) } ?? "invalid YAML"
-                var text = message
-                if let context = parser.context {
-                    text = "\(message) \(String(cString: context))"
+
+        func spend(_ count: Int, at mark: SourceMark) throws(YAMLSyntaxError) {
+            budget -= count
+            guard budget >= 0 else {
+                throw YAMLSyntaxError(message: "document expands to more than \(maxNodes) nodes (alias bomb?)", mark: mark)
+            }
+            for i in sizes.indices { sizes[i] += count }
+        }
+
+        func add(_ node: YAMLNode) {
+            guard let top = stack.popLast() else {
+                root = node
+                return
+            }
+            switch top {
+            case .sequence(var items, let mark, let anchor, let tag):
+                items.append(node)
+                stack.append(.sequence(items, mark: mark, anchor: anchor, tag: tag))
+            case .mapping(var pairs, let key, let mark, let anchor, let tag):
+                if let key {
+                    pairs.append(YAMLNode.Pair(key: key, value: node))
+                    stack.append(.mapping(pairs, key: nil, mark: mark, anchor: anchor, tag: tag))
+                } else {
+                    stack.append(.mapping(pairs, key: node, mark: mark, anchor: anchor, tag: tag))
                 }
+            }
+        }
+
+        while true {
+            var event = yaml_event_t()
+            guard yaml_parser_parse(&parser, &event) == 1 else {
+                var text = parser.problem.map { String(cString: $0) } ?? "invalid YAML"
+                if let context = parser.context { text += " \(String(cString: context))" }
                 throw YAMLSyntaxError(message: text, mark: mark(parser.problem_mark))
             }
-            defer { yaml_document_delete(&document) }
-            guard let root = yaml_document_get_root_node(&document) else { break }
-            let node = try convert(root, in: &document, budget: &budget, depth: 0)
-            documents.append(node)
+            defer { yaml_event_delete(&event) }
+            let position = mark(event.start_mark)
+
+            switch event.type {
+            case YAML_STREAM_END_EVENT:
+                return documents
+            case YAML_DOCUMENT_START_EVENT:
+                root = nil
+                anchors = [:]
+            case YAML_DOCUMENT_END_EVENT:
+                documents.append(root ?? YAMLNode(.scalar("", .plain), mark: position))
+            case YAML_ALIAS_EVENT:
+                let name = String(cString: event.data.alias.anchor)
+                guard let target = anchors[name] else {
+                    throw YAMLSyntaxError(message: "alias *\(name) names no anchor", mark: position)
+                }
+                try spend(target.size, at: position)
+                var node = target.node
+                node.mark = position
+                add(node)
+            case YAML_SCALAR_EVENT:
+                try spend(1, at: position)
+                let scalar = event.data.scalar
+                let text = String(decoding: UnsafeBufferPointer(start: scalar.value, count: scalar.length), as: UTF8.self)
+                let style: YAMLNode.ScalarStyle
+                switch scalar.style {
+                case YAML_SINGLE_QUOTED_SCALAR_STYLE: style = .singleQuoted
+                case YAML_DOUBLE_QUOTED_SCALAR_STYLE: style = .doubleQuoted
+                case YAML_LITERAL_SCALAR_STYLE: style = .literal
+                case YAML_FOLDED_SCALAR_STYLE: style = .folded
+                default: style = .plain
+                }
+                let node = YAMLNode(.scalar(text, style), mark: position, tag: scalar.tag.map { String(cString: $0) })
+                if let anchor = scalar.anchor { anchors[String(cString: anchor)] = (node, 1) }
+                add(node)
+            case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
+                guard stack.count < maxDepth else {
+                    throw YAMLSyntaxError(message: "nesting deeper than \(maxDepth) levels", mark: position)
+                }
+                try spend(1, at: position)
+                let isSequence = event.type == YAML_SEQUENCE_START_EVENT
+                let anchor = (isSequence ? event.data.sequence_start.anchor : event.data.mapping_start.anchor).map { String(cString: $0) }
+                let tag = (isSequence ? event.data.sequence_start.tag : event.data.mapping_start.tag).map { String(cString: $0) }
+                stack.append(isSequence
+                    ? .sequence([], mark: position, anchor: anchor, tag: tag)
+                    : .mapping([], key: nil, mark: position, anchor: anchor, tag: tag))
+                sizes.append(1)
+            case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
+                guard let top = stack.popLast() else { continue }
+                let size = sizes.popLast() ?? 1
+                let node: YAMLNode
+                let anchor: String?
+                switch top {
+                case .sequence(let items, let m, let a, let t):
+                    node = YAMLNode(.sequence(items), mark: m, tag: t)
+                    anchor = a
+                case .mapping(let pairs, _, let m, let a, let t):
+                    node = YAMLNode(.mapping(pairs), mark: m, tag: t)
+                    anchor = a
+                }
+                if let anchor { anchors[anchor] = (node, size) }
+                add(node)
+            default:
+                continue
+            }
         }
-        return documents
     }
 
     private static func mark(_ m: yaml_mark_t) -> SourceMark {
         SourceMark(line: Int(m.line) + 1, column: Int(m.column) + 1)
     }
-
-    private static func convert(
-        _ node: UnsafeMutablePointer<yaml_node_t>,
-        in document: inout yaml_document_t,
-        budget: inout Int,
-        depth: Int
-    ) throws(YAMLSyntaxError) -> YAMLNode {
-        let position = mark(node.pointee.start_mark)
-        budget -= 1
-        guard budget >= 0 else {
-            throw YAMLSyntaxError(
-                message: "document expands to more than \(maxNodes) nodes (alias bomb?)", mark: position)
-        }
-        guard depth <= maxDepth else {
-            throw YAMLSyntaxError(message: "nesting deeper than \(maxDepth) levels", mark: position)
-        }
-        // libyaml gives every untagged node its default tag; keep only the others (`!!int`, `!custom`).
-        let explicitTag = node.pointee.tag.map { String(cString: $0) }.flatMap { t -> String? in
-            defaultTags.contains(t) ? nil : t
-        }
-        switch node.pointee.type {
-        case YAML_SCALAR_NODE:
-            let scalar = node.pointee.data.scalar
-            let text = String(decoding: UnsafeBufferPointer(start: scalar.value, count: scalar.length), as: UTF8.self)
-            let style: YAMLNode.ScalarStyle
-            switch scalar.style {
-            case YAML_SINGLE_QUOTED_SCALAR_STYLE: style = .singleQuoted
-            case YAML_DOUBLE_QUOTED_SCALAR_STYLE: style = .doubleQuoted
-            case YAML_LITERAL_SCALAR_STYLE: style = .literal
-            case YAML_FOLDED_SCALAR_STYLE: style = .folded
-            default: style = .plain
-            }
-            return YAMLNode(.scalar(text, style), mark: position, tag: explicitTag)
-        case YAML_SEQUENCE_NODE:
-            var items: [YAMLNode] = []
-            var item = node.pointee.data.sequence.items.start
-            let top = node.pointee.data.sequence.items.top
-            while let current = item, current != top {
-                if let child = yaml_document_get_node(&document, current.pointee) {
-                    items.append(try convert(child, in: &document, budget: &budget, depth: depth + 1))
-                }
-                item = current + 1
-            }
-            return YAMLNode(.sequence(items), mark: position, tag: explicitTag)
-        case YAML_MAPPING_NODE:
-            var pairs: [YAMLNode.Pair] = []
-            var pair = node.pointee.data.mapping.pairs.start
-            let top = node.pointee.data.mapping.pairs.top
-            while let current = pair, current != top {
-                if let k = yaml_document_get_node(&document, current.pointee.key),
-                   let v = yaml_document_get_node(&document, current.pointee.value) {
-                    let key = try convert(k, in: &document, budget: &budget, depth: depth + 1)
-                    let value = try convert(v, in: &document, budget: &budget, depth: depth + 1)
-                    pairs.append(YAMLNode.Pair(key: key, value: value))
-                }
-                pair = current + 1
-            }
-            return YAMLNode(.mapping(pairs), mark: position, tag: explicitTag)
-        default:
-            return YAMLNode(.scalar("", .plain), mark: position)
-        }
-    }
-
-    private static let defaultTags: Set<String> = [
-        "tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map",
-    ]
 }

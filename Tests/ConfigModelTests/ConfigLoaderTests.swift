@@ -215,4 +215,35 @@ func loadErrors(_ bytes: [UInt8], file: String = "/etc/ma/models.yaml") -> [Conf
         #expect(errors.count == 1)
         #expect(errors[0].message.hasPrefix("YAML syntax error"))
     }
+
+    @Test func deepNestingStopsAtTheLimitWithoutParsingTheRest() {
+        // 200,000 nested flow lists: libyaml's document loader needs minutes for this; the event reader stops at level 65.
+        let bytes = Array(("a: " + String(repeating: "[", count: 200_000) + String(repeating: "]", count: 200_000)).utf8)
+        let errors = loadErrors(bytes)
+        #expect(errors.count == 1)
+        #expect(errors[0].message == "YAML syntax error: nesting deeper than 64 levels")
+        #expect(errors[0].line == 1 && errors[0].column == 67)
+    }
+
+    @Test func undefinedAliasIsAnError() {
+        let errors = loadErrors(Array("a: *nothing\n".utf8))
+        #expect(errors.count == 1)
+        #expect(errors[0].message.contains("alias *nothing names no anchor"))
+    }
+
+    @Test func aliasesWorkWithinOneDocumentOnly() throws {
+        let within = ggufModel + "\n---\n" + service("a", "extraArgs: &common [\"--threads\", \"2\"]\nenv: [{name: X, value: *common}]")
+        // Same document: resolved (and here a list where a string belongs, so a type error at the alias).
+        let errors = loadErrors(Array(within.utf8))
+        #expect(errors.map(\.field) == ["InferenceService \"a\" spec.env[0].value"])
+        #expect(errors[0].message == "expected a string, found a list")
+        // Another document: YAML anchors do not cross documents.
+        let across = ggufModel + "\n---\n" + service("a", "extraArgs: &common [\"x\"]") + "\n---\n" + service("b", "extraArgs: *common")
+        #expect(loadErrors(Array(across.utf8)).first?.message.contains("alias *common names no anchor") == true)
+    }
+
+    @Test func explicitStringTagMakesANumberAString() throws {
+        let model = ggufModel + "\n  sha256: !!str " + String(repeating: "1", count: 64)
+        #expect(try ConfigLoader.load(Array(model.utf8), file: "m.yaml").models["tiny"]?.sha256 == String(repeating: "1", count: 64))
+    }
 }
