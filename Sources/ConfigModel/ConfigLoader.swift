@@ -182,13 +182,16 @@ public enum ConfigLoader {
             }
         }
         guard reader.errors.count == before, let source else { return nil }
-        return Model(name: name, source: source, format: format, sha256: sha256, gpuLayers: gpuLayers, mark: mark)
+        var model = Model(name: name, source: source, format: format, sha256: sha256, gpuLayers: gpuLayers, mark: mark)
+        model.fieldMarks = fieldMarks(spec)
+        return model
     }
 
     static func readService(_ node: YAMLNode, name: String, entry: String, mark: SourceMark, reader: inout FieldReader) -> InferenceService? {
         let before = reader.errors.count
         guard let spec = reader.fields(node, "\(entry) spec", allowed: serviceSpecFields) else { return nil }
         var service = InferenceService(name: name, modelRef: "", mark: mark)
+        service.fieldMarks = fieldMarks(spec)
         if let n = spec["modelRef"] {
             if let ref = reader.string(n, "\(entry) spec.modelRef") { service.modelRef = ref }
         } else {
@@ -240,6 +243,13 @@ public enum ConfigLoader {
             }
         }
         return reader.errors.count == before ? service : nil
+    }
+
+    /// `spec.<field>` -> where its value starts.
+    static func fieldMarks(_ spec: [String: YAMLNode]) -> [String: SourceMark] {
+        var marks: [String: SourceMark] = [:]
+        for (key, node) in spec { marks["spec.\(key)"] = node.mark }
+        return marks
     }
 
     /// Resolves `spec.source`: `file://` URLs become paths, relative paths are joined to `folder`,

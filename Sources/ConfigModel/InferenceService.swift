@@ -45,6 +45,10 @@ public struct InferenceService: Sendable, Hashable {
     /// Where the document starts in the file.
     public var mark: SourceMark
 
+    /// Where each field written in the file starts, keyed by its path (`spec.runtime`, `spec.source`, ...),
+    /// so that later checks can point at the exact field.
+    public var fieldMarks: [String: SourceMark] = [:]
+
     /// Kubernetes' default `terminationGracePeriodSeconds` (30 s).
     public static let defaultTerminationGracePeriodSeconds = 30
 

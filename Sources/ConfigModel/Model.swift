@@ -21,6 +21,10 @@ public struct Model: Sendable, Hashable {
     /// Where the document starts in the file.
     public var mark: SourceMark
 
+    /// Where each field written in the file starts, keyed by its path (`spec.runtime`, `spec.source`, ...),
+    /// so that later checks can point at the exact field.
+    public var fieldMarks: [String: SourceMark] = [:]
+
     /// Creates a Model; `source` should already be resolved (absolute path or remote URL).
     public init(
         name: String, source: ModelSource, format: ModelFormat = .gguf, sha256: String? = nil,

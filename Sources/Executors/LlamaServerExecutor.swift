@@ -15,6 +15,11 @@ public struct LlamaServerExecutor: RuntimeExecutor {
     public let formats: Set<ModelFormat> = [.gguf]
     /// Looked up on PATH when `--llama-server-bin` is not given.
     public let defaultBinaryNames = ["llama-server"]
+    /// Flags this executor sets, with llama-server's short and alternative spellings.
+    public let managedFlags: Set<String> = [
+        "--model", "-m", "--host", "--port", "--ctx-size", "-c", "--n-gpu-layers", "-ngl", "--gpu-layers",
+        "--parallel", "-np", "--flash-attn", "-fa", "--jinja", "--no-jinja",
+    ]
     /// Context size in tokens when `spec.contextSize` is absent.
     public static let defaultContextSize = 2048
     /// Seconds a start may take: loading tens of GB from disk takes minutes.

@@ -11,6 +11,8 @@ public protocol RuntimeExecutor: Sendable {
     var formats: Set<ModelFormat> { get }
     /// Executable names looked up on PATH when no `--<runtime>-bin` flag is given, in order of preference.
     var defaultBinaryNames: [String] { get }
+    /// Flags `launch` sets itself (long and short spellings); `spec.extraArgs` repeating one gets a warning.
+    var managedFlags: Set<String> { get }
     /// The launch description for one service.
     func launch(_ resolved: ResolvedService) -> LaunchDescription
 }

@@ -37,8 +37,8 @@ public actor Agent: Service {
         self.store = StatusStore(
             file: StatusFile(path: options.statusPath), capabilities: capabilities,
             node: NodeInfo.current(agentVersion: options.agentVersion), configPath: options.configPath, logger: logger)
-        self.builder = DesiredStateBuilder(
-            defaultRuntime: options.defaultRuntime, binaries: options.binaries, host: options.host, registry: options.registry)
+        self.builder = DesiredStateBuilder(node: NodeRuntimes(
+            defaultRuntime: options.defaultRuntime, binaries: options.binaries, host: options.host, registry: options.registry))
     }
 
     /// Runs until graceful shutdown, then stops every service and returns.
@@ -86,18 +86,24 @@ public actor Agent: Service {
             await store.configRejected(error.errors)
             return
         }
-        if bytes != appliedBytes {
+        let changed = bytes != appliedBytes
+        if changed {
             generation += 1
             appliedBytes = bytes
             logger.info("config loaded", metadata: ["generation": "\(generation)", "services": "\(config.services.count)"])
         }
-        await reconcile(builder.build(config))
+        let desired = builder.build(config)
+        let warnings = desired.flatMap(\.warnings)
+        if changed {
+            for warning in warnings { logger.warning("\(warning)") }
+        }
+        await reconcile(desired, warnings: warnings, changed: changed)
     }
 
     /// Makes the running services match `desired`: stops removed and changed entries, starts new and
     /// changed ones, and leaves unchanged ones running (same process).
-    private func reconcile(_ desired: [DesiredService]) async {
-        await store.configApplied(generation: generation, serviceOrder: desired.map(\.name))
+    private func reconcile(_ desired: [DesiredService], warnings: [EntryDiagnostic], changed: Bool) async {
+        await store.configApplied(generation: generation, serviceOrder: desired.map(\.name), warnings: warnings.map(\.description))
         let wanted = Dictionary(desired.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
 
         var stopping: [ServiceController] = []
@@ -118,8 +124,8 @@ public actor Agent: Service {
         for entry in desired {
             switch entry.action {
             case .stopped, .failed:
-                if case .failed(let reason, let message) = entry.action {
-                    logger.error("cannot run", metadata: ["service": "\(entry.name)", "reason": "\(reason)", "message": "\(message)"])
+                if case .failed(let diagnostic) = entry.action, changed {
+                    logger.error("entry error: \(diagnostic)")
                 }
                 await store.update(entry.baseStatus)
             case .run(var resolved, let executor):

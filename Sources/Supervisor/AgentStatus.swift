@@ -41,10 +41,12 @@ public struct AgentStatus: Sendable, Hashable, Codable {
         public var error: String?
         /// Every error of the current content.
         public var errors: [ConfigError]
+        /// Warnings about the applied config, rendered `file:line:column: field: message [Reason]`.
+        public var warnings: [String]
         /// ISO 8601 time the last good config was applied.
         public var appliedAt: String?
 
-        enum CodingKeys: String, CodingKey { case path, generation, valid, error, errors, appliedAt }
+        enum CodingKeys: String, CodingKey { case path, generation, valid, error, errors, warnings, appliedAt }
 
         /// Writes every key, with `null` for absent values.
         public func encode(to encoder: any Encoder) throws {
@@ -54,6 +56,7 @@ public struct AgentStatus: Sendable, Hashable, Codable {
             try c.encode(valid, forKey: .valid)
             try c.encode(error, forKey: .error)
             try c.encode(errors, forKey: .errors)
+            try c.encode(warnings, forKey: .warnings)
             try c.encode(appliedAt, forKey: .appliedAt)
         }
     }

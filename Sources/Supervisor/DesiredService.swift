@@ -10,7 +10,7 @@ struct DesiredService: Sendable {
         /// `spec.replicas: 0`.
         case stopped
         /// An entry error: it cannot run on this node as written.
-        case failed(reason: String, message: String)
+        case failed(EntryDiagnostic)
     }
 
     var name: String
@@ -19,34 +19,46 @@ struct DesiredService: Sendable {
     var baseStatus: ServiceStatus
     /// Fingerprint of what would run (binary, argv without an assigned port, env); nil unless runnable.
     var specHash: String?
+    /// Things that work but are probably not what was meant (extraArgs repeating a flag the agent sets).
+    var warnings: [EntryDiagnostic] = []
 }
 
 /// Resolves every InferenceService of a valid config against the node: runtime (spec or default),
 /// enabled runtimes, executor, model format and model file. Entry errors become `.failed` entries;
 /// every other entry is unaffected by them.
 struct DesiredStateBuilder: Sendable {
-    var defaultRuntime: String
-    /// Enabled runtime -> binary.
-    var binaries: [String: String]
-    var host: String
-    var registry: ExecutorRegistry
+    var node: NodeRuntimes
 
-    func build(_ config: AgentConfig, fileExists: (String) -> (exists: Bool, isDirectory: Bool) = DesiredStateBuilder.stat) -> [DesiredService] {
+    typealias FileCheck = @Sendable (String) -> (exists: Bool, isDirectory: Bool)
+
+    func build(_ config: AgentConfig, fileExists: FileCheck = DesiredStateBuilder.stat) -> [DesiredService] {
         config.services.map { service in
             var status = ServiceStatus(name: service.name, model: service.modelRef, phase: .Pending)
+            func failed(_ reason: String, _ field: String, at mark: SourceMark?, _ message: String) -> DesiredService {
+                let diagnostic = EntryDiagnostic(
+                    service: service.name, reason: reason,
+                    error: ConfigError(file: config.file, mark: mark ?? service.mark, field: "InferenceService \"\(service.name)\" \(field)", message: message))
+                var s = status
+                s.phase = .Failed
+                s.reason = reason
+                s.message = diagnostic.error.description
+                return DesiredService(name: service.name, action: .failed(diagnostic), baseStatus: s, specHash: nil)
+            }
+            let modelRefMark = service.fieldMarks["spec.modelRef"]
             guard let model = config.model(for: service) else {
-                return failed(service.name, status, "ModelNotFound", "no Model named \"\(service.modelRef)\"")
+                return failed("ModelNotFound", "spec.modelRef", at: modelRefMark, "no Model named \"\(service.modelRef)\"")
             }
             status.format = model.format.rawValue
+            let runtimeMark = service.fieldMarks["spec.runtime"]
             let runtime: ResolvedRuntime
             do throws(RuntimeResolutionError) {
-                runtime = try resolveRuntime(service, default: defaultRuntime, enabled: Set(binaries.keys))
+                runtime = try resolveRuntime(service, default: node.defaultRuntime, enabled: Set(node.binaries.keys))
             } catch {
                 if case .notEnabled(let name, let source, _) = error {
                     status.runtime = name
                     status.runtimeSource = source.rawValue
                 }
-                return failed(service.name, status, "RuntimeNotEnabled", error.description)
+                return failed("RuntimeNotEnabled", "spec.runtime", at: runtimeMark, error.description)
             }
             status.runtime = runtime.name
             status.runtimeSource = runtime.source.rawValue
@@ -57,18 +69,20 @@ struct DesiredStateBuilder: Sendable {
                 status.message = "spec.replicas is 0"
                 return DesiredService(name: service.name, action: .stopped, baseStatus: status, specHash: nil)
             }
-            guard let executor = registry.executor(for: runtime.name), let binary = binaries[runtime.name] else {
-                return failed(service.name, status, "RuntimeNotEnabled", "no executor for runtime \"\(runtime.name)\"")
+            guard let executor = node.registry.executor(for: runtime.name), let binary = node.binaries[runtime.name] else {
+                return failed("RuntimeNotEnabled", "spec.runtime", at: runtimeMark, "no executor for runtime \"\(runtime.name)\"")
             }
             guard executor.formats.contains(model.format) else {
                 let wants = executor.formats.map(\.rawValue).sorted().joined(separator: ", ")
-                return failed(service.name, status, "FormatMismatch",
-                              "Model \"\(model.name)\" has format \(model.format.rawValue), but runtime \(runtime.name) serves \(wants)")
+                let from = runtime.source == .spec ? "spec.runtime" : "the agent's default runtime"
+                return failed("FormatMismatch", "spec.modelRef", at: modelRefMark,
+                              "Model \"\(model.name)\" has format \(model.format.rawValue), but runtime \(runtime.name) (from \(from)) serves \(wants)")
             }
+            let sourceMark = model.fieldMarks["spec.source"]
             let path: String
             switch model.source {
             case .remote(let url):
-                return failed(service.name, status, "UnsupportedModelSource",
+                return failed("UnsupportedModelSource", "spec.modelRef", at: sourceMark ?? modelRefMark,
                               "Model \"\(model.name)\" source \(url) is not a local path; download it and point spec.source at the file")
             case .path(let p):
                 path = p
@@ -76,32 +90,45 @@ struct DesiredStateBuilder: Sendable {
             status.modelPath = path
             let found = fileExists(path)
             if !found.exists {
-                return failed(service.name, status, "ModelNotFound", "model \(model.format == .mlx ? "folder" : "file") \(path) does not exist")
+                return failed("ModelNotFound", "spec.modelRef", at: sourceMark ?? modelRefMark,
+                              "Model \"\(model.name)\": \(model.format == .mlx ? "folder" : "file") \(path) does not exist")
             }
             if model.format == .mlx && !found.isDirectory {
-                return failed(service.name, status, "ModelNotFound", "MLX model \(path) is not a folder")
+                return failed("ModelNotFound", "spec.modelRef", at: sourceMark ?? modelRefMark, "Model \"\(model.name)\": MLX model \(path) is not a folder")
             }
             if model.format == .gguf && found.isDirectory {
-                return failed(service.name, status, "ModelNotFound", "GGUF model \(path) is a folder, not a file")
+                return failed("ModelNotFound", "spec.modelRef", at: sourceMark ?? modelRefMark, "Model \"\(model.name)\": GGUF model \(path) is a folder, not a file")
             }
             let resolved = ResolvedService(
-                service: service, model: model, modelPath: path, runtime: runtime, binary: binary, host: host,
+                service: service, model: model, modelPath: path, runtime: runtime, binary: binary, host: node.host,
                 port: service.port ?? 0)
             let hash = SpecHash.of(executor.launch(resolved))
             status.specHash = hash
-            return DesiredService(name: service.name, action: .run(resolved, executor), baseStatus: status, specHash: hash)
+            var desired = DesiredService(name: service.name, action: .run(resolved, executor), baseStatus: status, specHash: hash)
+            desired.warnings = overriddenFlags(service, executor: executor, file: config.file)
+            return desired
         }
     }
 
-    private func failed(_ name: String, _ base: ServiceStatus, _ reason: String, _ message: String) -> DesiredService {
-        var status = base
-        status.phase = .Failed
-        status.reason = reason
-        status.message = message
-        return DesiredService(name: name, action: .failed(reason: reason, message: message), baseStatus: status, specHash: nil)
+    /// A warning for each `spec.extraArgs` flag that repeats one the executor sets itself.
+    /// The runtime keeps the last occurrence, so the extraArgs value wins (llama.cpp's argument parser
+    /// and Python's argparse both overwrite on repeat).
+    private func overriddenFlags(_ service: InferenceService, executor: any RuntimeExecutor, file: String) -> [EntryDiagnostic] {
+        let managed = executor.managedFlags
+        var seen: Set<String> = []
+        return service.extraArgs.compactMap { arg in
+            let flag = arg.split(separator: "=", maxSplits: 1).first.map(String.init) ?? arg
+            guard managed.contains(flag), seen.insert(flag).inserted else { return nil }
+            return EntryDiagnostic(
+                service: service.name, reason: "OverriddenFlag",
+                error: ConfigError(
+                    file: file, mark: service.fieldMarks["spec.extraArgs"] ?? service.mark,
+                    field: "InferenceService \"\(service.name)\" spec.extraArgs",
+                    message: "\"\(flag)\" repeats a flag the agent sets for \(executor.name); extraArgs come last, so this value wins"))
+        }
     }
 
-    static func stat(_ path: String) -> (exists: Bool, isDirectory: Bool) {
+    @Sendable static func stat(_ path: String) -> (exists: Bool, isDirectory: Bool) {
         var isDirectory: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
         return (exists, isDirectory.boolValue)

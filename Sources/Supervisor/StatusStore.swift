@@ -19,7 +19,7 @@ public actor StatusStore {
         self.logger = logger
         self.status = AgentStatus(
             updatedAt: Timestamp.string(), capabilities: capabilities, node: node,
-            config: AgentStatus.ConfigStatus(path: configPath, generation: 0, valid: false, error: nil, errors: [], appliedAt: nil),
+            config: AgentStatus.ConfigStatus(path: configPath, generation: 0, valid: false, error: nil, errors: [], warnings: [], appliedAt: nil),
             services: [])
     }
 
@@ -31,8 +31,9 @@ public actor StatusStore {
     }
 
     /// Records a valid config: its generation and the order of its services.
-    func configApplied(generation: Int, serviceOrder: [String]) {
+    func configApplied(generation: Int, serviceOrder: [String], warnings: [String]) {
         status.config.generation = generation
+        status.config.warnings = warnings
         status.config.valid = true
         status.config.error = nil
         status.config.errors = []

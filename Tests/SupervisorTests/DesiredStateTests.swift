@@ -12,7 +12,7 @@ import Testing
     ]
 
     func build(_ services: [InferenceService], enabled: [String: String] = ["llama-server": "/bin/llama-server", "mlx-server": "/bin/mlx_lm.server"]) -> [DesiredService] {
-        let builder = DesiredStateBuilder(defaultRuntime: "llama-server", binaries: enabled, host: "127.0.0.1", registry: .standard)
+        let builder = DesiredStateBuilder(node: NodeRuntimes(defaultRuntime: "llama-server", binaries: enabled))
         let config = AgentConfig(file: "/m/models.yaml", models: models, services: services)
         return builder.build(config) { path in
             switch path {

@@ -1,0 +1,60 @@
+import ConfigModel
+import Foundation
+
+/// A problem that concerns one entry only: an entry error fails that entry (every other entry is
+/// applied), a warning fails nothing.
+public struct EntryDiagnostic: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// The InferenceService's name.
+    public var service: String
+    /// CamelCase reason: `RuntimeNotEnabled`, `FormatMismatch`, `ModelNotFound`, `UnsupportedModelSource`,
+    /// or `OverriddenFlag` for warnings.
+    public var reason: String
+    /// Position, field and message.
+    public var error: ConfigError
+
+    /// Creates a diagnostic.
+    public init(service: String, reason: String, error: ConfigError) {
+        self.service = service
+        self.reason = reason
+        self.error = error
+    }
+
+    /// `file:line:column: field: message [Reason]`.
+    public var description: String { "\(error) [\(reason)]" }
+}
+
+/// Everything wrong with a config file on a given node, in the two kinds the agent treats differently.
+///
+/// - *File errors* (`fileErrors`) reject the whole edit; the last good config stays in force.
+/// - *Entry errors* (`entryErrors`) fail only their entry; every other entry is applied.
+/// - *Warnings* fail nothing.
+public struct ConfigReport: Sendable, Hashable, Codable {
+    /// The file checked.
+    public var file: String
+    /// YAML syntax, unknown fields, wrong types, duplicate names, `modelRef` to no Model, ...
+    public var fileErrors: [ConfigError]
+    /// Runtime not enabled, format mismatch, model file missing, remote source.
+    public var entryErrors: [EntryDiagnostic]
+    /// extraArgs repeating a flag the agent sets.
+    public var warnings: [EntryDiagnostic]
+    /// True when there are neither file nor entry errors.
+    public var valid: Bool
+
+    /// Checks `bytes` (the content of `file`) against `node`: parses and validates, then resolves
+    /// every entry as the agent would (model files are looked up on this machine).
+    public static func check(_ bytes: [UInt8], file: String, node: NodeRuntimes) -> ConfigReport {
+        let config: AgentConfig
+        do {
+            config = try ConfigLoader.load(bytes, file: file)
+        } catch {
+            return ConfigReport(file: file, fileErrors: error.errors, entryErrors: [], warnings: [], valid: false)
+        }
+        let desired = DesiredStateBuilder(node: node).build(config)
+        var entryErrors: [EntryDiagnostic] = []
+        for entry in desired {
+            if case .failed(let diagnostic) = entry.action { entryErrors.append(diagnostic) }
+        }
+        return ConfigReport(
+            file: file, fileErrors: [], entryErrors: entryErrors, warnings: desired.flatMap(\.warnings), valid: entryErrors.isEmpty)
+    }
+}

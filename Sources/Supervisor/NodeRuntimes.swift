@@ -1,0 +1,23 @@
+import ConfigModel
+import Executors
+
+/// What this node can run: the default runtime, the enabled runtimes with their binaries, the bind
+/// address, and the executors. The context entry checks and launches are resolved against.
+public struct NodeRuntimes: Sendable {
+    /// Runtime for entries without `spec.runtime` (canonical name).
+    public var defaultRuntime: String
+    /// Enabled runtime -> binary path; runtimes not listed are not enabled.
+    public var binaries: [String: String]
+    /// Address the runtimes bind.
+    public var host: String
+    /// The executors.
+    public var registry: ExecutorRegistry
+
+    /// Creates a node description; `defaultRuntime` aliases are canonicalised.
+    public init(defaultRuntime: String, binaries: [String: String], host: String = "127.0.0.1", registry: ExecutorRegistry = .standard) {
+        self.defaultRuntime = RuntimeName.canonical(defaultRuntime) ?? defaultRuntime
+        self.binaries = binaries
+        self.host = host
+        self.registry = registry
+    }
+}
