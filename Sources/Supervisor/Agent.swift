@@ -33,7 +33,8 @@ public actor Agent: Service {
             binaries: options.binaries,
             formats: Dictionary(uniqueKeysWithValues: enabled.map { name in
                 (name, options.registry.executor(for: name).map { $0.formats.map(\.rawValue).sorted() } ?? [])
-            }))
+            }),
+            host: options.host)
         self.store = StatusStore(
             file: StatusFile(path: options.statusPath), capabilities: capabilities,
             node: NodeInfo.current(agentVersion: options.agentVersion), configPath: options.configPath, logger: logger)

@@ -27,6 +27,8 @@ public struct AgentStatus: Sendable, Hashable, Codable {
         public var binaries: [String: String]
         /// Enabled runtime -> model formats it serves.
         public var formats: [String: [String]]
+        /// Address the runtimes bind (`--host`).
+        public var host: String
     }
 
     /// The config file and whether its last edit was applied.

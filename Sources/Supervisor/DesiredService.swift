@@ -104,6 +104,7 @@ struct DesiredStateBuilder: Sendable {
                 port: service.port ?? 0)
             let hash = SpecHash.of(executor.launch(resolved))
             status.specHash = hash
+            status.spec = Self.summary(service, model: model, runtime: runtime, binary: binary)
             var desired = DesiredService(name: service.name, action: .run(resolved, executor), baseStatus: status, specHash: hash)
             desired.warnings = overriddenFlags(service, executor: executor, file: config.file)
             return desired
@@ -126,6 +127,33 @@ struct DesiredStateBuilder: Sendable {
                     field: "InferenceService \"\(service.name)\" spec.extraArgs",
                     message: "\"\(flag)\" repeats a flag the agent sets for \(executor.name); extraArgs come last, so this value wins"))
         }
+    }
+
+    /// The resolved fields of an entry, flattened to strings, for the status file and `plan` diffs.
+    static func summary(_ s: InferenceService, model: Model, runtime: ResolvedRuntime, binary: String) -> [String: String] {
+        func text(_ value: (some CustomStringConvertible)?) -> String { value.map { "\($0)" } ?? "unset" }
+        let source: String
+        switch model.source {
+        case .path(let p): source = p
+        case .remote(let url): source = url
+        }
+        return [
+            "spec.modelRef": s.modelRef,
+            "spec.runtime": "\(runtime.name) (\(runtime.source.rawValue))",
+            "spec.replicas": "\(s.replicas)",
+            "spec.contextSize": text(s.contextSize),
+            "spec.parallelSlots": text(s.parallelSlots),
+            "spec.flashAttention": text(s.flashAttention),
+            "spec.jinja": text(s.jinja),
+            "spec.extraArgs": "[" + s.extraArgs.map { "\"\($0)\"" }.joined(separator: ", ") + "]",
+            "spec.env": "[" + s.env.map { "\($0.name)=\($0.value)" }.joined(separator: ", ") + "]",
+            "spec.port": text(s.port),
+            "spec.terminationGracePeriodSeconds": "\(s.terminationGracePeriodSeconds)",
+            "model.source": source,
+            "model.format": model.format.rawValue,
+            "model.gpuLayers": text(model.gpuLayers),
+            "binary": binary,
+        ]
     }
 
     @Sendable static func stat(_ path: String) -> (exists: Bool, isDirectory: Bool) {

@@ -58,6 +58,9 @@ public struct ServiceStatus: Sendable, Hashable, Codable {
     public var specHash: String?
     /// Where the runtime's stdout and stderr go.
     public var logFile: String?
+    /// The entry's fields as resolved (`spec.contextSize` -> `512`, `model.source` -> path, `binary` -> path),
+    /// so `metal-agent plan` can say which fields an edit changes.
+    public var spec: [String: String]?
 
     /// Creates a status with nothing known yet but the name, model and phase.
     public init(name: String, model: String, phase: ServicePhase) {
@@ -70,7 +73,7 @@ public struct ServiceStatus: Sendable, Hashable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case name, runtime, runtimeSource, model, modelPath, format, phase, ready, pid, port, endpoint, restarts
-        case lastExitCode, lastSignal, lastTerminationReason, reason, message, nextRestartAt, startedAt, specHash, logFile
+        case lastExitCode, lastSignal, lastTerminationReason, reason, message, nextRestartAt, startedAt, specHash, logFile, spec
     }
 
     /// Writes every key, with `null` for absent values.
@@ -97,5 +100,6 @@ public struct ServiceStatus: Sendable, Hashable, Codable {
         try c.encode(startedAt, forKey: .startedAt)
         try c.encode(specHash, forKey: .specHash)
         try c.encode(logFile, forKey: .logFile)
+        try c.encode(spec, forKey: .spec)
     }
 }

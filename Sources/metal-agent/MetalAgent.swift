@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// `metal-agent`: supervises local LLM inference servers described by a `models.yaml`.
 @main
@@ -10,13 +11,34 @@ struct MetalAgent: AsyncParsableCommand {
         abstract: "Supervise local LLM inference servers (llama-server, mlx-server) from a models.yaml.",
         discussion: """
             Each InferenceService entry picks its runtime with spec.runtime; entries without one use --runtime.
+            Exit status: 0 success, 1 invalid config (validate, plan), 2 usage error.
             Examples:
               metal-agent --config models.yaml
               metal-agent run --config models.yaml --runtime mlx-server --log-dir /var/log/metal-agent
               metal-agent validate --config models.yaml
+              metal-agent plan --config next.yaml --status-file models.status.json
             """,
         version: version,
-        subcommands: [Run.self, Validate.self],
+        subcommands: [Run.self, Validate.self, PlanCommand.self],
         defaultSubcommand: Run.self
     )
+
+    /// Like ArgumentParser's `main`, but usage errors exit 2 (the Unix convention) instead of 64.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                printError(fullMessage(for: error))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }

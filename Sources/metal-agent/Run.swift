@@ -2,9 +2,6 @@ import ArgumentParser
 import ConfigModel
 import Executors
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import ServiceLifecycle
 import Supervisor
@@ -17,23 +14,10 @@ struct Run: AsyncParsableCommand {
     @Option(help: "The models.yaml to serve.")
     var config: String
 
-    @Option(help: "Runtime for entries without spec.runtime (llama-server, mlx-server; alias llamacpp).")
-    var runtime: String = RuntimeName.llamaServer
-
-    @Option(help: "Comma-separated runtimes this node enables (default: every runtime whose binary is found).")
-    var runtimes: String?
-
-    @Option(help: "Path of llama-server (default: `llama-server` on PATH).")
-    var llamaServerBin: String?
-
-    @Option(help: "Path of the MLX server (default: `mlx-server`, then `mlx_lm.server`, on PATH).")
-    var mlxServerBin: String?
+    @OptionGroup var node: NodeOptions
 
     @Option(help: "Status JSON file (default: next to the config, models.yaml -> models.status.json).")
     var statusFile: String?
-
-    @Option(help: "Address the runtimes bind.")
-    var host: String = "127.0.0.1"
 
     @Option(help: "Folder for per-service logs (default: next to the config, models.yaml -> models.logs/).")
     var logDir: String?
@@ -51,14 +35,7 @@ struct Run: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func validate() throws {
-        guard RuntimeName.canonical(runtime) != nil else {
-            throw ValidationError("--runtime \(runtime) is not a known runtime (known: \(RuntimeName.known.joined(separator: ", ")))")
-        }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a level") }
-        var v4 = in_addr(), v6 = in6_addr()
-        guard inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1 else {
-            throw ValidationError("--host \(host) is not an IP address (use 127.0.0.1, 0.0.0.0, ::1, ...)")
-        }
     }
 
     func run() async throws {
@@ -69,22 +46,18 @@ struct Run: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "metal-agent")
-        let configPath = absolute(config)
-        let binaries = try RuntimeBinaries.discover(
-            registry: .standard,
-            flags: [RuntimeName.llamaServer: llamaServerBin, RuntimeName.mlxServer: mlxServerBin],
-            enabled: runtimes.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } })
-        let defaultRuntime = RuntimeName.canonical(runtime) ?? runtime
-        if binaries[defaultRuntime] == nil {
+        let configPath = absolutePath(config)
+        let nodeRuntimes = try node.resolve()
+        if nodeRuntimes.binaries[nodeRuntimes.defaultRuntime] == nil {
             logger.warning("the default runtime is not enabled on this node; entries without spec.runtime will fail",
-                           metadata: ["runtime": "\(defaultRuntime)"])
+                           metadata: ["runtime": "\(nodeRuntimes.defaultRuntime)"])
         }
-        logger.info("runtimes enabled", metadata: ["runtimes": "\(binaries.keys.sorted())", "default": "\(defaultRuntime)"])
+        logger.info("runtimes enabled", metadata: ["runtimes": "\(nodeRuntimes.binaries.keys.sorted())", "default": "\(nodeRuntimes.defaultRuntime)"])
         let options = AgentOptions(
             configPath: configPath,
-            statusPath: absolute(statusFile ?? AgentOptions.defaultStatusPath(forConfig: configPath)),
-            logDirectory: absolute(logDir ?? AgentOptions.defaultLogDirectory(forConfig: configPath)),
-            host: host, defaultRuntime: defaultRuntime, binaries: binaries,
+            statusPath: absolutePath(statusFile ?? AgentOptions.defaultStatusPath(forConfig: configPath)),
+            logDirectory: absolutePath(logDir ?? AgentOptions.defaultLogDirectory(forConfig: configPath)),
+            host: nodeRuntimes.host, defaultRuntime: nodeRuntimes.defaultRuntime, binaries: nodeRuntimes.binaries,
             backoff: BackoffPolicy(initial: backoffInitial.duration, max: backoffMax.duration, resetAfter: backoffReset.duration),
             agentVersion: MetalAgent.version)
         let agent = Agent(options: options, logger: logger)
@@ -93,9 +66,5 @@ struct Run: AsyncParsableCommand {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()
-    }
-
-    private func absolute(_ path: String) -> String {
-        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
     }
 }

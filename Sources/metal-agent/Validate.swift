@@ -1,26 +1,48 @@
 import ArgumentParser
 import ConfigModel
 import Foundation
+import Supervisor
 
-/// `metal-agent validate`: checks a config file without running anything.
+/// `metal-agent validate`: checks a config file against this node without running anything.
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check a models.yaml: exit 0 when valid, 1 when not (errors on stderr as file:line:column: field: message).")
+        abstract: "Check a models.yaml: file errors and entry errors, as the agent on this node would see them.",
+        discussion: """
+            Exit status: 0 valid (warnings allowed), 1 file or entry errors, 2 usage error.
+            Errors go to stderr as file:line:column: field: message; --output json prints a report on stdout.
+            Example:
+              metal-agent validate --config models.yaml --mlx-server-bin ~/venv/bin/mlx_lm.server
+            """)
 
     @Option(help: "The models.yaml to check.")
     var config: String
 
+    @OptionGroup var node: NodeOptions
+
+    @Option(help: "text or json.")
+    var output: OutputFormat = .text
+
     func run() throws {
         guard let data = FileManager.default.contents(atPath: config) else {
-            FileHandle.standardError.write(Data("\(config): cannot read the file\n".utf8))
-            throw ExitCode(1)
+            printError("\(config): cannot read the file")
+            throw ExitCode(2)
         }
-        do {
-            let loaded = try ConfigLoader.load([UInt8](data), file: config)
-            print("\(config): valid: \(loaded.models.count) Model(s), \(loaded.services.count) InferenceService(s)")
-        } catch {
-            FileHandle.standardError.write(Data((error.description + "\n").utf8))
-            throw ExitCode(1)
+        let report = ConfigReport.check([UInt8](data), file: config, node: try node.resolve())
+        switch output {
+        case .json:
+            try printJSON(report)
+        case .text:
+            for error in report.fileErrors { printError("\(error)") }
+            for error in report.entryErrors { printError("\(error)") }
+            for warning in report.warnings { printError("warning: \(warning)") }
+            if report.valid {
+                print("\(config): valid")
+            } else if !report.fileErrors.isEmpty {
+                printError("\(config): \(report.fileErrors.count) file error(s): the agent would reject this edit and keep its last good config")
+            } else {
+                printError("\(config): \(report.entryErrors.count) entry error(s): those entries would fail, the others would run")
+            }
         }
+        if !report.valid { throw ExitCode(1) }
     }
 }

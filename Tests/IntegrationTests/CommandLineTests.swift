@@ -1,0 +1,88 @@
+import Foundation
+import Supervisor
+import Testing
+
+/// Runs `metal-agent` once with `arguments`; returns exit status, stdout and stderr.
+func runAgentCommand(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: AgentHarness.agentBinary)
+    process.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+}
+
+@Suite struct ValidateCommandTests {
+    let bins = ["--llama-server-bin", AgentHarness.fakeRuntime, "--mlx-server-bin", AgentHarness.fakeRuntime]
+
+    @Test func validFileExitsZero() throws {
+        let h = try AgentHarness(config: configYAML(svc("chat"), svc("coder", model: "tiny-mlx", "runtime: mlx-server")))
+        let r = try runAgentCommand(["validate", "--config", h.configPath] + bins)
+        #expect(r.status == 0)
+        #expect(r.out.contains("valid"))
+    }
+
+    @Test func fileErrorsExitOneWithPositions() throws {
+        let h = try AgentHarness(config: configYAML(svc("chat", "runtme: mlx-server", "port: \"8080\"")))
+        let r = try runAgentCommand(["validate", "--config", h.configPath] + bins)
+        #expect(r.status == 1)
+        #expect(r.err.contains("\(h.configPath):23:3: InferenceService \"chat\" spec.runtme: unknown field \"runtme\"; did you mean \"runtime\"?"))
+        #expect(r.err.contains("\(h.configPath):24:9: InferenceService \"chat\" spec.port: expected an integer, found a string (\"8080\")"))
+        #expect(r.err.contains("2 file error(s)"))
+    }
+
+    @Test func entryErrorsExitOneAndJSONSeparatesKinds() throws {
+        let h = try AgentHarness(config: configYAML(svc("chat", "extraArgs: [\"--port\", \"9\"]"), svc("coder", model: "tiny-mlx", "runtime: mlx-server")))
+        let r = try runAgentCommand(["validate", "--config", h.configPath, "--runtimes", "llama-server", "--output", "json"] + bins)
+        #expect(r.status == 1)
+        let report = try JSONDecoder().decode(ConfigReport.self, from: Data(r.out.utf8))
+        #expect(report.fileErrors.isEmpty)
+        #expect(report.entryErrors.map(\.reason) == ["RuntimeNotEnabled"])
+        #expect(report.entryErrors[0].error.line == 31)
+        #expect(report.warnings.map(\.reason) == ["OverriddenFlag"])
+    }
+
+    @Test func usageErrorsExitTwo() throws {
+        #expect(try runAgentCommand(["validate"]).status == 2)
+        #expect(try runAgentCommand(["validate", "--config", "/nonexistent/models.yaml"]).status == 2)
+        #expect(try runAgentCommand(["run", "--config", "x.yaml", "--host", "localhost"]).status == 2)
+    }
+}
+
+@Suite(.serialized) struct PlanCommandTests {
+    @Test func planNamesStartsStopsRestartsWithChangedFields() async throws {
+        let agent = try AgentHarness(config: configYAML(svc("chat", "contextSize: 512"), svc("coder", model: "tiny-mlx", "runtime: mlx-server"), svc("old")))
+        try agent.start()
+        let before = try await agent.waitFor("all Ready") { $0.services.count == 3 && $0.services.allSatisfy { $0.phase == .Ready } }
+        let next = agent.dir.appendingPathComponent("next.yaml").path
+        try Data(configYAML(svc("chat", "contextSize: 1024"), svc("coder", model: "tiny-mlx", "runtime: mlx-server"), svc("new", model: "tiny-mlx")).utf8)
+            .write(to: URL(fileURLWithPath: next))
+
+        let r = try runAgentCommand(["plan", "--config", next, "--status-file", agent.statusPath, "--output", "json"])
+        #expect(r.status == 0, "\(r.err)")
+        let plan = try JSONDecoder().decode(Plan.self, from: Data(r.out.utf8))
+        let byName = Dictionary(uniqueKeysWithValues: plan.steps.map { ($0.service, $0) })
+        #expect(byName["chat"]?.action == .restart)
+        #expect(byName["chat"]?.reasons == ["spec.contextSize: 512 -> 1024"])
+        #expect(byName["coder"]?.action == .keep)
+        #expect(byName["coder"]?.runtime == "mlx-server" && byName["coder"]?.runtimeSource == "spec")
+        #expect(byName["old"]?.action == .stop)
+        #expect(byName["new"]?.action == .fail)  // an MLX model on the default llama-server
+        #expect(byName["new"]?.reasons.first?.hasPrefix("FormatMismatch") == true)
+
+        let text = try runAgentCommand(["plan", "--config", next, "--status-file", agent.statusPath])
+        #expect(text.out.contains("restart  chat"))
+        #expect(text.out.contains("summary: 0 to start, 1 to restart, 1 to stop, 1 unchanged, 1 failing"))
+
+        // Planning changed nothing.
+        #expect(agent.status()?.services.map(\.pid) == before.services.map(\.pid))
+        let bad = try runAgentCommand(["plan", "--config", agent.configPath.replacingOccurrences(of: "models.yaml", with: "nope.yaml"), "--status-file", agent.statusPath])
+        #expect(bad.status == 2)
+        try await agent.terminate()
+    }
+}
