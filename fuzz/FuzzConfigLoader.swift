@@ -1,0 +1,29 @@
+// libFuzzer entry point for the config loader (`ConfigLoader.load`, libyaml included).
+// Compiled into the ConfigModel module by scripts/fuzz with `swiftc -sanitize=fuzzer,address`.
+// Any crash, hang, sanitizer report or broken invariant below is a bug; each one found becomes a
+// regression test in Tests/ConfigModelTests.
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzConfigLoader(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    do {
+        let config = try ConfigLoader.load(bytes, file: "/fuzz/models.yaml")
+        // A loaded config is consistent.
+        precondition(Set(config.services.map(\.name)).count == config.services.count, "duplicate service names accepted")
+        for service in config.services {
+            precondition(config.models[service.modelRef] != nil, "modelRef to no Model accepted")
+            precondition(ConfigLoader.isDNS1123Label(service.name), "bad name accepted")
+            precondition((0...1).contains(service.replicas), "replicas out of range")
+            if let port = service.port { precondition((1...65535).contains(port), "port out of range") }
+            if let runtime = service.runtime { precondition(RuntimeName.known.contains(runtime), "runtime not canonical") }
+        }
+    } catch {
+        // Errors are well-formed: at least one, each with a position inside the file.
+        precondition(!error.errors.isEmpty, "empty error list")
+        for e in error.errors {
+            precondition(e.line >= 1 && e.column >= 1, "position out of range: \(e)")
+            precondition(!e.message.isEmpty, "empty message")
+        }
+    }
+    return 0
+}
