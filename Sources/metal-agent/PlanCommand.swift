@@ -38,7 +38,7 @@ struct PlanCommand: ParsableCommand {
             printError("\(config): cannot read the file")
             throw ExitCode(2)
         }
-        let plan = Plan.make([UInt8](data), file: config, against: status)
+        let plan = Plan.make([UInt8](data), file: absolutePath(config), against: status)
         switch output {
         case .json:
             try printJSON(plan)

@@ -27,7 +27,7 @@ struct Validate: ParsableCommand {
             printError("\(config): cannot read the file")
             throw ExitCode(2)
         }
-        let report = ConfigReport.check([UInt8](data), file: config, node: try node.resolve())
+        let report = ConfigReport.check([UInt8](data), file: absolutePath(config), node: try node.resolve())
         switch output {
         case .json:
             try printJSON(report)

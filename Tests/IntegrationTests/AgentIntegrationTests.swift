@@ -128,6 +128,12 @@ import Glibc
         let restored = try await agent.waitFor("valid again") { $0.config.valid }
         #expect(readyPIDs(restored) == before)
         #expect(restored.config.generation == 1)
+
+        // After all that, the next good edit applies normally.
+        try agent.renameSave(Self.both + "---\napiVersion: inference.llmkube.dev/v1alpha1\nkind: InferenceService\n" + svc("third"))
+        let applied = try await agent.waitFor("good edit applied") { $0.config.generation == 2 && readyPIDs($0).count == 3 }
+        #expect(applied.config.valid && applied.config.errors.isEmpty)
+        #expect(readyPIDs(applied)["chat"] == before["chat"] && readyPIDs(applied)["coder"] == before["coder"])
         try await agent.terminate()
     }
 

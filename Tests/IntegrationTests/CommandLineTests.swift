@@ -3,8 +3,9 @@ import Supervisor
 import Testing
 
 /// Runs `metal-agent` once with `arguments`; returns exit status, stdout and stderr.
-func runAgentCommand(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+func runAgentCommand(_ arguments: [String], in directory: URL? = nil) throws -> (status: Int32, out: String, err: String) {
     let process = Process()
+    if let directory { process.currentDirectoryURL = directory }
     process.executableURL = URL(fileURLWithPath: AgentHarness.agentBinary)
     process.arguments = arguments
     let out = Pipe(), err = Pipe()
@@ -75,7 +76,9 @@ func runAgentCommand(_ arguments: [String]) throws -> (status: Int32, out: Strin
         #expect(byName["new"]?.action == .fail)  // an MLX model on the default llama-server
         #expect(byName["new"]?.reasons.first?.hasPrefix("FormatMismatch") == true)
 
-        let text = try runAgentCommand(["plan", "--config", next, "--status-file", agent.statusPath])
+        // Relative paths, as typed in a shell: sources resolve against the config's folder, as the agent does.
+        let text = try runAgentCommand(["plan", "--config", "next.yaml", "--status-file", "models.status.json"], in: agent.dir)
+        #expect(text.out.contains("keep     coder"), "\(text.out)")
         #expect(text.out.contains("restart  chat"))
         #expect(text.out.contains("summary: 0 to start, 1 to restart, 1 to stop, 1 unchanged, 1 failing"))
 
