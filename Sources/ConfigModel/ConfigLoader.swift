@@ -63,7 +63,7 @@ public enum ConfigLoader {
             } else {
                 reader.fail(document, "\(kind) apiVersion", "missing required field \"apiVersion\" (\(apiVersion))")
             }
-            guard let name = readName(fields["metadata"], kind: kind, document: document, reader: &reader) else { continue }
+            guard let (name, nameMark) = readName(fields["metadata"], kind: kind, document: document, reader: &reader) else { continue }
             let entry = "\(kind) \"\(name)\""
             guard let specNode = fields["spec"] else {
                 reader.fail(document, "\(entry) spec", "missing required field \"spec\"")
@@ -72,7 +72,7 @@ public enum ConfigLoader {
             switch kind {
             case "Model":
                 if models[name] != nil {
-                    reader.fail(document, "\(entry) metadata.name", "duplicate Model name \"\(name)\" (first defined at line \(models[name]!.mark.line))")
+                    reader.fail(at: nameMark, "\(entry) metadata.name", "duplicate Model name \"\(name)\" (first defined at line \(models[name]!.mark.line))")
                     continue
                 }
                 if let model = readModel(specNode, name: name, entry: entry, folder: folder, mark: document.mark, reader: &reader) {
@@ -81,7 +81,7 @@ public enum ConfigLoader {
             default:
                 if serviceNames.contains(name) {
                     let first = services.first { $0.name == name }?.mark.line ?? 0
-                    reader.fail(document, "\(entry) metadata.name", "duplicate InferenceService name \"\(name)\" (first defined at line \(first))")
+                    reader.fail(at: nameMark, "\(entry) metadata.name", "duplicate InferenceService name \"\(name)\" (first defined at line \(first))")
                     continue
                 }
                 serviceNames.insert(name)
@@ -97,11 +97,11 @@ public enum ConfigLoader {
             let entry = "InferenceService \"\(service.name)\""
             if models[service.modelRef] == nil, !reader.errors.contains(where: { $0.field.hasPrefix("Model \"\(service.modelRef)\"") }) {
                 let hint = Suggestion.hint(for: service.modelRef, in: models.keys.sorted())
-                reader.fail(at: service.mark, "\(entry) spec.modelRef", "no Model named \"\(service.modelRef)\" in this file\(hint)")
+                reader.fail(at: service.fieldMarks["spec.modelRef"] ?? service.mark, "\(entry) spec.modelRef", "no Model named \"\(service.modelRef)\" in this file\(hint)")
             }
             if let port = service.port {
                 if let other = portOwner[port] {
-                    reader.fail(at: service.mark, "\(entry) spec.port", "port \(port) is already the fixed port of InferenceService \"\(other)\"")
+                    reader.fail(at: service.fieldMarks["spec.port"] ?? service.mark, "\(entry) spec.port", "port \(port) is already the fixed port of InferenceService \"\(other)\"")
                 } else {
                     portOwner[port] = service.name
                 }
@@ -113,8 +113,8 @@ public enum ConfigLoader {
         return AgentConfig(file: file, models: models, services: services)
     }
 
-    /// Reads `metadata` and returns a valid `metadata.name`.
-    static func readName(_ node: YAMLNode?, kind: String, document: YAMLNode, reader: inout FieldReader) -> String? {
+    /// Reads `metadata` and returns a valid `metadata.name` and where it is written.
+    static func readName(_ node: YAMLNode?, kind: String, document: YAMLNode, reader: inout FieldReader) -> (String, SourceMark)? {
         guard let node else {
             reader.fail(document, "\(kind) metadata", "missing required field \"metadata\" with a \"name\"")
             return nil
@@ -133,7 +133,7 @@ public enum ConfigLoader {
                         "\"\(name)\" is not a DNS-1123 label: at most 63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit")
             return nil
         }
-        return name
+        return (name, nameNode.mark)
     }
 
     static func readModel(_ node: YAMLNode, name: String, entry: String, folder: String, mark: SourceMark, reader: inout FieldReader) -> Model? {

@@ -149,7 +149,7 @@ func loadErrors(_ bytes: [UInt8], file: String = "/etc/ma/models.yaml") -> [Conf
         #expect(errors.count == 1)
         #expect(errors[0].field == "InferenceService \"chat\" metadata.name")
         #expect(errors[0].message.contains("duplicate InferenceService name \"chat\" (first defined at line 8)"))
-        #expect(errors[0].line == 16)
+        #expect(errors[0].line == 19 && errors[0].column == 9)  // the duplicate metadata.name
     }
 
     @Test func duplicateKeysInOneMappingAreErrors() {
