@@ -27,7 +27,8 @@ public enum ConfigLoader {
     ///     (against the folder that holds it).
     /// - Throws: `ConfigLoadError` listing every file error: YAML syntax, unknown fields, wrong types,
     ///   duplicate names, a `modelRef` to no Model, a runtime name that is not known, two services on
-    ///   one fixed port, a name that is not a DNS-1123 label.
+    ///   one fixed port, a name that is not a DNS-1123 label, a file with no documents, a file over
+    ///   `maxFileBytes`.
     public static func load(_ bytes: [UInt8], file: String) throws(ConfigLoadError) -> AgentConfig {
         var reader = FieldReader(file: file)
         guard bytes.count <= maxFileBytes else {
@@ -39,6 +40,11 @@ public enum ConfigLoader {
             documents = try YAMLParser.parse(bytes)
         } catch {
             throw ConfigLoadError(errors: [ConfigError(file: file, mark: error.mark, field: "", message: "YAML syntax error: \(error.message)")])
+        }
+        if documents.allSatisfy(\.isNull) {
+            // Most often a save caught half-way (truncated, not yet written): never read it as "run nothing".
+            reader.fail(at: SourceMark(line: 1, column: 1), "", "the file has no documents; to stop every service, keep the entries with replicas: 0 or remove them one by one")
+            throw ConfigLoadError(errors: reader.errors)
         }
         let folder = directory(of: file)
         var models: [String: Model] = [:]

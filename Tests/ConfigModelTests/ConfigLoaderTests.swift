@@ -246,4 +246,19 @@ func loadErrors(_ bytes: [UInt8], file: String = "/etc/ma/models.yaml") -> [Conf
         let model = ggufModel + "\n  sha256: !!str " + String(repeating: "1", count: 64)
         #expect(try ConfigLoader.load(Array(model.utf8), file: "m.yaml").models["tiny"]?.sha256 == String(repeating: "1", count: 64))
     }
+
+    @Test func emptyFileIsAnErrorNotRunNothing() {
+        for text in ["", "# just a comment\n", "---\n---\n"] {
+            let errors = loadErrors(Array(text.utf8))
+            #expect(errors.count == 1)
+            #expect(errors.first?.message.hasPrefix("the file has no documents") == true)
+        }
+    }
+
+    @Test func fileOverTheSizeLimitIsRejectedBeforeParsing() {
+        let bytes = [UInt8](repeating: 0x23, count: ConfigLoader.maxFileBytes + 1)  // '#' * (1 MiB + 1)
+        let errors = loadErrors(bytes)
+        #expect(errors.map(\.message) == ["file is 1048577 bytes; the limit is 1048576 bytes"])
+        #expect(errors.first?.line == 1 && errors.first?.column == 1)
+    }
 }
