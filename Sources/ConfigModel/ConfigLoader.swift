@@ -16,7 +16,7 @@ public enum ConfigLoader {
     static let gpuFields = ["enabled", "count", "vendor", "layers", "memory"]
     static let serviceSpecFields = [
         "modelRef", "runtime", "replicas", "contextSize", "parallelSlots", "flashAttention", "jinja",
-        "extraArgs", "env", "port", "terminationGracePeriodSeconds",
+        "extraArgs", "env", "port", "terminationGracePeriodSeconds", "restartPolicy", "startupTimeoutSeconds",
     ]
     static let kinds = ["Model", "InferenceService"]
 
@@ -221,6 +221,17 @@ public enum ConfigLoader {
         if let n = spec["terminationGracePeriodSeconds"],
            let v = reader.int(n, "\(entry) spec.terminationGracePeriodSeconds", in: 0...86_400) {
             service.terminationGracePeriodSeconds = v
+        }
+        if let n = spec["restartPolicy"], let text = reader.string(n, "\(entry) spec.restartPolicy") {
+            if let policy = RestartPolicy(rawValue: text) {
+                service.restartPolicy = policy
+            } else {
+                let names = RestartPolicy.allCases.map(\.rawValue)
+                reader.fail(n, "\(entry) spec.restartPolicy", "unknown restart policy \"\(text)\"\(Suggestion.hint(for: text, in: names)) (known: \(names.joined(separator: ", ")))")
+            }
+        }
+        if let n = spec["startupTimeoutSeconds"] {
+            service.startupTimeoutSeconds = reader.int(n, "\(entry) spec.startupTimeoutSeconds", in: 1...86_400)
         }
         if let n = spec["env"] {
             if case .sequence(let items) = n.value {

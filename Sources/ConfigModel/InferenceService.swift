@@ -42,6 +42,11 @@ public struct InferenceService: Sendable, Hashable {
     /// `spec.terminationGracePeriodSeconds`: seconds between SIGTERM and SIGKILL on stop.
     /// Default 30, the Kubernetes pod default.
     public var terminationGracePeriodSeconds: Int
+    /// `spec.restartPolicy`: `Always` (default), `OnFailure` or `Never`.
+    public var restartPolicy: RestartPolicy = .Always
+    /// `spec.startupTimeoutSeconds`: seconds a start may take before the process is stopped and backed
+    /// off; nil uses the runtime's default (600 s: large models take minutes to load).
+    public var startupTimeoutSeconds: Int?
     /// Where the document starts in the file.
     public var mark: SourceMark
 

@@ -1,3 +1,5 @@
+import ConfigModel
+
 /// Everything the Supervisor needs to run one service: what to exec, with which environment, and how
 /// to tell that it is ready and alive. Built by a `RuntimeExecutor`; pure data.
 public struct LaunchDescription: Sendable, Hashable, Codable {
@@ -19,11 +21,14 @@ public struct LaunchDescription: Sendable, Hashable, Codable {
     public var startupTimeoutSeconds: Double
     /// Seconds between SIGTERM and SIGKILL when stopping (`spec.terminationGracePeriodSeconds`).
     public var terminationGracePeriodSeconds: Double
+    /// When to restart after the process ends (`spec.restartPolicy`).
+    public var restartPolicy: RestartPolicy
 
     /// Creates a launch description (executors build these).
     public init(
         executable: String, arguments: [String], environment: [String: String], host: String, port: Int,
-        readiness: HTTPProbe, liveness: HTTPProbe, startupTimeoutSeconds: Double, terminationGracePeriodSeconds: Double
+        readiness: HTTPProbe, liveness: HTTPProbe, startupTimeoutSeconds: Double, terminationGracePeriodSeconds: Double,
+        restartPolicy: RestartPolicy = .Always
     ) {
         self.executable = executable
         self.arguments = arguments
@@ -34,6 +39,7 @@ public struct LaunchDescription: Sendable, Hashable, Codable {
         self.liveness = liveness
         self.startupTimeoutSeconds = startupTimeoutSeconds
         self.terminationGracePeriodSeconds = terminationGracePeriodSeconds
+        self.restartPolicy = restartPolicy
     }
 
     /// `http://host:port`, with IPv6 addresses bracketed.

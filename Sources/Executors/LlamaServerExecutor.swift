@@ -54,8 +54,9 @@ public struct LlamaServerExecutor: RuntimeExecutor {
             executable: r.binary, arguments: args, environment: environment([:], s), host: r.host, port: r.port,
             readiness: HTTPProbe(path: "/health", successStatus: 200...200, periodSeconds: 0.5),
             liveness: HTTPProbe(path: "/health", successStatus: 200...200, timeoutSeconds: 5),
-            startupTimeoutSeconds: Self.startupTimeoutSeconds,
-            terminationGracePeriodSeconds: Double(s.terminationGracePeriodSeconds)
+            startupTimeoutSeconds: s.startupTimeoutSeconds.map(Double.init) ?? Self.startupTimeoutSeconds,
+            terminationGracePeriodSeconds: Double(s.terminationGracePeriodSeconds),
+            restartPolicy: s.restartPolicy
         )
     }
 }

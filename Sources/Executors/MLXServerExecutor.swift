@@ -41,8 +41,9 @@ public struct MLXServerExecutor: RuntimeExecutor {
             executable: r.binary, arguments: args, environment: environment(["HF_HUB_OFFLINE": "1"], s),
             host: r.host, port: r.port,
             readiness: Self.readinessProbe, liveness: Self.livenessProbe,
-            startupTimeoutSeconds: Self.startupTimeoutSeconds,
-            terminationGracePeriodSeconds: Double(s.terminationGracePeriodSeconds)
+            startupTimeoutSeconds: s.startupTimeoutSeconds.map(Double.init) ?? Self.startupTimeoutSeconds,
+            terminationGracePeriodSeconds: Double(s.terminationGracePeriodSeconds),
+            restartPolicy: s.restartPolicy
         )
     }
 

@@ -130,11 +130,6 @@ private struct SupervisionLoop: Sendable {
                 }
             }
 
-            // Crashed, failed a probe or never started: back off, then try again.
-            attempt += 1
-            status.restarts += 1
-            let delay = context.backoff.delay(forAttempt: attempt)
-            status.phase = .CrashLoopBackOff
             status.ready = false
             status.pid = nil
             if let termination {
@@ -142,6 +137,24 @@ private struct SupervisionLoop: Sendable {
                 if case .signaled(let signal) = termination { status.lastSignal = signal } else { status.lastSignal = nil }
                 status.lastTerminationReason = termination.reason
             }
+
+            // restartPolicy (Kubernetes semantics): Never keeps any ending, OnFailure keeps a clean exit.
+            let completed = termination == .exited(0) && (why.reason == "Exited" || why.reason == "ExitedBeforeReady")
+            if launch.restartPolicy == .Never || (launch.restartPolicy == .OnFailure && completed) {
+                status.phase = completed ? .Stopped : .Failed
+                status.reason = completed ? "Completed" : why.reason
+                status.message = why.message + "; restartPolicy \(launch.restartPolicy.rawValue): not restarted (edit the entry to start it again)"
+                status.nextRestartAt = nil
+                await context.store.update(status)
+                logger.warning("not restarting", metadata: ["restartPolicy": "\(launch.restartPolicy.rawValue)", "reason": "\(status.reason ?? "")"])
+                return
+            }
+
+            // Crashed, failed a probe or never started: back off, then try again.
+            attempt += 1
+            status.restarts += 1
+            let delay = context.backoff.delay(forAttempt: attempt)
+            status.phase = .CrashLoopBackOff
             status.reason = why.reason
             status.message = why.message + "; restarting in \(delay)"
             status.nextRestartAt = Timestamp.string(Date().addingTimeInterval(Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18))

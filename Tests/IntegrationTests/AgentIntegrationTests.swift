@@ -210,4 +210,48 @@ import Glibc
         #expect(agent.service("chat", in: ready)?.port == holder.port)
         try await agent.terminate()
     }
+
+    @Test func restartPolicyNeverAndOnFailureAndAnEditRetriesAtOnce() async throws {
+        let crash = "extraArgs: [\"--fake-exit-after\", \"0.2\", \"--fake-exit-code\", \"3\"]"
+        let clean = "extraArgs: [\"--fake-exit-after\", \"0.2\", \"--fake-exit-code\", \"0\"]"
+        let agent = try AgentHarness(config: configYAML(
+            svc("never", "restartPolicy: Never", crash),
+            svc("onfailure-ok", "restartPolicy: OnFailure", clean),
+            svc("onfailure-crash", "restartPolicy: OnFailure", crash)))
+        try agent.start()
+        let s = try await agent.waitFor("final phases") { s in
+            agent.service("never", in: s)?.phase == .Failed && agent.service("onfailure-ok", in: s)?.phase == .Stopped
+                && (agent.service("onfailure-crash", in: s)?.restarts ?? 0) >= 2
+        }
+        let never = try #require(agent.service("never", in: s))
+        #expect(never.reason == "Exited" && never.lastExitCode == 3 && never.restarts == 0 && never.pid == nil)
+        #expect(never.message?.contains("restartPolicy Never: not restarted") == true)
+        let ok = try #require(agent.service("onfailure-ok", in: s))
+        #expect(ok.reason == "Completed" && ok.lastExitCode == 0 && ok.restarts == 0)
+
+        // An edit of the Never entry starts it again at once.
+        try agent.renameSave(configYAML(
+            svc("never", "restartPolicy: Never"),
+            svc("onfailure-ok", "restartPolicy: OnFailure", clean),
+            svc("onfailure-crash", "restartPolicy: OnFailure", crash)))
+        let edited = try await agent.waitFor("never Ready after the edit") { agent.service("never", in: $0)?.phase == .Ready }
+        #expect(agent.service("never", in: edited)?.restarts == 0)
+        #expect(agent.service("onfailure-ok", in: edited)?.phase == .Stopped, "untouched entries stay as they were")
+        try await agent.terminate()
+    }
+
+    @Test func neverReadyIsStoppedAtTheStartupTimeoutAndBackedOff() async throws {
+        let agent = try AgentHarness(config: configYAML(svc("stuck", "startupTimeoutSeconds: 1", "extraArgs: [\"--fake-never-ready\"]")))
+        try agent.start()
+        let s = try await agent.waitFor("stopped at the startup timeout") { s in
+            let stuck = agent.service("stuck", in: s)
+            return stuck?.phase == .CrashLoopBackOff && stuck?.reason == "StartupTimeout"
+        }
+        let stuck = try #require(agent.service("stuck", in: s))
+        #expect(stuck.message?.contains("not ready within 1 s") == true)
+        #expect(stuck.lastSignal == 15 && stuck.lastTerminationReason == "Signaled")  // stopped with SIGTERM
+        #expect(stuck.pid == nil && stuck.nextRestartAt != nil)
+        try await agent.waitFor("started again") { (agent.service("stuck", in: $0)?.restarts ?? 0) >= 2 }
+        try await agent.terminate()
+    }
 }
