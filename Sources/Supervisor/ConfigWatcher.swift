@@ -45,13 +45,14 @@ public final class ConfigWatcher: Sendable {
         let fd = inotify_init1(Int32(IN_CLOEXEC))
         guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
         let mask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ATTRIB)
-        guard inotify_add_watch(fd, folder, mask) >= 0 else {
+        let configWatch = inotify_add_watch(fd, folder, mask)
+        guard configWatch >= 0 else {
             let code = errno
             close(fd)
             throw POSIXError(POSIXErrorCode(rawValue: code) ?? .EIO)
         }
         let thread = Thread {
-            Self.inotifyLoop(fd: fd, stop: stop, name: name, onChange: onChange)
+            Self.inotifyLoop(fd: fd, stop: stop, path: path, configWatch: configWatch, name: name, mask: mask, onChange: onChange)
             close(fd)
         }
         #else
@@ -68,10 +69,17 @@ public final class ConfigWatcher: Sendable {
     }
 
     #if os(Linux)
-    private static func inotifyLoop(fd: Int32, stop: Int32, name: String, onChange: @Sendable () -> Void) {
+    /// Reads inotify events until stopped. Besides the config's own folder it watches the folder of
+    /// the file the config finally points to when it is a symlink (a config kept elsewhere, or a
+    /// Kubernetes ConfigMap's `..data/models.yaml`), re-resolved after every event, so edits of the
+    /// target and swaps of the link are both seen.
+    private static func inotifyLoop(
+        fd: Int32, stop: Int32, path: String, configWatch: Int32, name: String, mask: UInt32, onChange: @Sendable () -> Void
+    ) {
         let bufferSize = 64 * 1024
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 8)
         defer { buffer.deallocate() }
+        var target = watchTarget(fd: fd, path: path, mask: mask)
         var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0), pollfd(fd: stop, events: Int16(POLLIN), revents: 0)]
         while true {
             fds[0].revents = 0
@@ -94,14 +102,32 @@ public final class ConfigWatcher: Sendable {
                 if nameLength > 0 {
                     let namePointer = buffer.advanced(by: offset + headerSize).assumingMemoryBound(to: CChar.self)
                     let eventName = String(cString: namePointer)
-                    // The file itself, or a Kubernetes atomic-writer swap (`..data`, `..2024_...`).
-                    if eventName == name || eventName.hasPrefix("..") { relevant = true }
+                    if event.wd == configWatch, eventName == name || eventName.hasPrefix("..") {
+                        // The file itself, or a Kubernetes atomic-writer swap (`..data`, `..2026_...`).
+                        relevant = true
+                    } else if let target, event.wd == target.watch, eventName == target.name {
+                        relevant = true
+                    }
                 }
                 if event.mask & UInt32(IN_Q_OVERFLOW) != 0 { relevant = true }
                 offset += headerSize + nameLength
             }
-            if relevant { onChange() }
+            if relevant {
+                target = watchTarget(fd: fd, path: path, mask: mask)
+                onChange()
+            }
         }
+    }
+
+    /// Watches the folder of the config's final symlink target; nil when the config is not a symlink.
+    private static func watchTarget(fd: Int32, path: String, mask: UInt32) -> (watch: Int32, name: String)? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        let real = String(cString: resolved)
+        let folder = (real as NSString).deletingLastPathComponent
+        guard real != path, folder != (path as NSString).deletingLastPathComponent else { return nil }
+        let watch = inotify_add_watch(fd, folder, mask)
+        return watch >= 0 ? (watch, (real as NSString).lastPathComponent) : nil
     }
     #endif
 

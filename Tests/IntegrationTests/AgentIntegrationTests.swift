@@ -254,4 +254,66 @@ import Glibc
         try await agent.waitFor("started again") { (agent.service("stuck", in: $0)?.restarts ?? 0) >= 2 }
         try await agent.terminate()
     }
+
+    @Test func symlinkedConfigEditedInPlaceAndConfigMapStyleSwaps() async throws {
+        // models.yaml -> ..data/models.yaml, ..data -> ..v1 (how a Kubernetes ConfigMap volume looks).
+        let agent = try AgentHarness(config: "")
+        let fm = FileManager.default
+        try fm.removeItem(atPath: agent.configPath)
+        func version(_ name: String, _ text: String) throws {
+            let dir = agent.dir.appendingPathComponent(name)
+            try fm.createDirectory(at: dir, withIntermediateDirectories: true)
+            try Data(text.utf8).write(to: dir.appendingPathComponent("models.yaml"))
+        }
+        // Model sources are relative to the folder of the path the agent was given, not the link target.
+        try version("..v1", configYAML(svc("chat")))
+        try fm.createSymbolicLink(atPath: agent.dir.appendingPathComponent("..data").path, withDestinationPath: "..v1")
+        try fm.createSymbolicLink(atPath: agent.configPath, withDestinationPath: "..data/models.yaml")
+        try agent.start()
+        let first = try await agent.waitFor("chat Ready") { readyPIDs($0).count == 1 }
+
+        // The atomic-writer swap: new folder, new link, renamed over ..data.
+        try version("..v2", configYAML(svc("chat"), svc("second")))
+        try fm.createSymbolicLink(atPath: agent.dir.appendingPathComponent("..data_tmp").path, withDestinationPath: "..v2")
+        guard rename(agent.dir.appendingPathComponent("..data_tmp").path, agent.dir.appendingPathComponent("..data").path) == 0 else {
+            throw POSIXError(.EIO)
+        }
+        let swapped = try await agent.waitFor("second Ready after the swap") { readyPIDs($0).count == 2 }
+        #expect(readyPIDs(swapped)["chat"] == readyPIDs(first)["chat"])
+
+        // An in-place edit of the current target (another folder than the link's).
+        try Data(configYAML(svc("chat"), svc("second"), svc("third")).utf8).write(to: agent.dir.appendingPathComponent("..v2/models.yaml"))
+        let edited = try await agent.waitFor("third Ready after editing the target") { readyPIDs($0).count == 3 }
+        #expect(readyPIDs(edited)["second"] == readyPIDs(swapped)["second"])
+        try await agent.terminate()
+    }
+
+    @Test func burstOfFiftySavesStartsEachChangedEntryOnce() async throws {
+        let agent = try AgentHarness(config: configYAML(svc("steady")))
+        try agent.start()
+        let first = try await agent.waitFor("steady Ready") { readyPIDs($0).count == 1 }
+        // 50 saves as fast as possible, alternating rename-saves and in-place writes; the last adds "late".
+        for i in 0..<50 {
+            let text = configYAML(svc("steady"), svc("burst", "contextSize: \(1000 + i)")) + (i == 49 ? "---\napiVersion: inference.llmkube.dev/v1alpha1\nkind: InferenceService\n" + svc("late") + "\n" : "")
+            if i.isMultiple(of: 2) { try agent.renameSave(text) } else { try agent.write(text) }
+        }
+        let settled = try await agent.waitFor("last content applied") { s in
+            readyPIDs(s).count == 3 && s.services.first { $0.name == "burst" }?.spec?["spec.contextSize"] == "1049"
+        }
+        #expect(readyPIDs(settled)["steady"] == readyPIDs(first)["steady"], "an unchanged entry was restarted")
+        // No duplicate children: exactly one fake runtime per entry is alive under this test's folder.
+        let running = try runningFakeRuntimes(in: agent.dir.path)
+        #expect(Set(running) == Set(readyPIDs(settled).values), "fake runtimes alive: \(running), ready: \(readyPIDs(settled))")
+        try await agent.terminate()
+    }
+}
+
+/// Pids of live fake-runtime processes whose model lives under `folder`.
+func runningFakeRuntimes(in folder: String) throws -> [Int32] {
+    try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap { entry -> Int32? in
+        guard let pid = Int32(entry), AgentHarness.isAlive(pid),
+              let cmdline = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
+        let text = String(decoding: cmdline.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
+        return text.contains("fake-runtime --model \(folder)") ? pid : nil
+    }
 }
