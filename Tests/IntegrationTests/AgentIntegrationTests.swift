@@ -308,6 +308,33 @@ import Glibc
     }
 }
 
+extension AgentIntegrationTests {
+    @Test func statusFileIsNeverPartialAcrossAThousandWrites() async throws {
+        // A runtime that exits at once, restarted every 10 ms: several status writes per cycle.
+        let agent = try AgentHarness(config: configYAML(svc("flapping", "extraArgs: [\"--fake-exit-after\", \"0\"]"), svc("steady")))
+        try agent.start(["--backoff-initial", "10ms", "--backoff-max", "10ms"])
+        var reads = 0, versions = Set<String>(), last = ""
+        let clock = ContinuousClock()
+        let end = clock.now + AgentHarness.deadline
+        while versions.count < 1000 && clock.now < end {
+            guard let data = FileManager.default.contents(atPath: agent.statusPath) else { continue }
+            reads += 1
+            do {
+                let status = try JSONDecoder().decode(AgentStatus.self, from: data)
+                if status.updatedAt != last {
+                    last = status.updatedAt
+                    versions.insert(status.updatedAt + "\(status.services.map(\.restarts))")
+                }
+            } catch {
+                Issue.record("read \(reads): not a whole status document (\(data.count) bytes): \(error)")
+                break
+            }
+        }
+        #expect(versions.count >= 1000, "saw \(versions.count) versions in \(reads) reads")
+        try await agent.terminate()
+    }
+}
+
 /// Pids of live fake-runtime processes whose model lives under `folder`.
 func runningFakeRuntimes(in folder: String) throws -> [Int32] {
     try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap { entry -> Int32? in
