@@ -1,6 +1,7 @@
 import Executors
 import Logging
 import Subprocess
+import Synchronization
 import SystemPackage
 #if canImport(Glibc)
 import Glibc
@@ -17,12 +18,10 @@ final class ChildProcess: Sendable {
     /// Process id, also the process group id.
     let pid: Int32
     private let exit: ExitLatch
-    private let runner: Task<Void, Never>
 
-    private init(pid: Int32, exit: ExitLatch, runner: Task<Void, Never>) {
+    private init(pid: Int32, exit: ExitLatch) {
         self.pid = pid
         self.exit = exit
-        self.runner = runner
     }
 
     /// How it ended, once it has.
@@ -54,38 +53,32 @@ final class ChildProcess: Sendable {
             platformOptions: options)
 
         let exit = ExitLatch()
-        let (pids, pidContinuation) = AsyncStream<Result<Int32, SpawnError>>.makeStream()
-        let runner = Task {
-            do {
-                // The agent keeps its copy of the log descriptor (close-on-exec, so no other child
-                // inherits it) and closes it once this child is gone, on every path.
-                defer { try? log.close() }
-                let result = try await Subprocess.run(
-                    configuration, input: .none, output: .fileDescriptor(log, closeAfterSpawningProcess: false),
-                    error: .combinedWithOutput
-                ) { execution in
-                    pidContinuation.yield(.success(execution.processIdentifier.value))
-                    pidContinuation.finish()
+        // Waiting for the pid is deliberately not cancellable: once posix_spawn runs, the process exists,
+        // and a caller that gave up here would leak it (a stop during a start used to orphan the runtime).
+        let started: Result<Int32, SpawnError> = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Int32, SpawnError>, Never>) in
+            let once = ResumeOnce(continuation)
+            Task {
+                do {
+                    // The agent keeps its copy of the log descriptor (close-on-exec, so no other child
+                    // inherits it) and closes it once this child is gone, on every path.
+                    defer { try? log.close() }
+                    let result = try await Subprocess.run(
+                        configuration, input: .none, output: .fileDescriptor(log, closeAfterSpawningProcess: false),
+                        error: .combinedWithOutput
+                    ) { execution in
+                        once.resume(.success(execution.processIdentifier.value))
+                    }
+                    switch result.terminationStatus {
+                    case .exited(let code): exit.resolve(.exited(code))
+                    case .signaled(let signal): exit.resolve(.signaled(signal))
+                    }
+                } catch {
+                    once.resume(.failure(SpawnError(message: "\(error)")))
+                    exit.resolve(.spawnFailed("\(error)"))
                 }
-                switch result.terminationStatus {
-                case .exited(let code): exit.resolve(.exited(code))
-                case .signaled(let signal): exit.resolve(.signaled(signal))
-                }
-            } catch {
-                pidContinuation.yield(.failure(SpawnError(message: "\(error)")))
-                pidContinuation.finish()
-                exit.resolve(.spawnFailed("\(error)"))
             }
         }
-        var iterator = pids.makeAsyncIterator()
-        switch await iterator.next() {
-        case .success(let pid):
-            return .success(ChildProcess(pid: pid, exit: exit, runner: runner))
-        case .failure(let error):
-            return .failure(error)
-        case nil:
-            return .failure(SpawnError(message: "spawn was cancelled"))
-        }
+        return started.map { ChildProcess(pid: $0, exit: exit) }
     }
 
     /// Waits for the process to end; nil when the calling task is cancelled first.
@@ -127,4 +120,21 @@ final class ChildProcess: Sendable {
 struct SpawnError: Error, Sendable, CustomStringConvertible {
     var message: String
     var description: String { message }
+}
+
+/// Resumes a continuation exactly once, whichever path gets there first.
+final class ResumeOnce<T: Sendable>: Sendable {
+    private let continuation: Mutex<CheckedContinuation<T, Never>?>
+
+    init(_ continuation: CheckedContinuation<T, Never>) {
+        self.continuation = Mutex(continuation)
+    }
+
+    func resume(_ value: T) {
+        let c = continuation.withLock { c -> CheckedContinuation<T, Never>? in
+            defer { c = nil }
+            return c
+        }
+        c?.resume(returning: value)
+    }
 }

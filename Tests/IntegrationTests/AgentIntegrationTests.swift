@@ -335,6 +335,30 @@ extension AgentIntegrationTests {
     }
 }
 
+extension AgentIntegrationTests {
+    /// Regression: stopping a service while its HTTP probe was in flight cancelled a URLSession task,
+    /// which can deadlock on Linux (swift-corelibs-foundation#5412) and froze the agent for good.
+    @Test func editsWhileProbesAreInFlightNeverWedgeTheAgent() async throws {
+        let agent = try AgentHarness(config: configYAML(svc("quick", "contextSize: 100"), svc("slow", "contextSize: 100", "extraArgs: [\"--fake-slow-health\", \"0.3\"]")))
+        try agent.start()
+        let rounds = 40
+        for round in 1...rounds {
+            try await agent.waitFor("started (round \(round))") { s in
+                s.config.generation == round && s.services.allSatisfy { $0.pid != nil }
+            }
+            // Stop both while their first probes run: "quick" answers at once, "slow" after 0.3 s.
+            try agent.renameSave(configYAML(svc("quick", "contextSize: \(100 + round)"), svc("slow", "contextSize: \(100 + round)", "extraArgs: [\"--fake-slow-health\", \"0.3\"]")))
+        }
+        let settled = try await agent.waitFor("the last edit applied") { s in
+            s.config.generation == rounds + 1 && s.services.allSatisfy { $0.spec?["spec.contextSize"] == "\(100 + rounds)" && $0.phase == .Ready }
+        }
+        // No runtime leaked by a stop that landed mid-start (a spawn abandoned on cancellation used to orphan it).
+        #expect(Set(try runningFakeRuntimes(in: agent.dir.path)) == Set(settled.services.compactMap(\.pid)))
+        #expect(try await agent.terminate() == 0)
+        #expect(try runningFakeRuntimes(in: agent.dir.path).isEmpty)
+    }
+}
+
 /// Pids of live fake-runtime processes whose model lives under `folder`.
 func runningFakeRuntimes(in folder: String) throws -> [Int32] {
     try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap { entry -> Int32? in
