@@ -63,6 +63,12 @@ struct FieldReader {
 
     /// A plain decimal integer within `range`.
     mutating func int(_ node: YAMLNode, _ field: String, in range: ClosedRange<Int>) -> Int? {
+        if case .scalar(let text, .plain) = node.value, Int(text) == nil,
+           text.drop(while: { $0 == "-" || $0 == "+" }).allSatisfy(\.isASCII) && text.contains(where: \.isNumber)
+           && text.drop(while: { $0 == "-" || $0 == "+" }).allSatisfy(\.isNumber) {
+            fail(node, field, "expected an integer from \(range.lowerBound) to \(range.upperBound), found \(text)")
+            return nil
+        }
         guard case .scalar(let text, let style) = node.value, style == .plain, !node.isNull,
               let value = Int(text)
         else {

@@ -59,7 +59,7 @@ public struct YAMLNode: Sendable, Hashable {
         case .scalar(let s, let style):
             if style == .plain {
                 if isNull { return "null" }
-                if Int(s) != nil { return "a number (\(s))" }
+                if Int(s) != nil || Double(s) != nil || (!s.isEmpty && s.allSatisfy(\.isNumber)) { return "a number (\(s))" }
                 if s == "true" || s == "false" { return "a boolean (\(s))" }
             }
             return "a string (\"\(s)\")"

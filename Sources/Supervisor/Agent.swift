@@ -22,6 +22,12 @@ public actor Agent: Service {
     private var lastPorts: [String: Int] = [:]
     private var generation = 0
     private var appliedBytes: [UInt8]?
+    /// The content of the last rejected edit, so the same errors are logged once, not on every re-check.
+    private var rejectedBytes: [UInt8]?
+
+    /// How often the config is re-checked without a file event (seconds): retries entries whose model
+    /// file was missing, and rewrites the status file.
+    public static let resyncInterval: Duration = .seconds(10)
 
     /// Creates an agent; nothing starts until `run()`.
     public init(options: AgentOptions, logger: Logger) {
@@ -54,6 +60,14 @@ public actor Agent: Service {
                 trigger.yield()
             }
         }
+        // Re-check on an interval too: an entry that failed because its model file was missing starts
+        // once the file appears, and the status file is rewritten (recreated if deleted) at least this often.
+        let resync = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: Self.resyncInterval)
+                trigger.yield()
+            }
+        }
         await store.flush()
         await reload()
         for await _ in triggers.cancelOnGracefulShutdown() {
@@ -63,6 +77,7 @@ public actor Agent: Service {
         }
         watcher.stop()
         hangups.cancel()
+        resync.cancel()
         logger.info("shutting down: stopping all services")
         await stopAll()
     }
@@ -73,7 +88,8 @@ public actor Agent: Service {
         let path = options.configPath
         guard let data = FileManager.default.contents(atPath: path) else {
             let error = ConfigError(file: path, mark: SourceMark(line: 1, column: 1), field: "", message: "cannot read the config file (missing or unreadable)")
-            logger.error("\(error)")
+            if rejectedBytes != [] { logger.error("\(error); the last good config stays in force") }
+            rejectedBytes = []
             await store.configRejected([error])
             return
         }
@@ -82,11 +98,15 @@ public actor Agent: Service {
         do {
             config = try ConfigLoader.load(bytes, file: path)
         } catch {
-            for e in error.errors { logger.error("config rejected: \(e)") }
-            logger.error("the last good config stays in force", metadata: ["errors": "\(error.errors.count)"])
+            if bytes != rejectedBytes {
+                for e in error.errors { logger.error("config rejected: \(e)") }
+                logger.error("the last good config stays in force", metadata: ["errors": "\(error.errors.count)"])
+            }
+            rejectedBytes = bytes
             await store.configRejected(error.errors)
             return
         }
+        rejectedBytes = nil
         let changed = bytes != appliedBytes
         if changed {
             generation += 1
@@ -122,6 +142,12 @@ public actor Agent: Service {
         }
         for controller in stopping { ports.release(controller.port) }
 
+        // Fixed ports first, so that no agent-assigned port can take one that an entry asks for.
+        for entry in desired {
+            if case .run(let resolved, _) = entry.action, let fixed = resolved.service.port, controllers[entry.name] == nil {
+                ports.reserve(fixed)
+            }
+        }
         for entry in desired {
             switch entry.action {
             case .stopped, .failed:

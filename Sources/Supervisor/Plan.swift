@@ -60,7 +60,7 @@ public struct Plan: Sendable, Hashable, Codable {
         let desired = DesiredStateBuilder(node: node).build(config)
         plan.warnings = desired.flatMap(\.warnings)
         let running = Dictionary(status.services.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        let activePhases: Set<ServicePhase> = [.Pending, .Starting, .Ready, .CrashLoopBackOff]
+        let activePhases: Set<ServicePhase> = [.Pending, .Starting, .Ready, .CrashLoopBackOff, .Terminating]
 
         for entry in desired {
             let current = running[entry.name]

@@ -13,6 +13,7 @@ final class ServiceController: Sendable {
     /// The port this service listens on for its whole life (restarts keep it).
     let port: Int
     private let task: Task<Void, Never>
+    private let store: StatusStore
 
     struct Context: Sendable {
         var store: StatusStore
@@ -25,6 +26,7 @@ final class ServiceController: Sendable {
         self.name = desired.name
         self.specHash = desired.specHash ?? ""
         self.port = resolved.port
+        self.store = context.store
         let launch = executor.launch(resolved)
         var status = desired.baseStatus
         status.port = resolved.port
@@ -36,6 +38,7 @@ final class ServiceController: Sendable {
 
     /// Stops the service: SIGTERM to its process group, the grace period, SIGKILL. Returns when it is gone.
     func stop() async {
+        await store.markTerminating(name)
         task.cancel()
         await task.value
     }
@@ -79,7 +82,7 @@ private struct SupervisionLoop: Sendable {
             if !PortAllocator.isFree(launch.port, host: launch.host) {
                 // Another process holds the port: starting would only fail with a less clear error.
                 termination = nil
-                why = ("PortInUse", "port \(launch.port) on \(launch.host) is held by another process")
+                why = ("PortInUse", "port \(launch.port) on \(launch.host) is in use (by another process, or by an entry's agent-assigned port)")
                 logger.error("port in use", metadata: ["port": "\(launch.port)"])
             } else {
                 switch await ChildProcess.spawn(launch, logPath: logPath) {

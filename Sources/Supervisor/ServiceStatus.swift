@@ -8,6 +8,8 @@ public enum ServicePhase: String, Sendable, Hashable, Codable {
     case Ready
     /// It exited or failed a probe and waits out its restart backoff (see `nextRestartAt`).
     case CrashLoopBackOff
+    /// Its process group is being stopped (SIGTERM, grace, SIGKILL), before a restart with a new spec.
+    case Terminating
     /// `spec.replicas: 0`, or the agent is shutting down.
     case Stopped
     /// It cannot run as configured (see `reason` and `message`); the agent will not retry until the entry changes.

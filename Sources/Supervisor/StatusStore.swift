@@ -32,12 +32,12 @@ public actor StatusStore {
 
     /// Records a valid config: its generation and the order of its services.
     func configApplied(generation: Int, serviceOrder: [String], warnings: [String]) {
+        if generation != status.config.generation || !status.config.valid { status.config.appliedAt = Timestamp.string() }
         status.config.generation = generation
         status.config.warnings = warnings
         status.config.valid = true
         status.config.error = nil
         status.config.errors = []
-        status.config.appliedAt = Timestamp.string()
         order = serviceOrder
         for name in byName.keys where !serviceOrder.contains(name) { byName[name] = nil }
         flush()
@@ -89,6 +89,18 @@ extension StatusStore {
             s.message = message
             byName[name] = s
         }
+        flush()
+    }
+}
+
+extension StatusStore {
+    /// Marks a service `Terminating` while its process group is being stopped (before a restart).
+    func markTerminating(_ name: String) {
+        guard var s = byName[name], s.phase != .Failed, s.phase != .Stopped else { return }
+        s.phase = .Terminating
+        s.ready = false
+        s.nextRestartAt = nil
+        byName[name] = s
         flush()
     }
 }

@@ -359,6 +359,40 @@ extension AgentIntegrationTests {
     }
 }
 
+extension AgentIntegrationTests {
+    @Test func missingModelIsRetriedWithoutASignal() async throws {
+        let late = "---\napiVersion: inference.llmkube.dev/v1alpha1\nkind: Model\nmetadata:\n  name: late\nspec:\n  source: models/late.gguf\n"
+        let agent = try AgentHarness(config: configYAML(svc("later", model: "late")) + late)
+        try agent.start()
+        try await agent.waitFor("ModelNotFound") { agent.service("later", in: $0)?.reason == "ModelNotFound" }
+        try Data("GGUF".utf8).write(to: agent.dir.appendingPathComponent("models/late.gguf"))
+        // No edit, no SIGHUP: the periodic re-check (Agent.resyncInterval) starts it.
+        try await agent.waitFor("later Ready once its model exists") { agent.service("later", in: $0)?.phase == .Ready }
+        try await agent.terminate()
+    }
+
+    @Test func restartOfAStubbornRuntimeShowsTerminatingThenKillsAfterGrace() async throws {
+        func config(_ ctx: Int) -> String {
+            configYAML(svc("stubborn", "contextSize: \(ctx)", "terminationGracePeriodSeconds: 2", "extraArgs: [\"--fake-ignore-sigterm\"]"))
+        }
+        let agent = try AgentHarness(config: config(100))
+        try agent.start()
+        let first = try await agent.waitFor("Ready") { agent.service("stubborn", in: $0)?.phase == .Ready }
+        let oldPID = try #require(agent.service("stubborn", in: first)?.pid)
+        try agent.renameSave(config(200))
+        let terminating = try await agent.waitFor("Terminating during the grace period") { agent.service("stubborn", in: $0)?.phase == .Terminating }
+        #expect(agent.service("stubborn", in: terminating)?.ready == false)
+        #expect(AgentHarness.isAlive(oldPID), "SIGTERM is ignored, so it lives until the grace period ends")
+        let restarted = try await agent.waitFor("Ready with a new process") { s in
+            let x = agent.service("stubborn", in: s)
+            return x?.phase == .Ready && x?.pid != oldPID
+        }
+        #expect(agent.service("stubborn", in: restarted)?.spec?["spec.contextSize"] == "200")
+        #expect(!AgentHarness.isAlive(oldPID))
+        try await agent.terminate()
+    }
+}
+
 /// Pids of live fake-runtime processes whose model lives under `folder`.
 func runningFakeRuntimes(in folder: String) throws -> [Int32] {
     try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap { entry -> Int32? in
