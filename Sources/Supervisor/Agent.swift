@@ -14,6 +14,7 @@ public actor Agent: Service {
     private let options: AgentOptions
     private let logger: Logger
     private let store: StatusStore
+    private let ledger: ChildLedger
     private let builder: DesiredStateBuilder
     private let prober = HTTPProber()
     private var controllers: [String: ServiceController] = [:]
@@ -44,6 +45,7 @@ public actor Agent: Service {
         self.store = StatusStore(
             file: StatusFile(path: options.statusPath), capabilities: capabilities,
             node: NodeInfo.current(agentVersion: options.agentVersion), configPath: options.configPath, logger: logger)
+        self.ledger = ChildLedger(path: AgentOptions.ledgerPath(forStatus: options.statusPath), logger: logger)
         self.builder = DesiredStateBuilder(node: NodeRuntimes(
             defaultRuntime: options.defaultRuntime, binaries: options.binaries, host: options.host, registry: options.registry))
     }
@@ -69,6 +71,8 @@ public actor Agent: Service {
             }
         }
         await store.flush()
+        // Runtimes a killed predecessor left running would hold their ports (and memory): stop them first.
+        await ledger.stopLeftovers(grace: .seconds(10))
         await reload()
         for await _ in triggers.cancelOnGracefulShutdown() {
             // Let a burst of editor writes settle; further events collapse into one pending trigger.
@@ -182,7 +186,7 @@ public actor Agent: Service {
                 let logPath = (options.logDirectory as NSString).appendingPathComponent("\(entry.name).log")
                 controllers[entry.name] = ServiceController(
                     desired: entry, resolved: resolved, executor: executor, logPath: logPath,
-                    context: .init(store: store, prober: prober, backoff: options.backoff, logger: logger))
+                    context: .init(store: store, ledger: ledger, prober: prober, backoff: options.backoff, logger: logger))
             }
         }
     }

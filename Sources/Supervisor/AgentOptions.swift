@@ -49,6 +49,11 @@ public struct AgentOptions: Sendable {
         stem(config) + ".logs"
     }
 
+    /// The child ledger kept beside the status file: `models.status.json` -> `models.children.json`.
+    public static func ledgerPath(forStatus status: String) -> String {
+        status.hasSuffix(".status.json") ? String(status.dropLast(".status.json".count)) + ".children.json" : status + ".children.json"
+    }
+
     private static func stem(_ path: String) -> String {
         let slash = path.lastIndex(of: "/")
         let nameStart = slash.map { path.index(after: $0) } ?? path.startIndex

@@ -17,6 +17,7 @@ final class ServiceController: Sendable {
 
     struct Context: Sendable {
         var store: StatusStore
+        var ledger: ChildLedger
         var prober: HTTPProber
         var backoff: BackoffPolicy
         var logger: Logger
@@ -91,6 +92,7 @@ private struct SupervisionLoop: Sendable {
                     why = ("SpawnFailed", "cannot start \(launch.executable): \(error.message)")
                     logger.error("spawn failed", metadata: ["error": "\(error.message)"])
                 case .success(let child):
+                    await context.ledger.started(status.name, pid: child.pid)
                     status.pid = child.pid
                     status.startedAt = Timestamp.string()
                     status.reason = nil
@@ -101,6 +103,7 @@ private struct SupervisionLoop: Sendable {
                     switch await awaitReadiness(child) {
                     case .cancelled:
                         await child.terminate(grace: grace, logger: logger)
+                        await context.ledger.ended(pid: child.pid)
                         return
                     case .exited(let t):
                         termination = t
@@ -119,6 +122,7 @@ private struct SupervisionLoop: Sendable {
                         switch outcome {
                         case .cancelled:
                             await child.terminate(grace: grace, logger: logger)
+                            await context.ledger.ended(pid: child.pid)
                             return
                         case .exited(let t):
                             termination = t
@@ -130,6 +134,7 @@ private struct SupervisionLoop: Sendable {
                     }
                     // The leader is gone; whatever it left in its process group goes too (it may hold the port).
                     await child.terminate(grace: grace, logger: logger)
+                    await context.ledger.ended(pid: child.pid)
                 }
             }
 

@@ -393,6 +393,44 @@ extension AgentIntegrationTests {
     }
 }
 
+extension AgentIntegrationTests {
+    @Test func aRestartedAgentStopsWhatAKilledOneLeftButNeverAStranger() async throws {
+        let marker = "grandchild.pid"
+        let agent = try AgentHarness(config: "")
+        try agent.write(configYAML(svc("chat", "extraArgs: [\"--fake-grandchild\", \"\(agent.dir.appendingPathComponent(marker).path)\"]"), svc("coder", model: "tiny-mlx", "runtime: mlx-server")))
+        try agent.start()
+        let first = try await agent.waitFor("both Ready") { readyPIDs($0).count == 2 }
+        let old = Array(readyPIDs(first).values)
+        let grandchild = try #require(Int32(try String(contentsOfFile: agent.dir.appendingPathComponent(marker).path, encoding: .utf8)))
+
+        // A stranger whose pid the ledger claims, with another start time (as after pid reuse).
+        let stranger = Process()
+        stranger.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        stranger.arguments = ["300"]
+        try stranger.run()
+        defer { stranger.terminate() }
+        let ledgerPath = agent.dir.appendingPathComponent("models.children.json").path
+        var ledger = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: ledgerPath))) as? [[String: Any]])
+        #expect(ledger.count == 2)
+        ledger.append(["service": "ghost", "process": ["pid": Int(stranger.processIdentifier), "startTime": 1, "bootID": "x"]])
+
+        // SIGKILL the agent: it cannot clean up.
+        kill(try #require(agent.process?.processIdentifier), SIGKILL)
+        agent.process?.waitUntilExit()
+        try JSONSerialization.data(withJSONObject: ledger).write(to: URL(fileURLWithPath: ledgerPath))
+
+        try agent.start()
+        let second = try await agent.waitFor("both Ready under the new agent") { s in
+            readyPIDs(s).count == 2 && Set(readyPIDs(s).values).isDisjoint(with: old)
+        }
+        for pid in old + [grandchild] { try await agent.waitUntilGone(pid) }
+        #expect(stranger.isRunning, "a process the ledger named but that is not the recorded one must live")
+        let newGrandchild = try #require(Int32(try String(contentsOfFile: agent.dir.appendingPathComponent(marker).path, encoding: .utf8)))
+        #expect(Set(try runningFakeRuntimes(in: agent.dir.path)) == Set(readyPIDs(second).values).union([newGrandchild]))
+        try await agent.terminate()
+    }
+}
+
 /// Pids of live fake-runtime processes whose model lives under `folder`.
 func runningFakeRuntimes(in folder: String) throws -> [Int32] {
     try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap { entry -> Int32? in

@@ -1,0 +1,93 @@
+import Foundation
+import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The agent's record of the runtime process groups it started, kept in a small JSON file so that an
+/// agent that was killed (SIGKILL, OOM, power of a `systemctl kill`) can be cleaned up after: the next
+/// agent reads the file at start and stops every group whose leader is still the same process
+/// (`ProcessIdentity`: pid, start time and boot id), never a stranger that reused the pid.
+///
+/// File: `<status file without .status.json>.children.json`, written atomically on every change.
+public actor ChildLedger {
+    /// One recorded runtime.
+    public struct Entry: Sendable, Hashable, Codable {
+        /// InferenceService name.
+        public var service: String
+        /// Leader (and process group) identity.
+        public var process: ProcessIdentity
+    }
+
+    private let path: String
+    private let logger: Logger
+    private var entries: [Int32: Entry] = [:]
+
+    /// - Parameter path: the ledger file.
+    public init(path: String, logger: Logger) {
+        self.path = path
+        self.logger = logger
+    }
+
+    /// Records a runtime the agent just started.
+    func started(_ service: String, pid: Int32) {
+        guard let identity = ProcessIdentity.current(pid: pid) else { return }
+        entries[pid] = Entry(service: service, process: identity)
+        write()
+    }
+
+    /// Forgets a runtime whose process group is gone.
+    func ended(pid: Int32) {
+        guard entries.removeValue(forKey: pid) != nil else { return }
+        write()
+    }
+
+    private func write() {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        guard let data = try? encoder.encode(entries.values.sorted { $0.process.pid < $1.process.pid }) else { return }
+        let tmp = path + ".tmp-\(getpid())"
+        do {
+            try data.write(to: URL(fileURLWithPath: tmp))
+            guard rename(tmp, path) == 0 else { throw POSIXError(.EIO) }
+        } catch {
+            unlink(tmp)
+            logger.error("cannot write the child ledger", metadata: ["path": "\(path)", "error": "\(error)"])
+        }
+    }
+
+    /// Stops the runtimes a previous agent left behind, then clears the ledger.
+    ///
+    /// Each recorded group whose leader is still the recorded process gets SIGTERM, up to `grace` to
+    /// exit, then SIGKILL. Records whose pid is gone or belongs to another process are dropped untouched.
+    /// - Returns: the entries that were stopped.
+    @discardableResult
+    public func stopLeftovers(grace: Duration) async -> [Entry] {
+        guard let data = FileManager.default.contents(atPath: path),
+              let recorded = try? JSONDecoder().decode([Entry].self, from: data) else { return [] }
+        let alive = recorded.filter { $0.process.isStillRunning }
+        for entry in alive {
+            logger.warning("stopping a runtime left by a previous agent", metadata: [
+                "service": "\(entry.service)", "pid": "\(entry.process.pid)"])
+            _ = killpg(entry.process.pid, SIGTERM)
+        }
+        let clock = ContinuousClock()
+        let deadline = clock.now + grace
+        while clock.now < deadline, alive.contains(where: { $0.process.isStillRunning }) {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        for entry in recorded {
+            // SIGKILL the group when the leader's pid is held by the recorded process (running or a
+            // zombie) or by nobody: then any member of the group is a helper the old runtime left (a
+            // group id cannot be reused while a member lives). A process with that pid that is not the
+            // recorded one is a stranger: its group is left alone.
+            let pid = entry.process.pid
+            if entry.process.pidIsNotAStranger {
+                _ = killpg(pid, SIGKILL)
+            }
+        }
+        entries = [:]
+        write()
+        return alive
+    }
+}
