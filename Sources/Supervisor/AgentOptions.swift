@@ -16,15 +16,19 @@ public struct AgentOptions: Sendable {
     public var binaries: [String: String]
     /// Restart backoff.
     public var backoff: BackoffPolicy
+    /// Rotation limits of each service's log.
+    public var logLimits: LogLimits
     /// Runtime executors.
     public var registry: ExecutorRegistry
     /// Reported in the status file's `node.agentVersion`.
     public var agentVersion: String
 
-    /// Creates options; defaults: host 127.0.0.1, default runtime llama-server, kubelet backoff, the standard registry.
+    /// Creates options; defaults: host 127.0.0.1, default runtime llama-server, kubelet backoff and log
+    /// rotation, the standard registry.
     public init(
         configPath: String, statusPath: String, logDirectory: String, host: String = "127.0.0.1",
         defaultRuntime: String = "llama-server", binaries: [String: String], backoff: BackoffPolicy = .kubelet,
+        logLimits: LogLimits = .kubelet,
         registry: ExecutorRegistry = .standard, agentVersion: String
     ) {
         self.configPath = configPath
@@ -34,6 +38,7 @@ public struct AgentOptions: Sendable {
         self.defaultRuntime = defaultRuntime
         self.binaries = binaries
         self.backoff = backoff
+        self.logLimits = logLimits
         self.registry = registry
         self.agentVersion = agentVersion
     }

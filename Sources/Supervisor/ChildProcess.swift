@@ -27,14 +27,13 @@ final class ChildProcess: Sendable {
     /// How it ended, once it has.
     var termination: Termination? { exit.result }
 
-    /// Starts `launch` with stdout and stderr appended to `logPath`.
-    /// - Returns: the running child, or a `.spawnFailed` termination when exec failed.
-    static func spawn(_ launch: LaunchDescription, logPath: String) async -> Result<ChildProcess, SpawnError> {
-        let log: FileDescriptor
+    /// Starts `launch`; its stdout and stderr go, through a pipe the agent reads, to `logPath`,
+    /// rotated by `limits`.
+    /// - Returns: the running child, or why it could not start.
+    static func spawn(_ launch: LaunchDescription, logPath: String, limits: LogLimits) async -> Result<ChildProcess, SpawnError> {
+        // Open the log before spawning, so a bad log folder is a clear start error.
         do {
-            log = try FileDescriptor.open(
-                FilePath(logPath), .writeOnly, options: [.append, .create, .closeOnExec],
-                permissions: [.ownerReadWrite, .groupRead, .otherRead])
+            _ = try RotatingLog(path: logPath, limits: limits)
         } catch {
             return .failure(SpawnError(message: "cannot open log file \(logPath): \(error)"))
         }
@@ -59,14 +58,19 @@ final class ChildProcess: Sendable {
             let once = ResumeOnce(continuation)
             Task {
                 do {
-                    // The agent keeps its copy of the log descriptor (close-on-exec, so no other child
-                    // inherits it) and closes it once this child is gone, on every path.
-                    defer { try? log.close() }
                     let result = try await Subprocess.run(
-                        configuration, input: .none, output: .fileDescriptor(log, closeAfterSpawningProcess: false),
-                        error: .combinedWithOutput
+                        configuration, input: .none, output: .sequence, error: .combinedWithOutput
                     ) { execution in
                         once.resume(.success(execution.processIdentifier.value))
+                        // Copy the output to the log until the runtime (and every helper holding the
+                        // pipe) is gone; swift-subprocess ends the sequence when the process exits.
+                        var log = try? RotatingLog(path: logPath, limits: limits)
+                        do {
+                            for try await buffer in execution.standardOutput {
+                                buffer.withUnsafeBytes { bytes in log?.write(bytes) }
+                            }
+                        } catch {}
+                        log = nil
                     }
                     switch result.terminationStatus {
                     case .exited(let code): exit.resolve(.exited(code))

@@ -20,6 +20,7 @@ final class ServiceController: Sendable {
         var ledger: ChildLedger
         var prober: HTTPProber
         var backoff: BackoffPolicy
+        var logLimits: LogLimits
         var logger: Logger
     }
 
@@ -86,7 +87,7 @@ private struct SupervisionLoop: Sendable {
                 why = ("PortInUse", "port \(launch.port) on \(launch.host) is in use (by another process, or by an entry's agent-assigned port)")
                 logger.error("port in use", metadata: ["port": "\(launch.port)"])
             } else {
-                switch await ChildProcess.spawn(launch, logPath: logPath) {
+                switch await ChildProcess.spawn(launch, logPath: logPath, limits: context.logLimits) {
                 case .failure(let error):
                     termination = .spawnFailed(error.message)
                     why = ("SpawnFailed", "cannot start \(launch.executable): \(error.message)")

@@ -31,11 +31,19 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Ready time after which the restart delay starts again from --backoff-initial (kubelet default 10m).")
     var backoffReset: DurationArgument = DurationArgument(argument: "10m")!
 
+    @Option(help: "Rotate a service's log file at this size in bytes (kubelet containerLogMaxSize default: 10 MiB).")
+    var logMaxBytes: Int = LogLimits.kubelet.maxBytes
+
+    @Option(help: "Log files kept per service, the current one included (kubelet containerLogMaxFiles default: 5).")
+    var logMaxFiles: Int = LogLimits.kubelet.maxFiles
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a level") }
+        guard logMaxBytes > 0 else { throw ValidationError("--log-max-bytes must be a positive number of bytes") }
+        guard logMaxFiles >= 1 else { throw ValidationError("--log-max-files must be at least 1") }
     }
 
     func run() async throws {
@@ -59,6 +67,7 @@ struct Run: AsyncParsableCommand {
             logDirectory: absolutePath(logDir ?? AgentOptions.defaultLogDirectory(forConfig: configPath)),
             host: nodeRuntimes.host, defaultRuntime: nodeRuntimes.defaultRuntime, binaries: nodeRuntimes.binaries,
             backoff: BackoffPolicy(initial: backoffInitial.duration, max: backoffMax.duration, resetAfter: backoffReset.duration),
+            logLimits: LogLimits(maxBytes: logMaxBytes, maxFiles: logMaxFiles),
             agentVersion: MetalAgent.version)
         let agent = Agent(options: options, logger: logger)
         let group = ServiceGroup(configuration: .init(

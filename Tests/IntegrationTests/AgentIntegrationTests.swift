@@ -431,6 +431,32 @@ extension AgentIntegrationTests {
     }
 }
 
+extension AgentIntegrationTests {
+    @Test func childOutputGoesToARotatedLogNamedInTheStatus() async throws {
+        // 2,000 lines of 100 bytes (stdout and stderr) into files of at most 20,000 bytes, 3 kept.
+        let agent = try AgentHarness(config: configYAML(svc("chatty", "extraArgs: [\"--fake-spew\", \"2000\"]")))
+        try agent.start(["--log-max-bytes", "20000", "--log-max-files", "3"])
+        let s = try await agent.waitFor("chatty Ready") { agent.service("chatty", in: $0)?.phase == .Ready }
+        let logFile = try #require(agent.service("chatty", in: s)?.logFile)
+        #expect(logFile == agent.dir.appendingPathComponent("models.logs/chatty.log").path)
+        let lastLine = "spew 00001999"
+        try await agent.waitFor("the last line reached the log") { _ in
+            (try? String(contentsOfFile: logFile, encoding: .utf8))?.contains(lastLine) == true
+        }
+        let folder = (logFile as NSString).deletingLastPathComponent
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasPrefix("chatty.log") }.sorted()
+        #expect(files == ["chatty.log", "chatty.log.1", "chatty.log.2"])
+        for name in files {
+            let size = try #require(try FileManager.default.attributesOfItem(atPath: folder + "/" + name)[.size] as? Int)
+            #expect(size <= 20_000)
+        }
+        // stderr is in the same log as stdout.
+        let text = files.compactMap { try? String(contentsOfFile: folder + "/" + $0, encoding: .utf8) }.joined()
+        #expect(text.contains("spew 00001998") && text.contains("spew 00001999"))
+        try await agent.terminate()
+    }
+}
+
 /// Pids of live fake-runtime processes whose model lives under `folder`.
 func runningFakeRuntimes(in folder: String) throws -> [Int32] {
     try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap { entry -> Int32? in

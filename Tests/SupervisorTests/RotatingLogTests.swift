@@ -1,0 +1,35 @@
+import Foundation
+@testable import Supervisor
+import Testing
+
+@Suite struct RotatingLogTests {
+    @Test func rotatesBySizeAndKeepsAtMostMaxFiles() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ma-log-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("chat.log").path
+        var log = try RotatingLog(path: path, limits: LogLimits(maxBytes: 10_000, maxFiles: 3))
+        let line = [UInt8](repeating: 0x61, count: 999) + [0x0A]
+        for _ in 0..<45 { line.withUnsafeBytes { log.write($0) } }  // 45,000 bytes
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
+        #expect(files == ["chat.log", "chat.log.1", "chat.log.2"])
+        for name in files {
+            let size = try #require(try FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent(name).path)[.size] as? Int)
+            #expect(size <= 10_000, "\(name) is \(size) bytes")
+        }
+        // The newest bytes are in chat.log: 45 lines of 1,000 bytes, 10 per file, so 5 in the current one.
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int == 5_000)
+    }
+
+    @Test func oneFileMeansTruncateInPlace() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ma-log-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("x.log").path
+        var log = try RotatingLog(path: path, limits: LogLimits(maxBytes: 100, maxFiles: 1))
+        let chunk = [UInt8](repeating: 0x62, count: 60)
+        for _ in 0..<5 { chunk.withUnsafeBytes { log.write($0) } }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["x.log"])
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int == 60)
+    }
+}
