@@ -186,7 +186,9 @@ public actor Agent: Service {
                 let logPath = (options.logDirectory as NSString).appendingPathComponent("\(entry.name).log")
                 controllers[entry.name] = ServiceController(
                     desired: entry, resolved: resolved, executor: executor, logPath: logPath,
-                    context: .init(store: store, ledger: ledger, prober: prober, backoff: options.backoff, logLimits: options.logLimits, logger: logger))
+                    context: .init(store: store, ledger: ledger, prober: prober, backoff: options.backoff, logLimits: options.logLimits,
+                                  livenessPeriodSeconds: options.livenessPeriodSeconds,
+                                  livenessFailureThreshold: options.livenessFailureThreshold, logger: logger))
             }
         }
     }

@@ -18,6 +18,10 @@ public struct AgentOptions: Sendable {
     public var backoff: BackoffPolicy
     /// Rotation limits of each service's log.
     public var logLimits: LogLimits
+    /// Liveness probing once Ready: seconds between probes, and consecutive failures that restart the
+    /// process. nil keeps each runtime's default (kubelet: every 10 s, 3 failures).
+    public var livenessPeriodSeconds: Double?
+    public var livenessFailureThreshold: Int?
     /// Runtime executors.
     public var registry: ExecutorRegistry
     /// Reported in the status file's `node.agentVersion`.
@@ -28,7 +32,7 @@ public struct AgentOptions: Sendable {
     public init(
         configPath: String, statusPath: String, logDirectory: String, host: String = "127.0.0.1",
         defaultRuntime: String = "llama-server", binaries: [String: String], backoff: BackoffPolicy = .kubelet,
-        logLimits: LogLimits = .kubelet,
+        logLimits: LogLimits = .kubelet, livenessPeriodSeconds: Double? = nil, livenessFailureThreshold: Int? = nil,
         registry: ExecutorRegistry = .standard, agentVersion: String
     ) {
         self.configPath = configPath
@@ -39,6 +43,8 @@ public struct AgentOptions: Sendable {
         self.binaries = binaries
         self.backoff = backoff
         self.logLimits = logLimits
+        self.livenessPeriodSeconds = livenessPeriodSeconds
+        self.livenessFailureThreshold = livenessFailureThreshold
         self.registry = registry
         self.agentVersion = agentVersion
     }

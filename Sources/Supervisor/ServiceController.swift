@@ -21,6 +21,8 @@ final class ServiceController: Sendable {
         var prober: HTTPProber
         var backoff: BackoffPolicy
         var logLimits: LogLimits
+        var livenessPeriodSeconds: Double?
+        var livenessFailureThreshold: Int?
         var logger: Logger
     }
 
@@ -29,7 +31,9 @@ final class ServiceController: Sendable {
         self.specHash = desired.specHash ?? ""
         self.port = resolved.port
         self.store = context.store
-        let launch = executor.launch(resolved)
+        var launch = executor.launch(resolved)
+        if let period = context.livenessPeriodSeconds { launch.liveness.periodSeconds = period }
+        if let threshold = context.livenessFailureThreshold { launch.liveness.failureThreshold = threshold }
         var status = desired.baseStatus
         status.port = resolved.port
         status.endpoint = launch.endpoint

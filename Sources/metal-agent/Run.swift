@@ -37,6 +37,12 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Log files kept per service, the current one included (kubelet containerLogMaxFiles default: 5).")
     var logMaxFiles: Int = LogLimits.kubelet.maxFiles
 
+    @Option(help: "Time between liveness probes once Ready (kubelet default 10s).")
+    var livenessPeriod: DurationArgument?
+
+    @Option(help: "Consecutive liveness failures that restart a runtime (kubelet default 3).")
+    var livenessFailureThreshold: Int?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -44,6 +50,7 @@ struct Run: AsyncParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a level") }
         guard logMaxBytes > 0 else { throw ValidationError("--log-max-bytes must be a positive number of bytes") }
         guard logMaxFiles >= 1 else { throw ValidationError("--log-max-files must be at least 1") }
+        if let t = livenessFailureThreshold, t < 1 { throw ValidationError("--liveness-failure-threshold must be at least 1") }
     }
 
     func run() async throws {
@@ -68,6 +75,8 @@ struct Run: AsyncParsableCommand {
             host: nodeRuntimes.host, defaultRuntime: nodeRuntimes.defaultRuntime, binaries: nodeRuntimes.binaries,
             backoff: BackoffPolicy(initial: backoffInitial.duration, max: backoffMax.duration, resetAfter: backoffReset.duration),
             logLimits: LogLimits(maxBytes: logMaxBytes, maxFiles: logMaxFiles),
+            livenessPeriodSeconds: livenessPeriod.map { Double($0.duration.components.seconds) + Double($0.duration.components.attoseconds) / 1e18 },
+            livenessFailureThreshold: livenessFailureThreshold,
             agentVersion: MetalAgent.version)
         let agent = Agent(options: options, logger: logger)
         let group = ServiceGroup(configuration: .init(

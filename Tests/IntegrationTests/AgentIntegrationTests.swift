@@ -457,6 +457,27 @@ extension AgentIntegrationTests {
     }
 }
 
+extension AgentIntegrationTests {
+    @Test func aServerThatTurnsUnhealthyIsRestartedByLiveness() async throws {
+        // Ready (200), then 503 from 1 s on while the process stays alive: liveness must restart it.
+        let agent = try AgentHarness(config: configYAML(svc("wedged", "extraArgs: [\"--fake-unhealthy-after\", \"1\"]"), svc("fine")))
+        try agent.start(["--liveness-period", "200ms", "--liveness-failure-threshold", "3"])
+        let first = try await agent.waitFor("wedged Ready") { agent.service("wedged", in: $0)?.phase == .Ready }
+        let oldPID = try #require(agent.service("wedged", in: first)?.pid)
+        let failed = try await agent.waitFor("liveness failure") { agent.service("wedged", in: $0)?.reason == "LivenessFailed" }
+        let wedged = try #require(agent.service("wedged", in: failed))
+        #expect(wedged.message?.contains("failed 3 times") == true)
+        #expect(wedged.message?.contains("503") == true)
+        try await agent.waitUntilGone(oldPID)  // the old process group was stopped before the restart
+        try await agent.waitFor("wedged restarted and Ready") { s in
+            let w = agent.service("wedged", in: s)
+            return w?.phase == .Ready && w?.pid != oldPID && (w?.restarts ?? 0) >= 1
+        }
+        #expect(agent.service("fine", in: try #require(agent.status()))?.restarts == 0)
+        try await agent.terminate()
+    }
+}
+
 /// Pids of live fake-runtime processes whose model lives under `folder`.
 func runningFakeRuntimes(in folder: String) throws -> [Int32] {
     try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap { entry -> Int32? in
