@@ -15,6 +15,8 @@ public struct MLXServerExecutor: RuntimeExecutor {
     public let formats: Set<ModelFormat> = [.mlx]
     /// Looked up on PATH, in this order, when `--mlx-server-bin` is not given.
     public let defaultBinaryNames = ["mlx-server", "mlx_lm.server"]
+    /// MLX servers take no context size, flash-attention or template switch on the command line.
+    public let ignoredFields = ["spec.contextSize", "spec.flashAttention", "spec.jinja"]
     /// Flags this executor sets.
     public let managedFlags: Set<String> = ["--model", "--host", "--port", "--decode-concurrency", "--max-slots"]
     /// Seconds a start may take: loading tens of GB from disk takes minutes.

@@ -13,6 +13,8 @@ public protocol RuntimeExecutor: Sendable {
     var defaultBinaryNames: [String] { get }
     /// Flags `launch` sets itself (long and short spellings); `spec.extraArgs` repeating one gets a warning.
     var managedFlags: Set<String> { get }
+    /// `spec` fields this runtime has no flag for (set, they change nothing; `validate` warns).
+    var ignoredFields: [String] { get }
     /// The launch description for one service.
     func launch(_ resolved: ResolvedService) -> LaunchDescription
 }
@@ -24,4 +26,9 @@ extension RuntimeExecutor {
         for variable in service.env { env[variable.name] = variable.value }
         return env
     }
+}
+
+extension RuntimeExecutor {
+    /// None by default.
+    public var ignoredFields: [String] { [] }
 }

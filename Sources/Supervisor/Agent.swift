@@ -128,7 +128,9 @@ public actor Agent: Service {
     /// Makes the running services match `desired`: stops removed and changed entries, starts new and
     /// changed ones, and leaves unchanged ones running (same process).
     private func reconcile(_ desired: [DesiredService], warnings: [EntryDiagnostic], changed: Bool) async {
-        await store.configApplied(generation: generation, serviceOrder: desired.map(\.name), warnings: warnings.map(\.description))
+        var specs: [String: [String: String]] = [:]
+        for entry in desired { if let spec = entry.baseStatus.spec { specs[entry.name] = spec } }
+        await store.configApplied(generation: generation, serviceOrder: desired.map(\.name), warnings: warnings.map(\.description), specs: specs)
         let wanted = Dictionary(desired.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
 
         var stopping: [ServiceController] = []

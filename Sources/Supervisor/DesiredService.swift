@@ -107,6 +107,13 @@ struct DesiredStateBuilder: Sendable {
             status.spec = Self.summary(service, model: model, runtime: runtime, binary: binary)
             var desired = DesiredService(name: service.name, action: .run(resolved, executor), baseStatus: status, specHash: hash)
             desired.warnings = overriddenFlags(service, executor: executor, file: config.file)
+                + executor.ignoredFields.compactMap { field in
+                    guard let mark = service.fieldMarks[field] else { return nil }
+                    return EntryDiagnostic(
+                        service: service.name, reason: "IgnoredField",
+                        error: ConfigError(file: config.file, mark: mark, field: "InferenceService \"\(service.name)\" \(field)",
+                                           message: "\(executor.name) has no setting for \(field); it has no effect"))
+                }
             return desired
         }
     }

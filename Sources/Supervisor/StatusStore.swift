@@ -12,6 +12,8 @@ public actor StatusStore {
     private let file: StatusFile
     private let logger: Logger
     private var lastWriteError: String?
+    /// Each entry's resolved spec as the current config writes it.
+    private var specs: [String: [String: String]] = [:]
 
     /// Creates the store; the file is first written by `flush()`.
     public init(file: StatusFile, capabilities: AgentStatus.Capabilities, node: NodeInfo, configPath: String, logger: Logger) {
@@ -31,7 +33,10 @@ public actor StatusStore {
     }
 
     /// Records a valid config: its generation and the order of its services.
-    func configApplied(generation: Int, serviceOrder: [String], warnings: [String]) {
+    func configApplied(generation: Int, serviceOrder: [String], warnings: [String], specs: [String: [String: String]]) {
+        // The entry as now written is what the status shows, even when its process did not need a restart.
+        self.specs = specs
+        for (name, spec) in specs { byName[name]?.spec = spec }
         if generation != status.config.generation || !status.config.valid { status.config.appliedAt = Timestamp.string() }
         status.config.generation = generation
         status.config.warnings = warnings
@@ -54,6 +59,8 @@ public actor StatusStore {
     /// Replaces one service's status.
     func update(_ service: ServiceStatus) {
         guard order.contains(service.name) else { return }
+        var service = service
+        if let spec = specs[service.name] { service.spec = spec }
         if byName[service.name] == service { return }
         byName[service.name] = service
         flush()

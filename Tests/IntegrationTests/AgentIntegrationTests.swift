@@ -478,6 +478,21 @@ extension AgentIntegrationTests {
     }
 }
 
+extension AgentIntegrationTests {
+    @Test func anEditThatChangesNothingTheRuntimeSeesKeepsTheProcessButShowsTheNewSpec() async throws {
+        let agent = try AgentHarness(config: configYAML(svc("coder", model: "tiny-mlx", "runtime: mlx-server")))
+        try agent.start()
+        let first = try await agent.waitFor("Ready") { agent.service("coder", in: $0)?.phase == .Ready }
+        // mlx-server has no context size flag: same argv, same process; the status still shows the edit, with a warning.
+        try agent.renameSave(configYAML(svc("coder", model: "tiny-mlx", "runtime: mlx-server", "contextSize: 4096")))
+        let edited = try await agent.waitFor("spec shown") { agent.service("coder", in: $0)?.spec?["spec.contextSize"] == "4096" }
+        #expect(agent.service("coder", in: edited)?.pid == agent.service("coder", in: first)?.pid)
+        #expect(edited.config.warnings.count == 1)
+        #expect(edited.config.warnings.first?.contains("mlx-server has no setting for spec.contextSize; it has no effect [IgnoredField]") == true)
+        try await agent.terminate()
+    }
+}
+
 /// Pids of live fake-runtime processes whose model lives under `folder`.
 func runningFakeRuntimes(in folder: String) throws -> [Int32] {
     try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap { entry -> Int32? in
