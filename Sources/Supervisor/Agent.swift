@@ -23,8 +23,9 @@ public actor Agent: Service {
     private var lastPorts: [String: Int] = [:]
     private var generation = 0
     private var appliedBytes: [UInt8]?
-    /// The content of the last rejected edit, so the same errors are logged once, not on every re-check.
-    private var rejectedBytes: [UInt8]?
+    /// The last rejected content (or "file missing"), so the same errors are logged once, not on every re-check.
+    private enum Rejected: Equatable { case missing, content([UInt8]) }
+    private var rejected: Rejected?
 
     /// How often the config is re-checked without a file event (seconds): retries entries whose model
     /// file was missing, and rewrites the status file.
@@ -92,8 +93,8 @@ public actor Agent: Service {
         let path = options.configPath
         guard let data = FileManager.default.contents(atPath: path) else {
             let error = ConfigError(file: path, mark: SourceMark(line: 1, column: 1), field: "", message: "cannot read the config file (missing or unreadable)")
-            if rejectedBytes != [] { logger.error("\(error); the last good config stays in force") }
-            rejectedBytes = []
+            if rejected != .missing { logger.error("\(error); the last good config stays in force") }
+            rejected = .missing
             await store.configRejected([error])
             return
         }
@@ -102,15 +103,15 @@ public actor Agent: Service {
         do {
             config = try ConfigLoader.load(bytes, file: path)
         } catch {
-            if bytes != rejectedBytes {
+            if rejected != .content(bytes) {
                 for e in error.errors { logger.error("config rejected: \(e)") }
                 logger.error("the last good config stays in force", metadata: ["errors": "\(error.errors.count)"])
             }
-            rejectedBytes = bytes
+            rejected = .content(bytes)
             await store.configRejected(error.errors)
             return
         }
-        rejectedBytes = nil
+        rejected = nil
         let changed = bytes != appliedBytes
         if changed {
             generation += 1

@@ -107,8 +107,7 @@ private struct SupervisionLoop: Sendable {
 
                     switch await awaitReadiness(child) {
                     case .cancelled:
-                        await child.terminate(grace: grace, logger: logger)
-                        await context.ledger.ended(pid: child.pid)
+                        await retire(child, grace: grace, logger: logger)
                         return
                     case .exited(let t):
                         termination = t
@@ -126,20 +125,18 @@ private struct SupervisionLoop: Sendable {
                         if clock.now - readyAt >= context.backoff.resetAfter { attempt = 0 }
                         switch outcome {
                         case .cancelled:
-                            await child.terminate(grace: grace, logger: logger)
-                            await context.ledger.ended(pid: child.pid)
+                            await retire(child, grace: grace, logger: logger)
                             return
                         case .exited(let t):
                             termination = t
                             why = ("Exited", "exited while ready: \(t)")
                         case .livenessFailed(let detail):
                             termination = await child.terminate(grace: grace, logger: logger)
-                            why = ("LivenessFailed", "liveness probe GET \(launch.liveness.path) failed \(launch.liveness.failureThreshold) times (\(detail)); restarted")
+                            why = ("LivenessFailed", "liveness probe \(launch.liveness.method) \(launch.liveness.path) failed \(launch.liveness.failureThreshold) times (\(detail)); restarted")
                         }
                     }
                     // The leader is gone; whatever it left in its process group goes too (it may hold the port).
-                    await child.terminate(grace: grace, logger: logger)
-                    await context.ledger.ended(pid: child.pid)
+                    await retire(child, grace: grace, logger: logger)
                 }
             }
 
@@ -175,6 +172,13 @@ private struct SupervisionLoop: Sendable {
             logger.warning("backing off", metadata: ["reason": "\(why.reason)", "detail": "\(why.message)", "delay": "\(delay)"])
             do { try await Task.sleep(for: delay) } catch { return }
         }
+    }
+
+    /// Stops the child's whole process group (at once when the leader already exited) and drops it
+    /// from the ledger.
+    private func retire(_ child: ChildProcess, grace: Duration, logger: Logger) async {
+        await child.terminate(grace: grace, logger: logger)
+        await context.ledger.ended(pid: child.pid)
     }
 
     /// Probes readiness until it passes, the process exits, the startup timeout runs out, or the task is cancelled.
