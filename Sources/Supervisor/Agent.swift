@@ -27,10 +27,6 @@ public actor Agent: Service {
     private enum Rejected: Equatable { case missing, content([UInt8]) }
     private var rejected: Rejected?
 
-    /// How often the config is re-checked without a file event (seconds): retries entries whose model
-    /// file was missing, and rewrites the status file.
-    public static let resyncInterval: Duration = .seconds(10)
-
     /// Creates an agent; nothing starts until `run()`.
     public init(options: AgentOptions, logger: Logger) {
         self.options = options
@@ -65,9 +61,10 @@ public actor Agent: Service {
         }
         // Re-check on an interval too: an entry that failed because its model file was missing starts
         // once the file appears, and the status file is rewritten (recreated if deleted) at least this often.
+        let interval = options.resyncInterval
         let resync = Task {
             while !Task.isCancelled {
-                try? await Task.sleep(for: Self.resyncInterval)
+                try? await Task.sleep(for: interval)
                 trigger.yield()
             }
         }

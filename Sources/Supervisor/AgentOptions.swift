@@ -22,6 +22,8 @@ public struct AgentOptions: Sendable {
     /// process. nil keeps each runtime's default (kubelet: every 10 s, 3 failures).
     public var livenessPeriodSeconds: Double?
     public var livenessFailureThreshold: Int?
+    /// How often the config is re-checked without a file event (retries missing models, rewrites the status).
+    public var resyncInterval: Duration = .seconds(10)
     /// Runtime executors.
     public var registry: ExecutorRegistry
     /// Reported in the status file's `node.agentVersion`.

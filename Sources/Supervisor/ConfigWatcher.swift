@@ -119,13 +119,14 @@ public final class ConfigWatcher: Sendable {
         }
     }
 
-    /// Watches the folder of the config's final symlink target; nil when the config is not a symlink.
+    /// Watches the folder of the config's final symlink target (the config's own folder included: then
+    /// inotify returns the same watch, and events for the target's name count); nil when not a symlink.
     private static func watchTarget(fd: Int32, path: String, mask: UInt32) -> (watch: Int32, name: String)? {
         guard let resolved = realpath(path, nil) else { return nil }
         defer { free(resolved) }
         let real = String(cString: resolved)
         let folder = (real as NSString).deletingLastPathComponent
-        guard real != path, folder != (path as NSString).deletingLastPathComponent else { return nil }
+        guard real != path else { return nil }
         let watch = inotify_add_watch(fd, folder, mask)
         return watch >= 0 ? (watch, (real as NSString).lastPathComponent) : nil
     }

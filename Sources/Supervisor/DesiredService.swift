@@ -156,6 +156,8 @@ struct DesiredStateBuilder: Sendable {
             "spec.env": "[" + s.env.map { "\($0.name)=\($0.value)" }.joined(separator: ", ") + "]",
             "spec.port": text(s.port),
             "spec.terminationGracePeriodSeconds": "\(s.terminationGracePeriodSeconds)",
+            "spec.restartPolicy": s.restartPolicy.rawValue,
+            "spec.startupTimeoutSeconds": text(s.startupTimeoutSeconds),
             "model.source": source,
             "model.format": model.format.rawValue,
             "model.gpuLayers": text(model.gpuLayers),

@@ -68,7 +68,10 @@ public struct Plan: Sendable, Hashable, Codable {
             var step = Step(service: entry.name, action: .keep, runtime: entry.baseStatus.runtime, runtimeSource: entry.baseStatus.runtimeSource, reasons: [])
             switch entry.action {
             case .run:
-                if !isActive {
+                if let current, !isActive, current.specHash == entry.specHash, current.phase == .Stopped || current.phase == .Failed {
+                    // Ended under its restartPolicy with this very spec: the agent leaves it until the entry changes.
+                    step.reasons = ["ended (\(current.phase.rawValue), \(current.reason ?? "no reason")); unchanged, so it stays ended"]
+                } else if !isActive {
                     step.action = .start
                     step.reasons = [current == nil ? "new entry" : "not running now (\(current!.phase.rawValue))"]
                 } else if current?.specHash != entry.specHash {

@@ -87,7 +87,7 @@ extension StatusStore {
     func markAllStopped(reason: String, message: String) {
         for name in order {
             guard var s = byName[name] else { continue }
-            if s.phase == .Failed { continue }
+            if s.phase == .Failed || s.phase == .Stopped { continue }  // keep why it ended (Completed, ScaledToZero)
             s.phase = .Stopped
             s.ready = false
             s.pid = nil

@@ -13,7 +13,8 @@ struct DurationArgument: ExpressibleByArgument, Sendable {
             scale = factor
             break
         }
-        guard let value = Double(number), value >= 0, value.isFinite else { return nil }
+        // At most a year: larger values are typos, and would overflow the clock's arithmetic.
+        guard let value = Double(number), value >= 0, value.isFinite, value * scale <= 366 * 86_400 else { return nil }
         duration = .milliseconds(Int64((value * scale * 1000).rounded()))
     }
 

@@ -43,6 +43,9 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Consecutive liveness failures that restart a runtime (kubelet default 3).")
     var livenessFailureThreshold: Int?
 
+    @Option(help: "Re-check the config this often even without a file event (retries missing models, rewrites the status file).")
+    var resyncInterval: DurationArgument = DurationArgument(argument: "10s")!
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -68,7 +71,7 @@ struct Run: AsyncParsableCommand {
                            metadata: ["runtime": "\(nodeRuntimes.defaultRuntime)"])
         }
         logger.info("runtimes enabled", metadata: ["runtimes": "\(nodeRuntimes.binaries.keys.sorted())", "default": "\(nodeRuntimes.defaultRuntime)"])
-        let options = AgentOptions(
+        var options = AgentOptions(
             configPath: configPath,
             statusPath: absolutePath(statusFile ?? AgentOptions.defaultStatusPath(forConfig: configPath)),
             logDirectory: absolutePath(logDir ?? AgentOptions.defaultLogDirectory(forConfig: configPath)),
@@ -78,6 +81,15 @@ struct Run: AsyncParsableCommand {
             livenessPeriodSeconds: livenessPeriod.map { Double($0.duration.components.seconds) + Double($0.duration.components.attoseconds) / 1e18 },
             livenessFailureThreshold: livenessFailureThreshold,
             agentVersion: MetalAgent.version)
+        options.resyncInterval = resyncInterval.duration
+        let lock: AgentLock
+        do {
+            lock = try AgentLock(path: options.statusPath + ".lock")
+        } catch {
+            logger.critical("\(error)")
+            throw ExitCode(1)
+        }
+        defer { withExtendedLifetime(lock) {} }
         let agent = Agent(options: options, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: agent)],

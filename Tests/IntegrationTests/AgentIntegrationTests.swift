@@ -366,7 +366,7 @@ extension AgentIntegrationTests {
         try agent.start()
         try await agent.waitFor("ModelNotFound") { agent.service("later", in: $0)?.reason == "ModelNotFound" }
         try Data("GGUF".utf8).write(to: agent.dir.appendingPathComponent("models/late.gguf"))
-        // No edit, no SIGHUP: the periodic re-check (Agent.resyncInterval) starts it.
+        // No edit, no SIGHUP: the periodic re-check (--resync-interval, 10 s by default) starts it.
         try await agent.waitFor("later Ready once its model exists") { agent.service("later", in: $0)?.phase == .Ready }
         try await agent.terminate()
     }
@@ -490,6 +490,44 @@ extension AgentIntegrationTests {
         #expect(edited.config.warnings.count == 1)
         #expect(edited.config.warnings.first?.contains("mlx-server has no setting for spec.contextSize; it has no effect [IgnoredField]") == true)
         try await agent.terminate()
+    }
+}
+
+extension AgentIntegrationTests {
+    @Test func aSecondAgentOnTheSameStatusFileRefusesToStart() async throws {
+        let agent = try AgentHarness(config: configYAML(svc("chat")))
+        try agent.start()
+        let first = try await agent.waitFor("chat Ready") { readyPIDs($0).count == 1 }
+        let second = try runAgentCommand(["--config", agent.configPath, "--llama-server-bin", AgentHarness.fakeRuntime])
+        #expect(second.status == 1)
+        #expect(second.err.contains("another metal-agent (pid \(agent.process!.processIdentifier)) already runs with this status file"))
+        #expect(readyPIDs(try #require(agent.status())) == readyPIDs(first), "the running agent's runtimes are untouched")
+        try await agent.terminate()
+    }
+
+    @Test func symlinkToAFileInTheSameFolderIsWatched() async throws {
+        let agent = try AgentHarness(config: "")
+        let real = agent.dir.appendingPathComponent("real.yaml")
+        try FileManager.default.removeItem(atPath: agent.configPath)
+        try Data(configYAML(svc("chat")).utf8).write(to: real)
+        try FileManager.default.createSymbolicLink(atPath: agent.configPath, withDestinationPath: "real.yaml")
+        try agent.start(["--resync-interval", "1h"])  // only a file event can apply the edit in time
+        try await agent.waitFor("chat Ready") { readyPIDs($0).count == 1 }
+        try Data(configYAML(svc("chat"), svc("second")).utf8).write(to: real)
+        try await agent.waitFor("edit of the target applied") { readyPIDs($0).count == 2 }
+        try await agent.terminate()
+    }
+
+    @Test func planKeepsAnEntryThatEndedUnderItsRestartPolicy() async throws {
+        let config = configYAML(svc("done", "restartPolicy: OnFailure", "extraArgs: [\"--fake-exit-after\", \"0.2\", \"--fake-exit-code\", \"0\"]"))
+        let agent = try AgentHarness(config: config)
+        try agent.start()
+        try await agent.waitFor("done Stopped") { agent.service("done", in: $0)?.reason == "Completed" }
+        let r = try runAgentCommand(["plan", "--config", agent.configPath, "--status-file", agent.statusPath, "--output", "json"])
+        let plan = try JSONDecoder().decode(Plan.self, from: Data(r.out.utf8))
+        #expect(plan.steps.first?.action == .keep, "\(plan.steps)")
+        try await agent.terminate()
+        #expect(agent.service("done", in: try #require(agent.status()))?.reason == "Completed", "shutdown keeps why it ended")
     }
 }
 

@@ -52,6 +52,8 @@ func runAgentCommand(_ arguments: [String], in directory: URL? = nil) throws -> 
         #expect(try runAgentCommand(["validate"]).status == 2)
         #expect(try runAgentCommand(["validate", "--config", "/nonexistent/models.yaml"]).status == 2)
         #expect(try runAgentCommand(["run", "--config", "x.yaml", "--host", "localhost"]).status == 2)
+        #expect(try runAgentCommand(["run", "--config", "x.yaml", "--backoff-max", "1e30s"]).status == 2)  // used to crash
+        #expect(try runAgentCommand(["run", "--config", "x.yaml", "--log-max-files", "0"]).status == 2)
     }
 }
 
