@@ -54,7 +54,11 @@ public enum ConfigLoader {
         for document in documents where !document.isNull {
             guard let fields = reader.fields(document, "", allowed: documentFields) else { continue }
             guard let kindNode = fields["kind"] else {
-                reader.fail(document, "kind", "missing required field \"kind\" (one of: \(kinds.joined(separator: ", ")))")
+                // Report every missing top-level field at once, not only the first.
+                for field in documentFields where fields[field] == nil {
+                    let hint = field == "kind" ? " (one of: \(kinds.joined(separator: ", ")))" : field == "apiVersion" ? " (\(apiVersion))" : ""
+                    reader.fail(document, field, "missing required field \"\(field)\"\(hint)")
+                }
                 continue
             }
             guard let kind = reader.string(kindNode, "kind") else { continue }

@@ -55,9 +55,25 @@ struct RotatingLog: ~Copyable {
     /// Writes `bytes`, rotating first when they would not fit. Errors (disk full) drop the bytes: a
     /// runtime must never block on its log.
     mutating func write(_ bytes: UnsafeRawBufferPointer) {
-        guard !bytes.isEmpty else { return }
-        if size > 0 && size + bytes.count > limits.maxBytes { rotate() }
-        if let written = try? fd.writeAll(bytes) { size += written }
+        var rest = bytes[...]
+        while !rest.isEmpty {
+            if size >= limits.maxBytes { rotate() }
+            // Never more than fits, so no file passes maxBytes; split after a newline when one fits,
+            // else start a new file (a line longer than maxBytes is cut where it must be).
+            var take = min(rest.count, limits.maxBytes - size)
+            if take < rest.count {
+                if let newline = rest.prefix(take).lastIndex(of: 0x0A) {
+                    take = newline - rest.startIndex + 1
+                } else if size > 0 {
+                    rotate()
+                    continue
+                }
+            }
+            let piece = rest.prefix(take)
+            guard let written = try? fd.writeAll(UnsafeRawBufferPointer(rebasing: piece)) else { return }
+            size += written
+            rest = rest.dropFirst(piece.count)
+        }
     }
 
     private mutating func rotate() {

@@ -433,26 +433,29 @@ extension AgentIntegrationTests {
 
 extension AgentIntegrationTests {
     @Test func childOutputGoesToARotatedLogNamedInTheStatus() async throws {
-        // 2,000 lines of 100 bytes (stdout and stderr) into files of at most 20,000 bytes, 3 kept.
-        let agent = try AgentHarness(config: configYAML(svc("chatty", "extraArgs: [\"--fake-spew\", \"2000\"]")))
+        // 500 lines of 100 bytes, half on stdout and half on stderr, into files of at most 20,000 bytes, 3 kept:
+        // all 50,000 bytes fit in the 3 files, so every line must be found once, none cut.
+        let agent = try AgentHarness(config: configYAML(svc("chatty", "extraArgs: [\"--fake-spew\", \"500\"]")))
         try agent.start(["--log-max-bytes", "20000", "--log-max-files", "3"])
         let s = try await agent.waitFor("chatty Ready") { agent.service("chatty", in: $0)?.phase == .Ready }
         let logFile = try #require(agent.service("chatty", in: s)?.logFile)
         #expect(logFile == agent.dir.appendingPathComponent("models.logs/chatty.log").path)
-        let lastLine = "spew 00001999"
-        try await agent.waitFor("the last line reached the log") { _ in
-            (try? String(contentsOfFile: logFile, encoding: .utf8))?.contains(lastLine) == true
-        }
         let folder = (logFile as NSString).deletingLastPathComponent
-        let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasPrefix("chatty.log") }.sorted()
-        #expect(files == ["chatty.log", "chatty.log.1", "chatty.log.2"])
-        for name in files {
-            let size = try #require(try FileManager.default.attributesOfItem(atPath: folder + "/" + name)[.size] as? Int)
-            #expect(size <= 20_000)
+        func logs() -> [String: String] {
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasPrefix("chatty.log") }
+            return Dictionary(uniqueKeysWithValues: names.map { ($0, (try? String(contentsOfFile: folder + "/" + $0, encoding: .utf8)) ?? "") })
         }
-        // stderr is in the same log as stdout.
-        let text = files.compactMap { try? String(contentsOfFile: folder + "/" + $0, encoding: .utf8) }.joined()
-        #expect(text.contains("spew 00001998") && text.contains("spew 00001999"))
+        try await agent.waitFor("every line reached the logs") { _ in
+            let text = logs().values.joined()
+            return text.contains("spew 00000498") && text.contains("spew 00000499")
+        }
+        let files = logs()
+        #expect(files.keys.sorted() == ["chatty.log", "chatty.log.1", "chatty.log.2"])
+        for (name, text) in files {
+            #expect(text.utf8.count <= 20_000, "\(name) has \(text.utf8.count) bytes")
+        }
+        let lines = files.values.joined().split(separator: "\n").filter { $0.hasPrefix("spew ") }
+        #expect(lines.count == 500 && Set(lines).count == 500, "stdout (even) and stderr (odd) lines, each once and whole")
         try await agent.terminate()
     }
 }
