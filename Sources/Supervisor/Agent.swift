@@ -18,6 +18,8 @@ public actor Agent: Service {
     private let builder: DesiredStateBuilder
     private let prober = HTTPProber()
     private var controllers: [String: ServiceController] = [:]
+    /// Stops still running in the background, by entry name.
+    private var retiring: [String: Task<Void, Never>] = [:]
     private var ports = PortAllocator()
     /// Last port each service had, so a restarted entry keeps its endpoint when it can.
     private var lastPorts: [String: Int] = [:]
@@ -131,20 +133,29 @@ public actor Agent: Service {
         await store.configApplied(generation: generation, serviceOrder: desired.map(\.name), warnings: warnings.map(\.description), specs: specs)
         let wanted = Dictionary(desired.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
 
-        var stopping: [ServiceController] = []
+        // Stops run in the background, one task per entry: a runtime that takes its whole grace period to
+        // stop must not hold back other entries, nor the next edit. A changed entry's new controller
+        // waits for its predecessor's stop before it spawns (the port and the memory must be free).
+        var predecessors: [String: (stop: Task<Void, Never>, port: Int)] = [:]
         for (name, controller) in controllers {
             guard let entry = wanted[name], case .run = entry.action, entry.specHash == controller.specHash else {
                 let why = wanted[name] == nil ? "removed from config" : "spec changed"
                 logger.info("stopping", metadata: ["service": "\(name)", "why": "\(why)"])
-                stopping.append(controller)
                 controllers[name] = nil
+                let earlier = retiring[name]
+                let stop = Task {
+                    await earlier?.value
+                    await controller.stop()
+                }
+                retiring[name] = stop
+                predecessors[name] = (stop, controller.port)
+                Task { [weak self] in
+                    await stop.value
+                    await self?.retired(name, stop: stop, port: controller.port)
+                }
                 continue
             }
         }
-        await withTaskGroup(of: Void.self) { group in
-            for controller in stopping { group.addTask { await controller.stop() } }
-        }
-        for controller in stopping { ports.release(controller.port) }
 
         // Fixed ports first, so that no agent-assigned port can take one that an entry asks for.
         for entry in desired {
@@ -164,6 +175,10 @@ public actor Agent: Service {
                 if let fixed = resolved.service.port {
                     ports.reserve(fixed)
                     resolved.port = fixed
+                } else if let previous = predecessors[entry.name]?.port ?? retiringPort(entry.name) {
+                    // The same entry restarting keeps its endpoint: the port is free once its predecessor stopped.
+                    ports.reserve(previous)
+                    resolved.port = previous
                 } else if let previous = lastPorts[entry.name], !ports.inUse.contains(previous),
                           PortAllocator.isFree(previous, host: options.host) {
                     ports.reserve(previous)
@@ -186,6 +201,7 @@ public actor Agent: Service {
                 let logPath = (options.logDirectory as NSString).appendingPathComponent("\(entry.name).log")
                 controllers[entry.name] = ServiceController(
                     desired: entry, resolved: resolved, executor: executor, logPath: logPath,
+                    after: predecessors[entry.name]?.stop ?? retiring[entry.name],
                     context: .init(store: store, ledger: ledger, prober: prober, backoff: options.backoff, logLimits: options.logLimits,
                                   livenessPeriodSeconds: options.livenessPeriodSeconds,
                                   livenessFailureThreshold: options.livenessFailureThreshold, logger: logger))
@@ -193,10 +209,22 @@ public actor Agent: Service {
         }
     }
 
+    /// A background stop finished: forget it, and free its port unless a live entry uses it again.
+    private func retired(_ name: String, stop: Task<Void, Never>, port: Int) {
+        if retiring[name] == stop { retiring[name] = nil }
+        if !controllers.values.contains(where: { $0.port == port }) { ports.release(port) }
+    }
+
+    /// The port of an entry's controller that is still stopping, if it had an agent-assigned one.
+    private func retiringPort(_ name: String) -> Int? {
+        retiring[name] != nil ? lastPorts[name] : nil
+    }
+
     /// Stops every service (concurrently) and marks each Stopped.
     private func stopAll() async {
         let all = controllers
         controllers = [:]
+        for stop in retiring.values { await stop.value }
         await withTaskGroup(of: Void.self) { group in
             for controller in all.values { group.addTask { await controller.stop() } }
         }

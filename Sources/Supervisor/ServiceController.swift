@@ -26,7 +26,11 @@ final class ServiceController: Sendable {
         var logger: Logger
     }
 
-    init(desired: DesiredService, resolved: ResolvedService, executor: any RuntimeExecutor, logPath: String, context: Context) {
+    /// - Parameter after: a stop that must finish before the first start (the same entry's previous process).
+    init(
+        desired: DesiredService, resolved: ResolvedService, executor: any RuntimeExecutor, logPath: String,
+        after predecessor: Task<Void, Never>? = nil, context: Context
+    ) {
         self.name = desired.name
         self.specHash = desired.specHash ?? ""
         self.port = resolved.port
@@ -39,7 +43,10 @@ final class ServiceController: Sendable {
         status.endpoint = launch.endpoint
         status.logFile = logPath
         let loop = SupervisionLoop(launch: launch, logPath: logPath, status: status, context: context)
-        task = Task { await loop.run() }
+        task = Task {
+            await predecessor?.value
+            await loop.run()
+        }
     }
 
     /// Stops the service: SIGTERM to its process group, the grace period, SIGKILL. Returns when it is gone.

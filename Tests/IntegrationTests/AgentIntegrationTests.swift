@@ -534,6 +534,29 @@ extension AgentIntegrationTests {
     }
 }
 
+extension AgentIntegrationTests {
+    @Test func aSlowStopHoldsBackNeitherOtherEntriesNorTheNextEdit() async throws {
+        // "stubborn" ignores SIGTERM and has 20 s of grace: its restart takes 20 s. Everything else must go on.
+        let stubborn = { (ctx: Int) in svc("stubborn", "contextSize: \(ctx)", "terminationGracePeriodSeconds: 20", "extraArgs: [\"--fake-ignore-sigterm\"]") }
+        let agent = try AgentHarness(config: configYAML(stubborn(100), svc("quick", "contextSize: 100")))
+        try agent.start()
+        let first = try await agent.waitFor("both Ready") { readyPIDs($0).count == 2 }
+        try agent.renameSave(configYAML(stubborn(200), svc("quick", "contextSize: 200")))
+        try await agent.waitFor("quick restarted while stubborn is still stopping") { s in
+            agent.service("stubborn", in: s)?.phase == .Terminating && readyPIDs(s)["quick"].map { $0 != first.services.first { $0.name == "quick" }?.pid } == true
+        }
+        try agent.renameSave(configYAML(stubborn(200), svc("quick", "contextSize: 200"), svc("third")))
+        try await agent.waitFor("the next edit applied while stubborn is still stopping") { s in
+            agent.service("stubborn", in: s)?.phase == .Terminating && agent.service("third", in: s)?.phase == .Ready && s.config.generation == 3
+        }
+        try await agent.waitFor("stubborn restarted after its grace") { s in
+            let x = agent.service("stubborn", in: s)
+            return x?.phase == .Ready && x?.spec?["spec.contextSize"] == "200"
+        }
+        try await agent.terminate()
+    }
+}
+
 /// Pids of live fake-runtime processes whose model lives under `folder`.
 func runningFakeRuntimes(in folder: String) throws -> [Int32] {
     try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap { entry -> Int32? in
