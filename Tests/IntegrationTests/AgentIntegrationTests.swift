@@ -374,7 +374,7 @@ extension AgentIntegrationTests {
 
     @Test func restartOfAStubbornRuntimeShowsTerminatingThenKillsAfterGrace() async throws {
         func config(_ ctx: Int) -> String {
-            configYAML(svc("stubborn", "contextSize: \(ctx)", "terminationGracePeriodSeconds: 2", "extraArgs: [\"--fake-ignore-sigterm\"]"))
+            configYAML(svc("stubborn", "contextSize: \(ctx)", "terminationGracePeriodSeconds: 10", "extraArgs: [\"--fake-ignore-sigterm\"]"))
         }
         let agent = try AgentHarness(config: config(100))
         try agent.start()
@@ -383,7 +383,7 @@ extension AgentIntegrationTests {
         try agent.renameSave(config(200))
         let terminating = try await agent.waitFor("Terminating during the grace period") { agent.service("stubborn", in: $0)?.phase == .Terminating }
         #expect(agent.service("stubborn", in: terminating)?.ready == false)
-        #expect(AgentHarness.isAlive(oldPID), "SIGTERM is ignored, so it lives until the grace period ends")
+        #expect(AgentHarness.isAlive(oldPID), "SIGTERM is ignored, so it lives until the 10 s grace period ends")
         let restarted = try await agent.waitFor("Ready with a new process") { s in
             let x = agent.service("stubborn", in: s)
             return x?.phase == .Ready && x?.pid != oldPID
