@@ -43,10 +43,18 @@ final class AgentHarness {
     }
 
     deinit {
+        // A test that failed half-way still leaves nothing running: SIGTERM (the agent stops its runtimes),
+        // then SIGKILL, then any runtime of this test's folder that is still alive.
         if let process, process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            kill(process.processIdentifier, SIGTERM)
+            let end = Date().addingTimeInterval(30)
+            while process.isRunning && Date() < end { usleep(50_000) }
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
         }
+        for pid in (try? runningFakeRuntimes(in: dir.path)) ?? [] { kill(pid, SIGKILL) }
         try? FileManager.default.removeItem(at: dir)
     }
 

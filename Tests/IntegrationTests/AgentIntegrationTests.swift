@@ -564,6 +564,6 @@ func runningFakeRuntimes(in folder: String) throws -> [Int32] {
         guard let pid = Int32(entry), AgentHarness.isAlive(pid),
               let cmdline = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
         let text = String(decoding: cmdline.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
-        return text.contains("fake-runtime --model \(folder)") ? pid : nil
+        return text.contains("fake-runtime --model \(folder)/") ? pid : nil
     }
 }
