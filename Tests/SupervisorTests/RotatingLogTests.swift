@@ -3,9 +3,14 @@ import Foundation
 import Testing
 
 @Suite struct RotatingLogTests {
-    @Test func rotatesBySizeAndKeepsAtMostMaxFiles() throws {
+    static func makeTemporaryFolder() throws -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ma-log-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    @Test func rotatesBySizeAndKeepsAtMostMaxFiles() throws {
+        let dir = try Self.makeTemporaryFolder()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("chat.log").path
         var log = try RotatingLog(path: path, limits: LogLimits(maxBytes: 10_000, maxFiles: 3))
@@ -22,8 +27,7 @@ import Testing
     }
 
     @Test func oneFileMeansTruncateInPlace() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ma-log-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try Self.makeTemporaryFolder()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("x.log").path
         var log = try RotatingLog(path: path, limits: LogLimits(maxBytes: 100, maxFiles: 1))
@@ -34,8 +38,7 @@ import Testing
     }
 
     @Test func oneLargeReadIsSplitAtLinesAndNoFilePassesTheLimit() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ma-log-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try Self.makeTemporaryFolder()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("big.log").path
         var log = try RotatingLog(path: path, limits: LogLimits(maxBytes: 1_000, maxFiles: 4))
