@@ -85,9 +85,6 @@ final class ChildProcess: Sendable {
         return started.map { ChildProcess(pid: $0, exit: exit) }
     }
 
-    /// Waits for the process to end; nil when the calling task is cancelled first.
-    func waitForExit() async -> Termination? { await exit.wait() }
-
     /// Waits at most `timeout` for the process to end; nil when it still runs (or on cancellation).
     func waitForExit(timeout: Duration) async -> Termination? { await exit.wait(timeout: timeout) }
 
@@ -115,9 +112,6 @@ final class ChildProcess: Sendable {
             return done ?? .signaled(SIGKILL)
         }.value
     }
-
-    /// Sends a signal to the leader only.
-    func signal(_ signal: Int32) { _ = kill(pid, signal) }
 }
 
 /// Why a runtime could not be started.
