@@ -29,12 +29,14 @@ let package = Package(
             pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"]), .brew(["libyaml"])]
         ),
+        // prctl, signalfd and fork for the runtime guard: the calls Swift cannot import (Linux).
+        .target(name: "CProcessControl"),
         .target(name: "ConfigModel", dependencies: ["CYaml"], swiftSettings: strict),
         .target(name: "Executors", dependencies: ["ConfigModel"], swiftSettings: strict),
         .target(
             name: "Supervisor",
             dependencies: [
-                "ConfigModel", "Executors",
+                "ConfigModel", "Executors", "CProcessControl",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

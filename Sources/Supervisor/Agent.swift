@@ -204,7 +204,8 @@ public actor Agent: Service {
                     after: predecessors[entry.name]?.stop ?? retiring[entry.name],
                     context: .init(store: store, ledger: ledger, prober: prober, backoff: options.backoff, logLimits: options.logLimits,
                                   livenessPeriodSeconds: options.livenessPeriodSeconds,
-                                  livenessFailureThreshold: options.livenessFailureThreshold, logger: logger))
+                                  livenessFailureThreshold: options.livenessFailureThreshold,
+                                  runtimeGuard: options.runtimeGuard, logger: logger))
             }
         }
     }

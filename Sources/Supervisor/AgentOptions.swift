@@ -24,6 +24,10 @@ public struct AgentOptions: Sendable {
     public var livenessFailureThreshold: Int?
     /// How often the config is re-checked without a file event (retries missing models, rewrites the status).
     public var resyncInterval: Duration = .seconds(10)
+    /// How to start the `RuntimeGuard` that runs each runtime (executable, then arguments), e.g.
+    /// `["/proc/self/exe", "guard"]` for this very binary; nil starts runtimes directly, and then a
+    /// runtime outlives an agent that is SIGKILLed until the next agent start stops it.
+    public var runtimeGuard: [String]?
     /// Runtime executors.
     public var registry: ExecutorRegistry
     /// Reported in the status file's `node.agentVersion`.

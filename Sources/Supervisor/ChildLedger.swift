@@ -17,6 +17,22 @@ public actor ChildLedger {
         public var service: String
         /// Leader (and process group) identity.
         public var process: ProcessIdentity
+        /// Whether the leader is a `RuntimeGuard`, which stops its runtime itself on SIGTERM.
+        public var guarded: Bool
+
+        /// Creates an entry.
+        public init(service: String, process: ProcessIdentity, guarded: Bool) {
+            self.service = service
+            self.process = process
+            self.guarded = guarded
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            service = try c.decode(String.self, forKey: .service)
+            process = try c.decode(ProcessIdentity.self, forKey: .process)
+            guarded = try c.decodeIfPresent(Bool.self, forKey: .guarded) ?? false
+        }
     }
 
     private let path: String
@@ -30,9 +46,9 @@ public actor ChildLedger {
     }
 
     /// Records a runtime the agent just started.
-    func started(_ service: String, pid: Int32) {
+    func started(_ service: String, pid: Int32, guarded: Bool) {
         guard let identity = ProcessIdentity.current(pid: pid) else { return }
-        entries[pid] = Entry(service: service, process: identity)
+        entries[pid] = Entry(service: service, process: identity, guarded: guarded)
         write()
     }
 
@@ -58,7 +74,8 @@ public actor ChildLedger {
 
     /// Stops the runtimes a previous agent left behind, then clears the ledger.
     ///
-    /// Each recorded group whose leader is still the recorded process gets SIGTERM, up to `grace` to
+    /// Each recorded group whose leader is still the recorded process gets SIGTERM (a guard: only the
+    /// guard, which passes it on), up to `grace` to
     /// exit, then SIGKILL. Records whose pid is gone or belongs to another process are dropped untouched.
     /// - Returns: the entries that were stopped.
     @discardableResult
@@ -69,7 +86,8 @@ public actor ChildLedger {
         for entry in alive {
             logger.warning("stopping a runtime left by a previous agent", metadata: [
                 "service": "\(entry.service)", "pid": "\(entry.process.pid)"])
-            _ = killpg(entry.process.pid, SIGTERM)
+            // A guard passes SIGTERM on to everything under it, helpers outside the group included.
+            _ = entry.guarded ? kill(entry.process.pid, SIGTERM) : killpg(entry.process.pid, SIGTERM)
         }
         let clock = ContinuousClock()
         let deadline = clock.now + grace

@@ -1,3 +1,4 @@
+import Dispatch
 import Executors
 import Logging
 import Subprocess
@@ -9,18 +10,25 @@ import Glibc
 import Darwin
 #endif
 
-/// One running runtime process, leader of its own process group.
+/// One running runtime, leader of its own process group, normally through a `RuntimeGuard`.
 ///
 /// Spawned with swift-subprocess (`posix_spawn` with `POSIX_SPAWN_SETPGROUP`, pgid = pid), which also
-/// reaps it (pidfd + `waitid`), so an exit never leaves a zombie. Stopping signals the whole group, so
-/// helpers the runtime forked go too.
+/// reaps it (pidfd + `waitid`), so an exit never leaves a zombie. With a guard (Linux), the process the
+/// agent spawns is `metal-agent guard`, which runs the runtime in the same group, stops it when the
+/// agent dies, and exits with the runtime's own status; without one (macOS), the runtime itself.
 final class ChildProcess: Sendable {
-    /// Process id, also the process group id.
+    /// Process id of what the agent spawned (the guard, or the runtime); also the process group id.
     let pid: Int32
+    /// Process id of the runtime itself (equal to `pid` without a guard).
+    let runtimePid: Int32
+    /// Whether `pid` is a `RuntimeGuard`, which then carries out stops itself.
+    let guarded: Bool
     private let exit: ExitLatch
 
-    private init(pid: Int32, exit: ExitLatch) {
+    private init(pid: Int32, runtimePid: Int32, guarded: Bool, exit: ExitLatch) {
         self.pid = pid
+        self.runtimePid = runtimePid
+        self.guarded = guarded
         self.exit = exit
     }
 
@@ -29,8 +37,12 @@ final class ChildProcess: Sendable {
 
     /// Starts `launch`; its stdout and stderr go, through a pipe the agent reads, to `logPath`,
     /// rotated by `limits`.
+    /// - Parameter guardCommand: how to start a `RuntimeGuard` (executable and arguments before
+    ///   `--grace-seconds`), e.g. `["/proc/self/exe", "guard"]`; nil starts the runtime directly.
     /// - Returns: the running child, or why it could not start.
-    static func spawn(_ launch: LaunchDescription, logPath: String, limits: LogLimits) async -> Result<ChildProcess, SpawnError> {
+    static func spawn(
+        _ launch: LaunchDescription, logPath: String, limits: LogLimits, guardCommand: [String]? = nil
+    ) async -> Result<ChildProcess, SpawnError> {
         // Open the log before spawning, so a bad log folder is a clear start error.
         do {
             _ = try RotatingLog(path: logPath, limits: limits)
@@ -45,34 +57,51 @@ final class ChildProcess: Sendable {
         environment = environment.updating(overrides)
         var options = PlatformOptions()
         options.processGroupID = 0  // its own group: pgid = pid
-        let executable: Executable =
-            launch.executable.contains("/") ? .path(FilePath(launch.executable)) : .name(launch.executable)
+
+        let executable: Executable
+        let arguments: Arguments
+        var lifeline: Int32 = -1
+        var guardSide: Int32 = -1
+        if let guardCommand, let guardExecutable = guardCommand.first {
+            // The guard's stdin is one end of a socket pair; the agent keeps the other (close-on-exec,
+            // so no other child inherits it) until the guard has exited.
+            var pair: [Int32] = [-1, -1]
+            #if os(Linux)
+            let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+            #else
+            let type = SOCK_STREAM  // no guard outside Linux; kept compilable
+            #endif
+            guard socketpair(AF_UNIX, type, 0, &pair) == 0 else {
+                return .failure(SpawnError(message: "socketpair: \(String(cString: strerror(errno)))"))
+            }
+            lifeline = pair[0]
+            guardSide = pair[1]
+            executable = .path(FilePath(guardExecutable))
+            let grace = String(launch.terminationGracePeriodSeconds)
+            arguments = Arguments(
+                executablePathOverride: "metal-agent",
+                remainingValues: Array(guardCommand.dropFirst()) + ["--grace-seconds", grace, "--", launch.executable] + launch.arguments)
+        } else {
+            executable = launch.executable.contains("/") ? .path(FilePath(launch.executable)) : .name(launch.executable)
+            arguments = Arguments(launch.arguments)
+        }
         let configuration = Configuration(
-            executable: executable, arguments: Arguments(launch.arguments), environment: environment,
-            platformOptions: options)
+            executable: executable, arguments: arguments, environment: environment, platformOptions: options)
 
         let exit = ExitLatch()
+        let agentEnd = lifeline
+        let guardEnd = guardSide
         // Waiting for the pid is deliberately not cancellable: once posix_spawn runs, the process exists,
         // and a caller that gave up here would leak it (a stop during a start used to orphan the runtime).
         let started: Result<Int32, SpawnError> = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Int32, SpawnError>, Never>) in
             let once = ResumeOnce(continuation)
             Task {
                 do {
-                    let result = try await Subprocess.run(
-                        configuration, input: .none, output: .sequence, error: .combinedWithOutput
-                    ) { execution in
-                        once.resume(.success(execution.processIdentifier.value))
-                        // Copy the output to the log until the runtime (and every helper holding the
-                        // pipe) is gone; swift-subprocess ends the sequence when the process exits.
-                        var log = try? RotatingLog(path: logPath, limits: limits)
-                        do {
-                            for try await buffer in execution.standardOutput {
-                                buffer.withUnsafeBytes { bytes in log?.write(bytes) }
-                            }
-                        } catch {}
-                        log = nil
-                    }
-                    switch result.terminationStatus {
+                    let started: @Sendable (Int32) -> Void = { once.resume(.success($0)) }
+                    let status = agentEnd >= 0
+                        ? try await runLogging(configuration, input: .fileDescriptor(FileDescriptor(rawValue: guardEnd), closeAfterSpawningProcess: true), logPath: logPath, limits: limits, started: started)
+                        : try await runLogging(configuration, input: .none, logPath: logPath, limits: limits, started: started)
+                    switch status {
                     case .exited(let code): exit.resolve(.exited(code))
                     case .signaled(let signal): exit.resolve(.signaled(signal))
                     }
@@ -80,28 +109,54 @@ final class ChildProcess: Sendable {
                     once.resume(.failure(SpawnError(message: "\(error)")))
                     exit.resolve(.spawnFailed("\(error)"))
                 }
+                if agentEnd >= 0 { close(agentEnd) }
             }
         }
-        return started.map { ChildProcess(pid: $0, exit: exit) }
+        guard case .success(let pid) = started else {
+            return started.map { ChildProcess(pid: $0, runtimePid: $0, guarded: false, exit: exit) }
+        }
+        guard agentEnd >= 0 else { return .success(ChildProcess(pid: pid, runtimePid: pid, guarded: false, exit: exit)) }
+
+        // The guard answers `pid <n>` once the runtime runs, or `error <why>`.
+        let child = ChildProcess(pid: pid, runtimePid: pid, guarded: true, exit: exit)
+        switch await GuardHandshake.receive(agentEnd, timeout: .seconds(30)) {
+        case .runtime(let runtimePid):
+            return .success(ChildProcess(pid: pid, runtimePid: runtimePid, guarded: true, exit: exit))
+        case .failed(let message):
+            _ = await Task.detached { await exit.wait(timeout: .seconds(10)) }.value  // it exits 127 now
+            return .failure(SpawnError(message: message))
+        case .noAnswer(let why):
+            await child.terminate(grace: .seconds(1), logger: Logger(label: "metal-agent"))
+            return .failure(SpawnError(message: "the runtime guard did not start the runtime: \(why)"))
+        }
     }
 
     /// Waits at most `timeout` for the process to end; nil when it still runs (or on cancellation).
     func waitForExit(timeout: Duration) async -> Termination? { await exit.wait(timeout: timeout) }
 
-    /// Stops the whole process group: SIGTERM, up to `grace` for the leader to exit, then SIGKILL;
-    /// afterwards SIGKILL to whatever is left in the group (helpers that ignored SIGTERM).
+    /// Stops the runtime and everything it started, and returns how the runtime ended.
+    ///
+    /// With a guard: SIGTERM to the guard, which passes it once to every descendant and after `grace`
+    /// SIGKILLs what is left; the agent SIGKILLs the group itself only if the guard has not exited
+    /// `grace` + 10 s later. Without one: SIGTERM to the group, up to `grace` for the leader to exit,
+    /// then SIGKILL. Either way a final SIGKILL to the group takes whatever is left in it.
     /// Not cancellable: it always finishes, so no process is left behind.
     @discardableResult
     func terminate(grace: Duration, logger: Logger) async -> Termination {
         let pgid = pid
         let exit = self.exit
+        let guarded = self.guarded
         return await Task.detached {
             if let done = exit.result {
                 _ = killpg(pgid, SIGKILL)
                 return done
             }
-            _ = killpg(pgid, SIGTERM)
-            if let done = await exit.wait(timeout: grace) {
+            if guarded {
+                _ = kill(pgid, SIGTERM)
+            } else {
+                _ = killpg(pgid, SIGTERM)
+            }
+            if let done = await exit.wait(timeout: guarded ? grace + .seconds(10) : grace) {
                 // The leader exited in time; anything still in its group got the same SIGTERM and goes now.
                 _ = killpg(pgid, SIGKILL)
                 return done
@@ -112,6 +167,66 @@ final class ChildProcess: Sendable {
             return done ?? .signaled(SIGKILL)
         }.value
     }
+}
+
+/// The guard's one-line answer on its socket (see `RuntimeGuard`).
+enum GuardHandshake: Sendable, Equatable {
+    case runtime(Int32)
+    case failed(String)
+    case noAnswer(String)
+
+    /// Reads the answer from `fd` on a Dispatch thread (a blocking read must not hold one of Swift's
+    /// few cooperative threads), waiting at most `timeout`.
+    static func receive(_ fd: Int32, timeout: Duration) async -> GuardHandshake {
+        let milliseconds = Int32(clamping: timeout.components.seconds * 1000)
+        return await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                var line: [UInt8] = []
+                var buffer = [UInt8](repeating: 0, count: 256)
+                while !line.contains(UInt8(ascii: "\n")) {
+                    var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                    let ready = poll(&pfd, 1, milliseconds)
+                    if ready == 0 { return continuation.resume(returning: .noAnswer("no answer within \(timeout)")) }
+                    if ready < 0 {
+                        if errno == EINTR { continue }
+                        return continuation.resume(returning: .noAnswer("poll: \(String(cString: strerror(errno)))"))
+                    }
+                    let n = read(fd, &buffer, buffer.count)
+                    if n < 0 && errno == EINTR { continue }
+                    if n <= 0 { return continuation.resume(returning: .noAnswer("it exited without an answer")) }
+                    line += buffer[..<n]
+                }
+                let text = String(decoding: line.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
+                if text.hasPrefix("pid "), let pid = Int32(text.dropFirst(4)) {
+                    continuation.resume(returning: .runtime(pid))
+                } else if text.hasPrefix("error ") {
+                    continuation.resume(returning: .failed(String(text.dropFirst(6))))
+                } else {
+                    continuation.resume(returning: .noAnswer("unexpected answer \(text.debugDescription)"))
+                }
+            }
+        }
+    }
+}
+
+/// Runs `configuration` with `input` on stdin, stdout and stderr copied to `logPath` (rotated by
+/// `limits`) until the process and every holder of the pipe are gone; calls `started` with the pid.
+/// - Returns: how the process ended.
+/// - Throws: swift-subprocess's `SubprocessError` when it cannot be spawned.
+private func runLogging<Input: InputProtocol>(
+    _ configuration: Configuration, input: Input, logPath: String, limits: LogLimits,
+    started: @Sendable (Int32) -> Void
+) async throws -> TerminationStatus {
+    try await Subprocess.run(configuration, input: input, output: .sequence, error: .combinedWithOutput) { execution in
+        started(execution.processIdentifier.value)
+        var log = try? RotatingLog(path: logPath, limits: limits)
+        do {
+            for try await buffer in execution.standardOutput {
+                buffer.withUnsafeBytes { bytes in log?.write(bytes) }
+            }
+        } catch {}
+        log = nil
+    }.terminationStatus
 }
 
 /// Why a runtime could not be started.

@@ -23,6 +23,8 @@ final class ServiceController: Sendable {
         var logLimits: LogLimits
         var livenessPeriodSeconds: Double?
         var livenessFailureThreshold: Int?
+        /// How to start a `RuntimeGuard` around each runtime; nil runs runtimes directly.
+        var runtimeGuard: [String]?
         var logger: Logger
     }
 
@@ -88,6 +90,7 @@ private struct SupervisionLoop: Sendable {
             status.ready = false
             status.nextRestartAt = nil
             status.pid = nil
+            status.processGroup = nil
             await context.store.update(status)
 
             var termination: Termination?
@@ -98,19 +101,20 @@ private struct SupervisionLoop: Sendable {
                 why = ("PortInUse", "port \(launch.port) on \(launch.host) is in use (by another process, or by an entry's agent-assigned port)")
                 logger.error("port in use", metadata: ["port": "\(launch.port)"])
             } else {
-                switch await ChildProcess.spawn(launch, logPath: logPath, limits: context.logLimits) {
+                switch await ChildProcess.spawn(launch, logPath: logPath, limits: context.logLimits, guardCommand: context.runtimeGuard) {
                 case .failure(let error):
                     termination = .spawnFailed(error.message)
                     why = ("SpawnFailed", "cannot start \(launch.executable): \(error.message)")
                     logger.error("spawn failed", metadata: ["error": "\(error.message)"])
                 case .success(let child):
-                    await context.ledger.started(status.name, pid: child.pid)
-                    status.pid = child.pid
+                    await context.ledger.started(status.name, pid: child.pid, guarded: child.guarded)
+                    status.pid = child.runtimePid
+                    status.processGroup = child.pid
                     status.startedAt = Timestamp.string()
                     status.reason = nil
                     status.message = nil
                     await context.store.update(status)
-                    logger.info("started", metadata: ["pid": "\(child.pid)", "endpoint": "\(launch.endpoint)"])
+                    logger.info("started", metadata: ["pid": "\(child.runtimePid)", "pgid": "\(child.pid)", "endpoint": "\(launch.endpoint)"])
 
                     switch await awaitReadiness(child) {
                     case .cancelled:
@@ -149,6 +153,7 @@ private struct SupervisionLoop: Sendable {
 
             status.ready = false
             status.pid = nil
+            status.processGroup = nil
             if let termination {
                 status.lastExitCode = termination.exitCode
                 if case .signaled(let signal) = termination { status.lastSignal = signal } else { status.lastSignal = nil }

@@ -34,8 +34,11 @@ public struct ServiceStatus: Sendable, Hashable, Codable {
     public var phase: ServicePhase
     /// True while the readiness probe passes.
     public var ready: Bool
-    /// The runtime process's pid (also its process group id), while one runs.
+    /// The runtime process's pid, while one runs.
     public var pid: Int32?
+    /// Its process group id, while one runs: the pid of the `metal-agent guard` that runs it (Linux),
+    /// or the runtime's own pid (no guard).
+    public var processGroup: Int32?
     /// TCP port it listens on.
     public var port: Int?
     /// `http://host:port`.
@@ -74,7 +77,7 @@ public struct ServiceStatus: Sendable, Hashable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, runtime, runtimeSource, model, modelPath, format, phase, ready, pid, port, endpoint, restarts
+        case name, runtime, runtimeSource, model, modelPath, format, phase, ready, pid, processGroup, port, endpoint, restarts
         case lastExitCode, lastSignal, lastTerminationReason, reason, message, nextRestartAt, startedAt, specHash, logFile, spec
     }
 
@@ -90,6 +93,7 @@ public struct ServiceStatus: Sendable, Hashable, Codable {
         try c.encode(phase, forKey: .phase)
         try c.encode(ready, forKey: .ready)
         try c.encode(pid, forKey: .pid)
+        try c.encode(processGroup, forKey: .processGroup)
         try c.encode(port, forKey: .port)
         try c.encode(endpoint, forKey: .endpoint)
         try c.encode(restarts, forKey: .restarts)

@@ -91,6 +91,7 @@ extension StatusStore {
             s.phase = .Stopped
             s.ready = false
             s.pid = nil
+            s.processGroup = nil
             s.nextRestartAt = nil
             s.reason = reason
             s.message = message

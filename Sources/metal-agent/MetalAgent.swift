@@ -19,7 +19,7 @@ struct MetalAgent: AsyncParsableCommand {
               metal-agent plan --config next.yaml --status-file models.status.json
             """,
         version: version,
-        subcommands: [Run.self, Validate.self, PlanCommand.self],
+        subcommands: [Run.self, Validate.self, PlanCommand.self, Guard.self],
         defaultSubcommand: Run.self
     )
 

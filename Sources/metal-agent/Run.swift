@@ -82,6 +82,10 @@ struct Run: AsyncParsableCommand {
             livenessFailureThreshold: livenessFailureThreshold,
             agentVersion: MetalAgent.version)
         options.resyncInterval = resyncInterval.duration
+        #if os(Linux)
+        // Each runtime runs under `metal-agent guard` (this binary, even if replaced on disk meanwhile).
+        options.runtimeGuard = ["/proc/self/exe", "guard"]
+        #endif
         let lock: AgentLock
         do {
             lock = try AgentLock(path: options.statusPath + ".lock")

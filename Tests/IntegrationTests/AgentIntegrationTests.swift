@@ -398,9 +398,15 @@ extension AgentIntegrationTests {
     @Test func aRestartedAgentStopsWhatAKilledOneLeftButNeverAStranger() async throws {
         let marker = "grandchild.pid"
         let agent = try AgentHarness(config: "")
-        try agent.write(configYAML(svc("chat", "extraArgs: [\"--fake-grandchild\", \"\(agent.dir.appendingPathComponent(marker).path)\"]"), svc("coder", model: "tiny-mlx", "runtime: mlx-server")))
+        // chat ignores SIGTERM and may take 300 s to stop: after the agent's SIGKILL its guard waits that
+        // long before SIGKILL, so here it is the next agent's ledger that must stop it.
+        try agent.write(configYAML(
+            svc("chat", "terminationGracePeriodSeconds: 300",
+                "extraArgs: [\"--fake-ignore-sigterm\", \"--fake-grandchild\", \"\(agent.dir.appendingPathComponent(marker).path)\"]"),
+            svc("coder", model: "tiny-mlx", "runtime: mlx-server")))
         try agent.start()
         let first = try await agent.waitFor("both Ready") { readyPIDs($0).count == 2 }
+        let chat = try #require(readyPIDs(first)["chat"])
         let old = Array(readyPIDs(first).values)
         let grandchild = try #require(Int32(try String(contentsOfFile: agent.dir.appendingPathComponent(marker).path, encoding: .utf8)))
 
@@ -419,6 +425,11 @@ extension AgentIntegrationTests {
         kill(try #require(agent.process?.processIdentifier), SIGKILL)
         agent.process?.waitUntilExit()
         try JSONSerialization.data(withJSONObject: ledger).write(to: URL(fileURLWithPath: ledgerPath))
+        #expect(AgentHarness.isAlive(chat) && AgentHarness.isAlive(grandchild), "still inside its 300 s grace period")
+        // The next chat stops normally, so the test can end quickly.
+        try agent.write(configYAML(
+            svc("chat", "extraArgs: [\"--fake-grandchild\", \"\(agent.dir.appendingPathComponent(marker).path)\"]"),
+            svc("coder", model: "tiny-mlx", "runtime: mlx-server")))
 
         try agent.start()
         let second = try await agent.waitFor("both Ready under the new agent") { s in
@@ -564,6 +575,125 @@ func runningFakeRuntimes(in folder: String) throws -> [Int32] {
         guard let pid = Int32(entry), AgentHarness.isAlive(pid),
               let cmdline = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
         let text = String(decoding: cmdline.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
-        return text.contains("fake-runtime --model \(folder)/") ? pid : nil
+        // The runtime itself, not the `metal-agent guard` running it (whose arguments name it too).
+        return text.contains("fake-runtime --model \(folder)/") && !text.hasPrefix("metal-agent guard ") ? pid : nil
+    }
+}
+
+/// The session id of `pid` (`/proc/<pid>/stat` field 6), nil when it is gone.
+func sessionID(of pid: Int32) -> Int32? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return nil }
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    return fields.count > 3 ? Int32(fields[3]) : nil
+}
+
+/// Reads a pid a fake runtime wrote to `path`, waiting for the file (written once the helper runs).
+func pidFromFile(_ path: String) async throws -> Int32 {
+    let clock = ContinuousClock()
+    let end = clock.now + AgentHarness.deadline
+    while clock.now < end {
+        if let text = try? String(contentsOfFile: path, encoding: .utf8), let pid = Int32(text) { return pid }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    throw HarnessError.timedOut("pid file \(path)")
+}
+
+/// No orphans: what the agent started dies with it, and helpers that escaped with setsid die with their runtime.
+extension AgentIntegrationTests {
+    @Test func runtimesDoNotOutliveASIGKILLedAgent() async throws {
+        let agent = try AgentHarness(config: "")
+        let helper = agent.dir.appendingPathComponent("helper.pid").path
+        let daemon = agent.dir.appendingPathComponent("daemon.pid").path
+        try agent.write(configYAML(
+            svc("chat", "terminationGracePeriodSeconds: 5", "extraArgs: [\"--fake-grandchild\", \"\(helper)\", \"--fake-setsid-grandchild\", \"\(daemon)\"]"),
+            svc("coder", model: "tiny-mlx", "runtime: mlx-server", "terminationGracePeriodSeconds: 5", "extraArgs: [\"--fake-ignore-sigterm\"]")))
+        try agent.start()
+        let ready = try await agent.waitFor("both Ready") { readyPIDs($0).count == 2 }
+        let runtimes = Array(readyPIDs(ready).values)
+        let groups = ready.services.compactMap { $0.processGroup }
+        #expect(groups.count == 2 && Set(groups).isDisjoint(with: runtimes), "each runtime runs under its own guard")
+        let helpers = [try await pidFromFile(helper), try await pidFromFile(daemon)]
+        #expect(helpers.allSatisfy(AgentHarness.isAlive))
+
+        // SIGKILL: the agent cleans up nothing itself, and no agent is started again.
+        let agentPID = try #require(agent.process?.processIdentifier)
+        kill(agentPID, SIGKILL)
+        agent.process?.waitUntilExit()
+        // The stubborn one ignores SIGTERM: it goes at the end of its 5 s grace period.
+        for pid in runtimes + helpers + groups { try await agent.waitUntilGone(pid) }
+        #expect(try runningFakeRuntimes(in: agent.dir.path).isEmpty)
+    }
+
+    @Test func aHelperThatCalledSetsidGoesWithItsRuntime() async throws {
+        let agent = try AgentHarness(config: "")
+        let daemon = agent.dir.appendingPathComponent("daemon.pid").path
+        let crashDaemon = agent.dir.appendingPathComponent("crash-daemon.pid").path
+        try agent.write(configYAML(
+            svc("chat", "extraArgs: [\"--fake-setsid-grandchild\", \"\(daemon)\"]"),
+            svc("crashy", "extraArgs: [\"--fake-setsid-grandchild\", \"\(crashDaemon)\", \"--fake-exit-after\", \"0.5\"]"),
+            svc("steady")))
+        try agent.start()
+        let ready = try await agent.waitFor("chat Ready") { agent.service("chat", in: $0)?.phase == .Ready }
+        let chat = try #require(agent.service("chat", in: ready)?.pid)
+        let escaped = try await pidFromFile(daemon)
+        #expect(AgentHarness.isAlive(escaped))
+        #expect(sessionID(of: escaped) != sessionID(of: chat), "the helper left the runtime's session and group")
+
+        // A runtime that crashes: its escaped helper is gone before the restart.
+        let firstCrashDaemon = try await pidFromFile(crashDaemon)
+        try await agent.waitFor("crashy restarted") { (agent.service("crashy", in: $0)?.restarts ?? 0) >= 1 }
+        try await agent.waitUntilGone(firstCrashDaemon)
+
+        // An entry removed from the file: its escaped helper goes with it.
+        try agent.renameSave(configYAML(svc("steady")))
+        try await agent.waitFor("chat and crashy removed") { $0.services.map(\.name) == ["steady"] }
+        try await agent.waitUntilGone(chat)
+        try await agent.waitUntilGone(escaped)
+        try await agent.terminate()
+    }
+
+    @Test func aKilledGuardTakesItsRuntimeWithItAndTheServiceRestarts() async throws {
+        let agent = try AgentHarness(config: configYAML(svc("chat")))
+        try agent.start()
+        let ready = try await agent.waitFor("Ready") { readyPIDs($0).count == 1 }
+        let runtime = try #require(readyPIDs(ready)["chat"])
+        let guardPID = try #require(agent.service("chat", in: ready)?.processGroup)
+        kill(guardPID, SIGKILL)
+        try await agent.waitUntilGone(runtime)  // parent-death signal
+        let again = try await agent.waitFor("Ready again with a new runtime") { s in
+            readyPIDs(s)["chat"].map { $0 != runtime } ?? false
+        }
+        let chat = try #require(agent.service("chat", in: again))
+        #expect(chat.restarts == 1 && chat.lastSignal == 9 && chat.lastTerminationReason == "Killed")
+        try await agent.terminate()
+    }
+
+    @Test func aKilledRuntimeIsReportedWithItsOwnSignal() async throws {
+        let agent = try AgentHarness(config: configYAML(svc("chat")))
+        try agent.start()
+        let ready = try await agent.waitFor("Ready") { readyPIDs($0).count == 1 }
+        let runtime = try #require(readyPIDs(ready)["chat"])
+        kill(runtime, SIGSEGV)
+        let again = try await agent.waitFor("restarted") { (agent.service("chat", in: $0)?.restarts ?? 0) == 1 }
+        let chat = try #require(agent.service("chat", in: again))
+        #expect(chat.lastSignal == SIGSEGV && chat.lastExitCode == 128 + SIGSEGV)
+        try await agent.terminate()
+    }
+
+    @Test func aMissingRuntimeBinaryIsASpawnFailureNotACrash() async throws {
+        // The binary is there when the agent starts (it checks its flags) and gone when the entry starts.
+        let agent = try AgentHarness(config: configYAML())
+        let binary = agent.dir.appendingPathComponent("no-such-server").path
+        try FileManager.default.copyItem(atPath: AgentHarness.fakeRuntime, toPath: binary)
+        try agent.start(["--mlx-server-bin", binary])
+        try await agent.waitFor("started") { $0.config.generation == 1 }
+        try FileManager.default.removeItem(atPath: binary)
+        try agent.renameSave(configYAML(svc("chat", model: "tiny-mlx", "runtime: mlx-server")))
+        let failed = try await agent.waitFor("SpawnFailed") { agent.service("chat", in: $0)?.reason == "SpawnFailed" }
+        let chat = try #require(agent.service("chat", in: failed))
+        #expect(chat.message?.contains("no-such-server") == true, "\(chat.message ?? "")")
+        #expect(chat.phase == .CrashLoopBackOff)
+        try await agent.terminate()
     }
 }
