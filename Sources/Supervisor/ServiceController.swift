@@ -25,6 +25,8 @@ final class ServiceController: Sendable {
         var livenessFailureThreshold: Int?
         /// How to start a `RuntimeGuard` around each runtime; nil runs runtimes directly.
         var runtimeGuard: [String]?
+        /// Measures Ready time and sleeps between restarts (backoff).
+        var clock: any SupervisionClock = SystemSupervisionClock()
         var logger: Logger
     }
 
@@ -60,7 +62,7 @@ final class ServiceController: Sendable {
 }
 
 /// The loop behind a `ServiceController`. Runs in one task; its state is local to that task.
-private struct SupervisionLoop: Sendable {
+struct SupervisionLoop: Sendable {
     let launch: LaunchDescription
     let logPath: String
     let initialStatus: ServiceStatus
@@ -82,7 +84,7 @@ private struct SupervisionLoop: Sendable {
         var logger = context.logger
         logger[metadataKey: "service"] = "\(status.name)"
         var attempt = 0
-        let clock = ContinuousClock()
+        let clock = context.clock
         let grace = Duration.milliseconds(Int64(launch.terminationGracePeriodSeconds * 1000))
 
         while !Task.isCancelled {
@@ -182,7 +184,7 @@ private struct SupervisionLoop: Sendable {
             status.nextRestartAt = Timestamp.string(Date().addingTimeInterval(Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18))
             await context.store.update(status)
             logger.warning("backing off", metadata: ["reason": "\(why.reason)", "detail": "\(why.message)", "delay": "\(delay)"])
-            do { try await Task.sleep(for: delay) } catch { return }
+            do { try await clock.sleep(for: delay) } catch { return }
         }
     }
 
