@@ -15,6 +15,7 @@ public actor Agent: Service {
     private let logger: Logger
     private let store: StatusStore
     private let ledger: ChildLedger
+    private let sweeper: OrphanSweeper?
     private let builder: DesiredStateBuilder
     private let prober = HTTPProber()
     private var controllers: [String: ServiceController] = [:]
@@ -45,6 +46,8 @@ public actor Agent: Service {
             file: StatusFile(path: options.statusPath), capabilities: capabilities,
             node: NodeInfo.current(agentVersion: options.agentVersion), configPath: options.configPath, logger: logger)
         self.ledger = ChildLedger(path: AgentOptions.ledgerPath(forStatus: options.statusPath), logger: logger)
+        // With guards, the agent becomes a child subreaper: helpers a dead guard leaves come to it.
+        self.sweeper = options.runtimeGuard == nil ? nil : OrphanSweeper(enabled: true)
         self.builder = DesiredStateBuilder(node: NodeRuntimes(
             defaultRuntime: options.defaultRuntime, binaries: options.binaries, host: options.host, registry: options.registry))
     }
@@ -64,10 +67,12 @@ public actor Agent: Service {
         // Re-check on an interval too: an entry that failed because its model file was missing starts
         // once the file appears, and the status file is rewritten (recreated if deleted) at least this often.
         let interval = options.resyncInterval
+        let sweeper = self.sweeper
         let resync = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
                 trigger.yield()
+                if let sweeper { await Task.detached { sweeper.sweep() }.value }
             }
         }
         await store.flush()
@@ -205,7 +210,7 @@ public actor Agent: Service {
                     context: .init(store: store, ledger: ledger, prober: prober, backoff: options.backoff, logLimits: options.logLimits,
                                   livenessPeriodSeconds: options.livenessPeriodSeconds,
                                   livenessFailureThreshold: options.livenessFailureThreshold,
-                                  runtimeGuard: options.runtimeGuard, logger: logger))
+                                  runtimeGuard: options.runtimeGuard, sweeper: sweeper, logger: logger))
             }
         }
     }

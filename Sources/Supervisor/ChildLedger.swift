@@ -101,6 +101,12 @@ public actor ChildLedger {
             // recorded one is a stranger: its group is left alone.
             let pid = entry.process.pid
             if entry.process.pidIsNotAStranger {
+                if entry.guarded, entry.process.isStillRunning {
+                    // The guard is still inside its grace period: take its whole tree, helpers that left
+                    // the group included (they would go to init once the guard is gone).
+                    for descendant in ProcessTree.descendants(of: pid) { kill(descendant, SIGKILL) }
+                    kill(pid, SIGKILL)
+                }
                 _ = killpg(pid, SIGKILL)
             }
         }

@@ -40,8 +40,10 @@ final class ChildProcess: Sendable {
     /// - Parameter guardCommand: how to start a `RuntimeGuard` (executable and arguments before
     ///   `--grace-seconds`), e.g. `["/proc/self/exe", "guard"]`; nil starts the runtime directly.
     /// - Returns: the running child, or why it could not start.
+    /// - Parameter sweeper: told about each guard, so it never takes one for a stray helper.
     static func spawn(
-        _ launch: LaunchDescription, logPath: String, limits: LogLimits, guardCommand: [String]? = nil
+        _ launch: LaunchDescription, logPath: String, limits: LogLimits, guardCommand: [String]? = nil,
+        sweeper: OrphanSweeper? = nil
     ) async -> Result<ChildProcess, SpawnError> {
         // Open the log before spawning, so a bad log folder is a clear start error.
         do {
@@ -93,24 +95,32 @@ final class ChildProcess: Sendable {
         let guardEnd = guardSide
         // Waiting for the pid is deliberately not cancellable: once posix_spawn runs, the process exists,
         // and a caller that gave up here would leak it (a stop during a start used to orphan the runtime).
-        let started: Result<Int32, SpawnError> = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Int32, SpawnError>, Never>) in
+        let spawn = { await withCheckedContinuation { (continuation: CheckedContinuation<Result<Int32, SpawnError>, Never>) in
             let once = ResumeOnce(continuation)
             Task {
                 do {
                     let started: @Sendable (Int32) -> Void = { once.resume(.success($0)) }
-                    let status = agentEnd >= 0
+                    let (status, pid) = agentEnd >= 0
                         ? try await runLogging(configuration, input: .fileDescriptor(FileDescriptor(rawValue: guardEnd), closeAfterSpawningProcess: true), logPath: logPath, limits: limits, started: started)
                         : try await runLogging(configuration, input: .none, logPath: logPath, limits: limits, started: started)
                     switch status {
                     case .exited(let code): exit.resolve(.exited(code))
                     case .signaled(let signal): exit.resolve(.signaled(signal))
                     }
+                    // Reaped: helpers its death handed to the agent (a subreaper) go now.
+                    if let sweeper { Task.detached { sweeper.reaped(pid) } }
                 } catch {
                     once.resume(.failure(SpawnError(message: "\(error)")))
                     exit.resolve(.spawnFailed("\(error)"))
                 }
                 if agentEnd >= 0 { close(agentEnd) }
             }
+        } }
+        let started: Result<Int32, SpawnError>
+        if let sweeper {
+            started = await sweeper.spawning(spawn, pid: { try? $0.get() })
+        } else {
+            started = await spawn()
         }
         guard case .success(let pid) = started else {
             return started.map { ChildProcess(pid: $0, runtimePid: $0, guarded: false, exit: exit) }
@@ -162,6 +172,10 @@ final class ChildProcess: Sendable {
                 return done
             }
             logger.warning("process group did not exit within grace period; sending SIGKILL", metadata: ["pgid": "\(pgid)"])
+            if guarded {
+                // The guard is stuck (stopped, say): take its whole tree, helpers outside the group too.
+                for pid in ProcessTree.descendants(of: pgid) { kill(pid, SIGKILL) }
+            }
             _ = killpg(pgid, SIGKILL)
             let done = await exit.wait()
             return done ?? .signaled(SIGKILL)
@@ -216,8 +230,8 @@ enum GuardHandshake: Sendable, Equatable {
 private func runLogging<Input: InputProtocol>(
     _ configuration: Configuration, input: Input, logPath: String, limits: LogLimits,
     started: @Sendable (Int32) -> Void
-) async throws -> TerminationStatus {
-    try await Subprocess.run(configuration, input: input, output: .sequence, error: .combinedWithOutput) { execution in
+) async throws -> (TerminationStatus, pid_t) {
+    let result = try await Subprocess.run(configuration, input: input, output: .sequence, error: .combinedWithOutput) { execution in
         started(execution.processIdentifier.value)
         var log = try? RotatingLog(path: logPath, limits: limits)
         do {
@@ -226,7 +240,8 @@ private func runLogging<Input: InputProtocol>(
             }
         } catch {}
         log = nil
-    }.terminationStatus
+    }
+    return (result.terminationStatus, result.processIdentifier.value)
 }
 
 /// Why a runtime could not be started.

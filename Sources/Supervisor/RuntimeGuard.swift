@@ -18,6 +18,8 @@ import Glibc
 ///   `setsid`, double fork) are re-parented to it, stay its descendants, and are reaped by it at once;
 /// - holds one end of a socket pair on its stdin, the agent holds the other: end of file there means
 ///   the agent is gone (however it died), and the guard stops the runtime;
+/// - ignores every other catchable signal (SIGUSR1, SIGALRM, SIGTSTP, ...), so only SIGKILL ends it
+///   early (then its runtime gets SIGKILL too, and the agent, a subreaper, stops any helper left);
 /// - on SIGTERM/SIGINT/SIGHUP/SIGQUIT or agent loss: SIGTERM once to every descendant, then after
 ///   `grace` seconds SIGKILL to every descendant still alive (Kubernetes' terminationGracePeriodSeconds
 ///   semantics);
@@ -39,9 +41,12 @@ public enum RuntimeGuard {
         guard let executable = command.first else { fail(lifeline, "no runtime command given") }
         _ = mac_set_child_subreaper()
 
+        // Every signal goes through the signalfd: the stop signals start a stop, SIGCHLD means reaping,
+        // and the rest (SIGUSR1, SIGALRM, SIGTSTP, ...) are ignored, so no stray signal can end or
+        // stop the guard and leave its runtime's helpers behind. Faults stay deliverable.
         var mask = sigset_t()
-        sigemptyset(&mask)
-        for signal in stopSignals + [SIGCHLD, SIGPIPE] { sigaddset(&mask, signal) }
+        sigfillset(&mask)
+        for fault in [SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT] { sigdelset(&mask, fault) }
         sigprocmask(SIG_BLOCK, &mask, nil)
         let signals = mac_signalfd(&mask)
         guard signals >= 0 else { fail(lifeline, "signalfd: \(String(cString: strerror(errno)))") }
@@ -118,28 +123,7 @@ public enum RuntimeGuard {
     }
 
     #if os(Linux)
-    /// Every live descendant of this process (pids, parents before children), from `/proc/<pid>/stat`.
-    static func descendants() -> [pid_t] {
-        var children: [pid_t: [pid_t]] = [:]
-        guard let dir = opendir("/proc") else { return [] }
-        defer { closedir(dir) }
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            guard let pid = pid_t(name),
-                  let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { continue }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            guard fields.count > 1, fields[0] != "Z", fields[0] != "X", let parent = pid_t(fields[1]) else { continue }
-            children[parent, default: []].append(pid)
-        }
-        var result: [pid_t] = []
-        var queue = children[getpid()] ?? []
-        while let pid = queue.popLast() {
-            result.append(pid)
-            queue.append(contentsOf: children[pid] ?? [])
-        }
-        return result
-    }
+    static func descendants() -> [pid_t] { ProcessTree.descendants(of: getpid()) }
 
     static func signalDescendants(_ signal: Int32) {
         for pid in descendants() { kill(pid, signal) }

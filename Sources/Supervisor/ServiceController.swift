@@ -25,6 +25,8 @@ final class ServiceController: Sendable {
         var livenessFailureThreshold: Int?
         /// How to start a `RuntimeGuard` around each runtime; nil runs runtimes directly.
         var runtimeGuard: [String]?
+        /// Stops helpers a dead guard handed to the agent; nil without guards.
+        var sweeper: OrphanSweeper?
         /// Measures Ready time and sleeps between restarts (backoff).
         var clock: any SupervisionClock = SystemSupervisionClock()
         var logger: Logger
@@ -103,7 +105,7 @@ struct SupervisionLoop: Sendable {
                 why = ("PortInUse", "port \(launch.port) on \(launch.host) is in use (by another process, or by an entry's agent-assigned port)")
                 logger.error("port in use", metadata: ["port": "\(launch.port)"])
             } else {
-                switch await ChildProcess.spawn(launch, logPath: logPath, limits: context.logLimits, guardCommand: context.runtimeGuard) {
+                switch await ChildProcess.spawn(launch, logPath: logPath, limits: context.logLimits, guardCommand: context.runtimeGuard, sweeper: context.sweeper) {
                 case .failure(let error):
                     termination = .spawnFailed(error.message)
                     why = ("SpawnFailed", "cannot start \(launch.executable): \(error.message)")

@@ -402,13 +402,14 @@ extension AgentIntegrationTests {
         // long before SIGKILL, so here it is the next agent's ledger that must stop it.
         try agent.write(configYAML(
             svc("chat", "terminationGracePeriodSeconds: 300",
-                "extraArgs: [\"--fake-ignore-sigterm\", \"--fake-grandchild\", \"\(agent.dir.appendingPathComponent(marker).path)\"]"),
+                "extraArgs: [\"--fake-ignore-sigterm\", \"--fake-grandchild\", \"\(agent.dir.appendingPathComponent(marker).path)\", \"--fake-setsid-grandchild\", \"\(agent.dir.appendingPathComponent("daemon.pid").path)\"]"),
             svc("coder", model: "tiny-mlx", "runtime: mlx-server")))
         try agent.start()
         let first = try await agent.waitFor("both Ready") { readyPIDs($0).count == 2 }
         let chat = try #require(readyPIDs(first)["chat"])
         let old = Array(readyPIDs(first).values)
         let grandchild = try #require(Int32(try String(contentsOfFile: agent.dir.appendingPathComponent(marker).path, encoding: .utf8)))
+        let escaped = try await pidFromFile(agent.dir.appendingPathComponent("daemon.pid").path)
 
         // A stranger whose pid the ledger claims, with another start time (as after pid reuse).
         let stranger = Process()
@@ -435,7 +436,7 @@ extension AgentIntegrationTests {
         let second = try await agent.waitFor("both Ready under the new agent") { s in
             readyPIDs(s).count == 2 && Set(readyPIDs(s).values).isDisjoint(with: old)
         }
-        for pid in old + [grandchild] { try await agent.waitUntilGone(pid) }
+        for pid in old + [grandchild, escaped] { try await agent.waitUntilGone(pid) }
         #expect(stranger.isRunning, "a process the ledger named but that is not the recorded one must live")
         let newGrandchild = try #require(Int32(try String(contentsOfFile: agent.dir.appendingPathComponent(marker).path, encoding: .utf8)))
         #expect(Set(try runningFakeRuntimes(in: agent.dir.path)) == Set(readyPIDs(second).values).union([newGrandchild]))
@@ -653,19 +654,52 @@ extension AgentIntegrationTests {
         try await agent.terminate()
     }
 
-    @Test func aKilledGuardTakesItsRuntimeWithItAndTheServiceRestarts() async throws {
-        let agent = try AgentHarness(config: configYAML(svc("chat")))
+    @Test func aKilledGuardTakesItsRuntimeAndHelpersWithItAndTheServiceRestarts() async throws {
+        let agent = try AgentHarness(config: "")
+        let daemon = agent.dir.appendingPathComponent("daemon.pid").path
+        try agent.write(configYAML(svc("chat", "extraArgs: [\"--fake-setsid-grandchild\", \"\(daemon)\"]")))
         try agent.start()
         let ready = try await agent.waitFor("Ready") { readyPIDs($0).count == 1 }
         let runtime = try #require(readyPIDs(ready)["chat"])
+        let escaped = try await pidFromFile(daemon)
+        try FileManager.default.removeItem(atPath: daemon)
         let guardPID = try #require(agent.service("chat", in: ready)?.processGroup)
         kill(guardPID, SIGKILL)
         try await agent.waitUntilGone(runtime)  // parent-death signal
+        try await agent.waitUntilGone(escaped)  // handed to the agent (a subreaper), which stops it
         let again = try await agent.waitFor("Ready again with a new runtime") { s in
             readyPIDs(s)["chat"].map { $0 != runtime } ?? false
         }
         let chat = try #require(agent.service("chat", in: again))
         #expect(chat.restarts == 1 && chat.lastSignal == 9 && chat.lastTerminationReason == "Killed")
+        try await agent.terminate()
+    }
+
+    @Test func strayAndJobControlSignalsDoNotEndOrStopAGuard() async throws {
+        let agent = try AgentHarness(config: configYAML(svc("chat")))
+        try agent.start()
+        let ready = try await agent.waitFor("Ready") { readyPIDs($0).count == 1 }
+        let guardPID = try #require(agent.service("chat", in: ready)?.processGroup)
+        for signal in [SIGUSR1, SIGUSR2, SIGALRM, SIGTSTP, SIGTTIN, SIGVTALRM, SIGPIPE] { kill(guardPID, signal) }
+        // Then a real stop request: had a stray signal ended the guard, the status would show that signal.
+        kill(guardPID, SIGTERM)
+        let again = try await agent.waitFor("restarted") { (agent.service("chat", in: $0)?.restarts ?? 0) == 1 }
+        #expect(agent.service("chat", in: again)?.lastSignal == SIGTERM, "the runtime's own ending: SIGTERM passed on by its guard")
+        try await agent.terminate()
+    }
+
+    @Test func aStoppedGuardIsOvertakenAndItsWholeTreeKilled() async throws {
+        let agent = try AgentHarness(config: "")
+        let daemon = agent.dir.appendingPathComponent("daemon.pid").path
+        try agent.write(configYAML(svc("chat", "terminationGracePeriodSeconds: 1", "extraArgs: [\"--fake-setsid-grandchild\", \"\(daemon)\"]"), svc("steady")))
+        try agent.start()
+        let ready = try await agent.waitFor("Ready") { readyPIDs($0).count == 2 }
+        let runtime = try #require(readyPIDs(ready)["chat"])
+        let escaped = try await pidFromFile(daemon)
+        let guardPID = try #require(agent.service("chat", in: ready)?.processGroup)
+        kill(guardPID, SIGSTOP)  // a guard that cannot act: the agent's last resort (grace + 10 s) must do it all
+        try agent.renameSave(configYAML(svc("steady")))
+        for pid in [runtime, escaped, guardPID] { try await agent.waitUntilGone(pid) }
         try await agent.terminate()
     }
 
