@@ -93,6 +93,9 @@ final class ChildProcess: Sendable {
         let exit = ExitLatch()
         let agentEnd = lifeline
         let guardEnd = guardSide
+        // Closed once the guard has exited *and* its answer has been read: closing it earlier could let
+        // the number be reused by another open while the answer is still being read from it.
+        let lifelineCloser = SharedCloser(fd: agentEnd, users: 2)
         // Waiting for the pid is deliberately not cancellable: once posix_spawn runs, the process exists,
         // and a caller that gave up here would leak it (a stop during a start used to orphan the runtime).
         let spawn = { await withCheckedContinuation { (continuation: CheckedContinuation<Result<Int32, SpawnError>, Never>) in
@@ -113,7 +116,7 @@ final class ChildProcess: Sendable {
                     once.resume(.failure(SpawnError(message: "\(error)")))
                     exit.resolve(.spawnFailed("\(error)"))
                 }
-                if agentEnd >= 0 { close(agentEnd) }
+                lifelineCloser.release()
             }
         } }
         let started: Result<Int32, SpawnError>
@@ -123,13 +126,16 @@ final class ChildProcess: Sendable {
             started = await spawn()
         }
         guard case .success(let pid) = started else {
+            lifelineCloser.release()
             return started.map { ChildProcess(pid: $0, runtimePid: $0, guarded: false, exit: exit) }
         }
         guard agentEnd >= 0 else { return .success(ChildProcess(pid: pid, runtimePid: pid, guarded: false, exit: exit)) }
 
         // The guard answers `pid <n>` once the runtime runs, or `error <why>`.
         let child = ChildProcess(pid: pid, runtimePid: pid, guarded: true, exit: exit)
-        switch await GuardHandshake.receive(agentEnd, timeout: .seconds(30)) {
+        let answer = await GuardHandshake.receive(agentEnd, timeout: .seconds(30))
+        lifelineCloser.release()
+        switch answer {
         case .runtime(let runtimePid):
             return .success(ChildProcess(pid: pid, runtimePid: runtimePid, guarded: true, exit: exit))
         case .failed(let message):
@@ -180,6 +186,25 @@ final class ChildProcess: Sendable {
             let done = await exit.wait()
             return done ?? .signaled(SIGKILL)
         }.value
+    }
+}
+
+/// Closes a file descriptor when the last of its users releases it; a negative fd is never closed.
+final class SharedCloser: Sendable {
+    private let fd: Int32
+    private let users: Mutex<Int>
+
+    init(fd: Int32, users: Int) {
+        self.fd = fd
+        self.users = Mutex(users)
+    }
+
+    func release() {
+        let last = users.withLock { n -> Bool in
+            n -= 1
+            return n == 0
+        }
+        if last && fd >= 0 { close(fd) }
     }
 }
 
