@@ -72,6 +72,8 @@ final class OrphanSweeper: Sendable {
     private struct State {
         var guards: Set<pid_t> = []
         var spawning = 0
+        /// A sweep was skipped while a spawn was in flight; it runs when the last one ends.
+        var sweepPending = false
     }
     private let state = Mutex(State())
     let enabled: Bool
@@ -85,10 +87,14 @@ final class OrphanSweeper: Sendable {
     func spawning<T>(_ spawn: () async -> T, pid: (T) -> pid_t?) async -> T {
         state.withLock { $0.spawning += 1 }
         let result = await spawn()
-        state.withLock { s in
+        let sweepNow = state.withLock { s -> Bool in
             s.spawning -= 1
             if let p = pid(result) { s.guards.insert(p) }
+            guard s.spawning == 0, s.sweepPending else { return false }
+            s.sweepPending = false
+            return true
         }
+        if sweepNow { Task.detached { self.sweep() } }
         return result
     }
 
@@ -106,8 +112,14 @@ final class OrphanSweeper: Sendable {
         let me = getpid()
         var stopped = 0
         for _ in 0..<100 {
-            let known = state.withLock { s -> Set<pid_t>? in s.spawning > 0 ? nil : s.guards }
-            guard let known else { return stopped }  // a spawn is in flight: the next sweep gets them
+            let known = state.withLock { s -> Set<pid_t>? in
+                guard s.spawning == 0 else {
+                    s.sweepPending = true
+                    return nil
+                }
+                return s.guards
+            }
+            guard let known else { return stopped }  // a spawn is in flight: it sweeps when done
             let strays = ProcessTree.children(of: me).filter { !known.contains($0) }
             let zombies = ProcessTree.zombieChildren(of: me).filter { !known.contains($0) }
             if strays.isEmpty && zombies.isEmpty { return stopped }
