@@ -104,8 +104,7 @@ public actor ChildLedger {
                 if entry.guarded, entry.process.isStillRunning {
                     // The guard is still inside its grace period: take its whole tree, helpers that left
                     // the group included (they would go to init once the guard is gone).
-                    for descendant in ProcessTree.descendants(of: pid) { kill(descendant, SIGKILL) }
-                    kill(pid, SIGKILL)
+                    ProcessTree.signal(treeOf: pid, SIGKILL, includingRoot: true)
                 }
                 _ = killpg(pid, SIGKILL)
             }

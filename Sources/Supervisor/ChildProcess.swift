@@ -125,14 +125,17 @@ final class ChildProcess: Sendable {
         } else {
             started = await spawn()
         }
-        guard case .success(let pid) = started else {
+        let pid: Int32
+        switch started {
+        case .failure(let error):
             lifelineCloser.release()
-            return started.map { ChildProcess(pid: $0, runtimePid: $0, guarded: false, exit: exit) }
+            return .failure(error)
+        case .success(let spawned):
+            pid = spawned
         }
         guard agentEnd >= 0 else { return .success(ChildProcess(pid: pid, runtimePid: pid, guarded: false, exit: exit)) }
 
         // The guard answers `pid <n>` once the runtime runs, or `error <why>`.
-        let child = ChildProcess(pid: pid, runtimePid: pid, guarded: true, exit: exit)
         let answer = await GuardHandshake.receive(agentEnd, timeout: .seconds(30))
         lifelineCloser.release()
         switch answer {
@@ -142,7 +145,8 @@ final class ChildProcess: Sendable {
             _ = await Task.detached { await exit.wait(timeout: .seconds(10)) }.value  // it exits 127 now
             return .failure(SpawnError(message: message))
         case .noAnswer(let why):
-            await child.terminate(grace: .seconds(1), logger: Logger(label: "metal-agent"))
+            await ChildProcess(pid: pid, runtimePid: pid, guarded: true, exit: exit)
+                .terminate(grace: .seconds(1), logger: Logger(label: "metal-agent"))
             return .failure(SpawnError(message: "the runtime guard did not start the runtime: \(why)"))
         }
     }
@@ -180,7 +184,7 @@ final class ChildProcess: Sendable {
             logger.warning("process group did not exit within grace period; sending SIGKILL", metadata: ["pgid": "\(pgid)"])
             if guarded {
                 // The guard is stuck (stopped, say): take its whole tree, helpers outside the group too.
-                for pid in ProcessTree.descendants(of: pgid) { kill(pid, SIGKILL) }
+                ProcessTree.signal(treeOf: pgid, SIGKILL, includingRoot: false)
             }
             _ = killpg(pgid, SIGKILL)
             let done = await exit.wait()

@@ -30,16 +30,8 @@ public struct ProcessIdentity: Sendable, Hashable, Codable {
 
     /// The identity of whatever process holds `pid` now, zombies included, and whether it has exited.
     static func read(pid: Int32) -> (ProcessIdentity, zombie: Bool)? {
-        #if os(Linux)
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return nil }
-        // Fields after the command name: state is field 3, starttime field 22.
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 19, let start = UInt64(fields[19]) else { return nil }
-        return (ProcessIdentity(pid: pid, startTime: start, bootID: bootID), fields[0] == "Z" || fields[0] == "X")
-        #else
-        return nil
-        #endif
+        guard let stat = ProcessTree.stat(pid) else { return nil }
+        return (ProcessIdentity(pid: pid, startTime: stat.startTime, bootID: bootID), stat.state == "Z" || stat.state == "X")
     }
 
     /// True when `pid` still is this very process (same start time, same boot) and has not exited.

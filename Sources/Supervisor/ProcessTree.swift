@@ -1,6 +1,4 @@
-import CProcessControl
 import Foundation
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,6 +17,12 @@ enum ProcessTree {
             queue.append(contentsOf: children[pid] ?? [])
         }
         return result
+    }
+
+    /// Sends `signal` to every live descendant of `root`, and to `root` itself when `includingRoot`.
+    static func signal(treeOf root: pid_t, _ signal: Int32, includingRoot: Bool) {
+        for pid in descendants(of: root) { kill(pid, signal) }
+        if includingRoot { kill(root, signal) }
     }
 
     /// Live (not zombie) children of `parent`.
@@ -41,98 +45,31 @@ enum ProcessTree {
         return children
     }
 
+    /// What `/proc/<pid>/stat` says of `pid`: its state letter (`Z` for a zombie), parent pid and start
+    /// time (clock ticks after boot); nil when there is no such process or this is not Linux.
+    static func stat(_ pid: pid_t) -> (state: Character, parent: pid_t, startTime: UInt64)? {
+        #if os(Linux)
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = text.lastIndex(of: ")") else { return nil }
+        // Fields after "pid (comm)": state is field 3, ppid field 4, starttime field 22.
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 19, let state = fields[0].first, let parent = pid_t(fields[1]),
+              let start = UInt64(fields[19]) else { return nil }
+        return (state, parent, start)
+        #else
+        return nil
+        #endif
+    }
+
     private static func forEachProcess(_ body: (pid_t, Character, pid_t) -> Void) {
         #if os(Linux)
         guard let dir = opendir("/proc") else { return }
         defer { closedir(dir) }
         while let entry = readdir(dir) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            guard let pid = pid_t(name),
-                  let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { continue }
-            // After "pid (comm)": state, then the parent's pid.
-            let fields = stat[stat.index(after: close)...].split(separator: " ", maxSplits: 2)
-            guard fields.count >= 2, let state = fields[0].first, let ppid = pid_t(fields[1]) else { continue }
-            body(pid, state, ppid)
+            guard let pid = pid_t(name), let stat = stat(pid) else { continue }
+            body(pid, stat.state, stat.parent)
         }
         #endif
-    }
-}
-
-/// Stops helpers that a dead runtime guard left to the agent (Linux).
-///
-/// The agent is a child subreaper (`PR_SET_CHILD_SUBREAPER`), so when a guard dies without cleaning up
-/// (SIGKILLed by hand, or after the agent's own last-resort SIGKILL), the helpers that had escaped its
-/// process group are re-parented to the agent instead of to init. Every child of the agent that is not
-/// a guard it spawned is such a helper: `sweep()` SIGKILLs it (and what it started) and reaps it.
-/// swift-subprocess reaps the guards itself (by pidfd), so the sweeper reaps only pids it killed or
-/// found as zombies, never with `waitpid(-1)`, and never while a spawn is in flight (a just-spawned
-/// guard is a child whose pid is not known yet).
-final class OrphanSweeper: Sendable {
-    private struct State {
-        var guards: Set<pid_t> = []
-        var spawning = 0
-        /// A sweep was skipped while a spawn was in flight; it runs when the last one ends.
-        var sweepPending = false
-    }
-    private let state = Mutex(State())
-    let enabled: Bool
-
-    /// Makes the calling process a child subreaper when `enabled`.
-    init(enabled: Bool) {
-        self.enabled = enabled && mac_set_child_subreaper() == 0
-    }
-
-    /// Runs `spawn` (which returns the spawned pid, if any) with sweeping held off until the pid is known.
-    func spawning<T>(_ spawn: () async -> T, pid: (T) -> pid_t?) async -> T {
-        state.withLock { $0.spawning += 1 }
-        let result = await spawn()
-        let sweepNow = state.withLock { s -> Bool in
-            s.spawning -= 1
-            if let p = pid(result) { s.guards.insert(p) }
-            guard s.spawning == 0, s.sweepPending else { return false }
-            s.sweepPending = false
-            return true
-        }
-        if sweepNow { Task.detached { self.sweep() } }
-        return result
-    }
-
-    /// Forgets a guard once swift-subprocess has reaped it, then sweeps.
-    func reaped(_ pid: pid_t) {
-        state.withLock { _ = $0.guards.remove(pid) }
-        sweep()
-    }
-
-    /// SIGKILLs and reaps every child of the agent that is not one of its guards, repeating while their
-    /// own children come to it in turn. Returns how many it stopped.
-    @discardableResult
-    func sweep() -> Int {
-        guard enabled else { return 0 }
-        let me = getpid()
-        var stopped = 0
-        for _ in 0..<100 {
-            let known = state.withLock { s -> Set<pid_t>? in
-                guard s.spawning == 0 else {
-                    s.sweepPending = true
-                    return nil
-                }
-                return s.guards
-            }
-            guard let known else { return stopped }  // a spawn is in flight: it sweeps when done
-            let strays = ProcessTree.children(of: me).filter { !known.contains($0) }
-            let zombies = ProcessTree.zombieChildren(of: me).filter { !known.contains($0) }
-            if strays.isEmpty && zombies.isEmpty { return stopped }
-            for pid in strays {
-                for descendant in ProcessTree.descendants(of: pid) { kill(descendant, SIGKILL) }
-                kill(pid, SIGKILL)
-                stopped += 1
-            }
-            for pid in strays + zombies {
-                var status: Int32 = 0
-                _ = waitpid(pid, &status, 0)  // SIGKILLed or already exited: returns promptly
-            }
-        }
-        return stopped
     }
 }

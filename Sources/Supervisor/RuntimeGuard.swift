@@ -126,7 +126,7 @@ public enum RuntimeGuard {
     static func descendants() -> [pid_t] { ProcessTree.descendants(of: getpid()) }
 
     static func signalDescendants(_ signal: Int32) {
-        for pid in descendants() { kill(pid, signal) }
+        ProcessTree.signal(treeOf: getpid(), signal, includingRoot: false)
     }
 
     /// SIGKILL to every descendant, again and again until none is left (one may fork meanwhile),
