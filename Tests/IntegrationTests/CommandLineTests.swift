@@ -91,3 +91,24 @@ func runAgentCommand(_ arguments: [String], in directory: URL? = nil) throws -> 
         try await agent.terminate()
     }
 }
+
+@Suite struct GuardCommandTests {
+    @Test func aGuardWithoutARuntimeOrWithAMissingOneExits127AndSaysWhy() throws {
+        let none = try runAgentCommand(["guard", "--grace-seconds", "1"])
+        #expect(none.status == 127)
+        #expect(none.err.contains("no runtime command given"), "\(none.err)")
+        let missing = try runAgentCommand(["guard", "--grace-seconds", "1", "--", "/nonexistent/llama-server", "--port", "1"])
+        #expect(missing.status == 127)
+        #expect(missing.err.contains("cannot execute /nonexistent/llama-server: No such file or directory"), "\(missing.err)")
+    }
+
+    @Test func aGuardExitsWithItsRuntimesCodeOrSignal() throws {
+        #expect(try runAgentCommand(["guard", "--", "/bin/sh", "-c", "exit 7"]).status == 7)
+        let killed = Process()
+        killed.executableURL = URL(fileURLWithPath: AgentHarness.agentBinary)
+        killed.arguments = ["guard", "--", "/bin/sh", "-c", "kill -USR2 $$"]
+        try killed.run()
+        killed.waitUntilExit()
+        #expect(killed.terminationReason == .uncaughtSignal && killed.terminationStatus == SIGUSR2)
+    }
+}
