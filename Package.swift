@@ -55,7 +55,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "ConfigModelTests", dependencies: ["ConfigModel"], swiftSettings: strict),
+        .testTarget(name: "ConfigModelTests", dependencies: ["ConfigModel"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "ExecutorsTests", dependencies: ["Executors", "ConfigModel"], swiftSettings: strict),
         .testTarget(
             name: "SupervisorTests",

@@ -72,7 +72,7 @@ public actor Agent: Service {
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
                 trigger.yield()
-                if let sweeper { await Task.detached { sweeper.sweep() }.value }
+                if let sweeper { _ = await Task.detached { sweeper.sweep() }.value }
             }
         }
         await store.flush()
