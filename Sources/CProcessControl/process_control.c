@@ -9,6 +9,23 @@
 #ifdef __linux__
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+
+int mac_pidfd_open(pid_t pid) {
+    // pidfd_open's fds are always close-on-exec.
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+int mac_pidfd_send_signal(int pidfd, int signal) {
+    return (int)syscall(SYS_pidfd_send_signal, pidfd, signal, NULL, 0);
+}
 
 int mac_set_child_subreaper(void) {
     return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
@@ -76,6 +93,8 @@ pid_t mac_spawn(const char *file, char *const argv[], int death_signal, int *spa
 
 #else
 
+int mac_pidfd_open(pid_t pid) { (void)pid; errno = ENOSYS; return -1; }
+int mac_pidfd_send_signal(int pidfd, int signal) { (void)pidfd; (void)signal; errno = ENOSYS; return -1; }
 int mac_set_child_subreaper(void) { errno = ENOSYS; return -1; }
 int mac_signalfd(const sigset_t *mask) { (void)mask; errno = ENOSYS; return -1; }
 int mac_signalfd_read(int fd) { (void)fd; errno = ENOSYS; return -1; }

@@ -68,11 +68,20 @@ public actor Agent: Service {
         // once the file appears, and the status file is rewritten (recreated if deleted) at least this often.
         let interval = options.resyncInterval
         let sweeper = self.sweeper
+        let sweepInterval = options.orphanSweepInterval
         let resync = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
                 trigger.yield()
-                if let sweeper { _ = await Task.detached { sweeper.sweep() }.value }
+                if let sweeper, sweepInterval == nil { _ = await Task.detached { sweeper.sweep() }.value }
+            }
+        }
+        // A separate sweep loop only when asked for (tests run it in a tight loop to widen race windows).
+        let sweeps = Task.detached {
+            guard let sweeper, let sweepInterval else { return }
+            while !Task.isCancelled {
+                sweeper.sweep()
+                try? await Task.sleep(for: sweepInterval)
             }
         }
         await store.flush()
@@ -87,6 +96,7 @@ public actor Agent: Service {
         watcher.stop()
         hangups.cancel()
         resync.cancel()
+        sweeps.cancel()
         logger.info("shutting down: stopping all services")
         await stopAll()
     }

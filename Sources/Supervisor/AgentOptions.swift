@@ -24,6 +24,9 @@ public struct AgentOptions: Sendable {
     public var livenessFailureThreshold: Int?
     /// How often the config is re-checked without a file event (retries missing models, rewrites the status).
     public var resyncInterval: Duration = .seconds(10)
+    /// How often the orphan sweep runs besides after each guard's exit; nil: with every re-check.
+    /// Tests set it very short to run sweeps concurrently with spawns.
+    public var orphanSweepInterval: Duration?
     /// How to start the `RuntimeGuard` that runs each runtime (executable, then arguments), e.g.
     /// `["/proc/self/exe", "guard"]` for this very binary; nil starts runtimes directly, and then a
     /// runtime outlives an agent that is SIGKILLed until the next agent start stops it.

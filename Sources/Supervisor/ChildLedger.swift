@@ -86,8 +86,13 @@ public actor ChildLedger {
         for entry in alive {
             logger.warning("stopping a runtime left by a previous agent", metadata: [
                 "service": "\(entry.service)", "pid": "\(entry.process.pid)"])
-            // A guard passes SIGTERM on to everything under it, helpers outside the group included.
-            _ = entry.guarded ? kill(entry.process.pid, SIGTERM) : killpg(entry.process.pid, SIGTERM)
+            // A guard passes SIGTERM on to everything under it, helpers outside the group included. The
+            // guard is signalled by identity (never a stranger that took its pid since the check above).
+            if entry.guarded {
+                entry.process.signal(SIGTERM)
+            } else if entry.process.isStillRunning {
+                _ = killpg(entry.process.pid, SIGTERM)
+            }
         }
         let clock = ContinuousClock()
         let deadline = clock.now + grace
@@ -100,12 +105,15 @@ public actor ChildLedger {
             // group id cannot be reused while a member lives). A process with that pid that is not the
             // recorded one is a stranger: its group is left alone.
             let pid = entry.process.pid
+            if entry.guarded {
+                // If the guard is still inside its grace period: take its whole tree, helpers that left the
+                // group included (they would go to init once the guard is gone). Each process is signalled
+                // by identity, so one that exited meanwhile and whose pid was reused is not touched.
+                ProcessTree.signal(treeOf: entry.process, SIGKILL, includingRoot: true)
+            }
+            // Checked again right before the signal: a stranger that took the pid since is left alone (the
+            // group id can only be reused once no member of the old group is left).
             if entry.process.pidIsNotAStranger {
-                if entry.guarded, entry.process.isStillRunning {
-                    // The guard is still inside its grace period: take its whole tree, helpers that left
-                    // the group included (they would go to init once the guard is gone).
-                    ProcessTree.signal(treeOf: pid, SIGKILL, includingRoot: true)
-                }
                 _ = killpg(pid, SIGKILL)
             }
         }

@@ -23,6 +23,10 @@ final class ChildProcess: Sendable {
     let runtimePid: Int32
     /// Whether `pid` is a `RuntimeGuard`, which then carries out stops itself.
     let guarded: Bool
+    /// Who `pid` was when it was spawned (nil if it had already exited then): every later signal to it,
+    /// or to its process group, is checked against this, because once swift-subprocess has reaped it
+    /// its pid may belong to a stranger.
+    let leader: ProcessIdentity?
     private let exit: ExitLatch
 
     private init(pid: Int32, runtimePid: Int32, guarded: Bool, exit: ExitLatch) {
@@ -30,6 +34,7 @@ final class ChildProcess: Sendable {
         self.runtimePid = runtimePid
         self.guarded = guarded
         self.exit = exit
+        self.leader = ProcessIdentity.read(pid: pid)?.0
     }
 
     /// How it ended, once it has.
@@ -98,7 +103,7 @@ final class ChildProcess: Sendable {
         let lifelineCloser = SharedCloser(fd: agentEnd, users: 2)
         // Waiting for the pid is deliberately not cancellable: once posix_spawn runs, the process exists,
         // and a caller that gave up here would leak it (a stop during a start used to orphan the runtime).
-        let spawn = { await withCheckedContinuation { (continuation: CheckedContinuation<Result<Int32, SpawnError>, Never>) in
+        let spawn = { (serial: UInt64) in await withCheckedContinuation { (continuation: CheckedContinuation<Result<Int32, SpawnError>, Never>) in
             let once = ResumeOnce(continuation)
             Task {
                 do {
@@ -111,7 +116,7 @@ final class ChildProcess: Sendable {
                     case .signaled(let signal): exit.resolve(.signaled(signal))
                     }
                     // Reaped: helpers its death handed to the agent (a subreaper) go now.
-                    if let sweeper { Task.detached { sweeper.reaped(pid) } }
+                    if let sweeper { Task.detached { sweeper.reaped(pid, serial: serial) } }
                 } catch {
                     once.resume(.failure(SpawnError(message: "\(error)")))
                     exit.resolve(.spawnFailed("\(error)"))
@@ -123,7 +128,7 @@ final class ChildProcess: Sendable {
         if let sweeper {
             started = await sweeper.spawning(spawn, pid: { try? $0.get() })
         } else {
-            started = await spawn()
+            started = await spawn(0)
         }
         let pid: Int32
         switch started {
@@ -166,27 +171,34 @@ final class ChildProcess: Sendable {
         let pgid = pid
         let exit = self.exit
         let guarded = self.guarded
+        let leader = self.leader
+        /// Signals the process group unless its id now belongs to a stranger: once the leader has been
+        /// reaped, its pid (and so the group id) is free for reuse when no member is left.
+        @Sendable func signalGroup(_ signal: Int32) {
+            let ours = leader?.pidIsNotAStranger ?? (ProcessTree.stat(pgid) == nil)
+            if ours { _ = killpg(pgid, signal) }
+        }
         return await Task.detached {
             if let done = exit.result {
-                _ = killpg(pgid, SIGKILL)
+                signalGroup(SIGKILL)
                 return done
             }
             if guarded {
-                _ = kill(pgid, SIGTERM)
+                leader?.signal(SIGTERM)
             } else {
-                _ = killpg(pgid, SIGTERM)
+                signalGroup(SIGTERM)
             }
             if let done = await exit.wait(timeout: guarded ? grace + .seconds(10) : grace) {
                 // The leader exited in time; anything still in its group got the same SIGTERM and goes now.
-                _ = killpg(pgid, SIGKILL)
+                signalGroup(SIGKILL)
                 return done
             }
             logger.warning("process group did not exit within grace period; sending SIGKILL", metadata: ["pgid": "\(pgid)"])
-            if guarded {
+            if guarded, let leader {
                 // The guard is stuck (stopped, say): take its whole tree, helpers outside the group too.
-                ProcessTree.signal(treeOf: pgid, SIGKILL, includingRoot: false)
+                ProcessTree.signal(treeOf: leader, SIGKILL, includingRoot: false)
             }
-            _ = killpg(pgid, SIGKILL)
+            signalGroup(SIGKILL)
             let done = await exit.wait()
             return done ?? .signaled(SIGKILL)
         }.value

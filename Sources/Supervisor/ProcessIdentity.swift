@@ -1,3 +1,4 @@
+import CProcessControl
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -31,7 +32,28 @@ public struct ProcessIdentity: Sendable, Hashable, Codable {
     /// The identity of whatever process holds `pid` now, zombies included, and whether it has exited.
     static func read(pid: Int32) -> (ProcessIdentity, zombie: Bool)? {
         guard let stat = ProcessTree.stat(pid) else { return nil }
-        return (ProcessIdentity(pid: pid, startTime: stat.startTime, bootID: bootID), stat.state == "Z" || stat.state == "X")
+        return (stat.identity, stat.isZombie)
+    }
+
+    /// Sends `signal` to this process only if its pid still belongs to it; never to a stranger that took
+    /// the pid after this process exited. Returns true when the signal was sent.
+    ///
+    /// Linux (5.3 and later): opens a pidfd for the pid, checks that the process it names has this start
+    /// time, and signals through the pidfd (`pidfd_send_signal`), so no pid reuse can come between the
+    /// check and the signal. Elsewhere, or on an older kernel: the check, then `kill(2)`; a pid would have
+    /// to be freed and reused within those few microseconds to go astray.
+    @discardableResult
+    public func signal(_ signal: Int32) -> Bool {
+        let pidfd = mac_pidfd_open(pid)
+        if pidfd < 0 {
+            guard errno == ENOSYS || errno == EPERM else { return false }  // ESRCH: no such process
+            guard Self.read(pid: pid)?.0 == self else { return false }
+            return kill(pid, signal) == 0
+        }
+        defer { close(pidfd) }
+        // The pidfd was opened first: if the pid still holds this start time now, the pidfd is this process.
+        guard Self.read(pid: pid)?.0 == self else { return false }
+        return mac_pidfd_send_signal(pidfd, signal) == 0
     }
 
     /// True when `pid` still is this very process (same start time, same boot) and has not exited.

@@ -123,18 +123,18 @@ public enum RuntimeGuard {
     }
 
     #if os(Linux)
-    static func descendants() -> [pid_t] { ProcessTree.descendants(of: getpid()) }
-
+    /// Signals every live descendant, each by identity (pid and start time), so that a descendant that
+    /// exited after the scan, and whose pid a stranger took, is never signalled.
     static func signalDescendants(_ signal: Int32) {
-        ProcessTree.signal(treeOf: getpid(), signal, includingRoot: false)
+        for process in ProcessTree.descendants(of: getpid()) { process.identity.signal(signal) }
     }
 
     /// SIGKILL to every descendant, again and again until none is left (one may fork meanwhile),
     /// reaping each; returns when this process has no descendants and no zombies.
     static func killAllDescendants() {
         while true {
-            let live = descendants()
-            for pid in live { kill(pid, SIGKILL) }
+            let live = ProcessTree.descendants(of: getpid())
+            for process in live { process.identity.signal(SIGKILL) }
             var status: Int32 = 0
             // Killed processes end; orphans of killed parents come to us and are reaped here too.
             while waitpid(-1, &status, live.isEmpty ? WNOHANG : 0) > 0 {}

@@ -46,6 +46,10 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Re-check the config this often even without a file event (retries missing models, rewrites the status file).")
     var resyncInterval: DurationArgument = DurationArgument(argument: "10s")!
 
+    @Option(help: .hidden)
+    /// Testing aid: run the orphan sweep this often (default: with every re-check), to widen race windows.
+    var orphanSweepInterval: DurationArgument?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -82,6 +86,7 @@ struct Run: AsyncParsableCommand {
             livenessFailureThreshold: livenessFailureThreshold,
             agentVersion: MetalAgent.version)
         options.resyncInterval = resyncInterval.duration
+        options.orphanSweepInterval = orphanSweepInterval?.duration
         #if os(Linux)
         // Each runtime runs under `metal-agent guard` (this binary, even if replaced on disk meanwhile).
         options.runtimeGuard = ["/proc/self/exe", "guard"]

@@ -224,7 +224,8 @@ import Glibc
                 && (agent.service("onfailure-crash", in: s)?.restarts ?? 0) >= 2
         }
         let never = try #require(agent.service("never", in: s))
-        #expect(never.reason == "Exited" && never.lastExitCode == 3 && never.restarts == 0 && never.pid == nil)
+        // It exits 0.2 s after it starts: on a loaded machine that can come before its first probe passed.
+        #expect(["Exited", "ExitedBeforeReady"].contains(never.reason) && never.lastExitCode == 3 && never.restarts == 0 && never.pid == nil)
         #expect(never.message?.contains("restartPolicy Never: not restarted") == true)
         let ok = try #require(agent.service("onfailure-ok", in: s))
         #expect(ok.reason == "Completed" && ok.lastExitCode == 0 && ok.restarts == 0)
@@ -416,7 +417,7 @@ extension AgentIntegrationTests {
         stranger.executableURL = URL(fileURLWithPath: "/bin/sleep")
         stranger.arguments = ["300"]
         try stranger.run()
-        defer { stranger.terminate() }
+        defer { kill(stranger.processIdentifier, SIGKILL) }  // SIGTERM may be blocked in what the test spawns
         let ledgerPath = agent.dir.appendingPathComponent("models.children.json").path
         var ledger = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: ledgerPath))) as? [[String: Any]])
         #expect(ledger.count == 2)

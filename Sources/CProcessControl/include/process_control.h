@@ -1,6 +1,7 @@
 // The few process-control calls Swift cannot import: prctl(2) is variadic, signalfd(2) has no Swift
-// module header, and fork(2) is unavailable in Swift. Used only by the runtime guard
-// (`metal-agent guard`, Sources/Supervisor/RuntimeGuard.swift). Linux only; elsewhere each call fails
+// module header, fork(2) is unavailable in Swift, and pidfd_open(2)/pidfd_send_signal(2) have no glibc
+// wrapper before 2.36. Used by the runtime guard (`metal-agent guard`,
+// Sources/Supervisor/RuntimeGuard.swift) and by ProcessIdentity's race-free signal. Linux only; elsewhere each call fails
 // with ENOSYS.
 #ifndef METAL_AGENT_PROCESS_CONTROL_H
 #define METAL_AGENT_PROCESS_CONTROL_H
@@ -26,5 +27,14 @@ int mac_signalfd_read(int fd);
 /// Returns the child's pid; or -1 with `*spawn_errno` set to the errno of fork or exec (the child,
 /// if any, has been reaped).
 pid_t mac_spawn(const char *file, char *const argv[], int death_signal, int *spawn_errno);
+
+/// pidfd_open(2) (Linux 5.3): a file descriptor that refers to the process `pid` holds now, and keeps
+/// referring to that very process after it exits, even when the pid is reused. Close-on-exec.
+/// Returns the fd, or -1 with errno (ESRCH: no such process; ENOSYS: kernel too old).
+int mac_pidfd_open(pid_t pid);
+
+/// pidfd_send_signal(2) (Linux 5.1): sends `signal` to the process `pidfd` refers to, never to a
+/// process that reused its pid. Returns 0, or -1 with errno (ESRCH: it has exited).
+int mac_pidfd_send_signal(int pidfd, int signal);
 
 #endif

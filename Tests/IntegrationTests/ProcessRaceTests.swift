@@ -1,0 +1,94 @@
+import Foundation
+import Supervisor
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Decisions to signal or reap a process made from a snapshot of process state that may be stale by the
+/// time they act (issue 15): on a machine with thousands of processes a `/proc` scan is slow, and what
+/// it saw may have changed before the agent acts on it.
+@Suite(.serialized) struct ProcessRaceTests {
+    /// About as many processes as an ordinary desktop with a browser open.
+    static let busyProcesses = 2_000
+
+    @Test func editsOnABusyMachineStartEachRuntimeExactlyOnce() async throws {
+        try await editTenTimesOnABusyMachine(extraAgentFlags: [])
+    }
+
+    @Test func editsWhileTheOrphanSweepRunsInATightLoop() async throws {
+        try await editTenTimesOnABusyMachine(extraAgentFlags: ["--orphan-sweep-interval", "1ms"])
+    }
+
+    /// Ten edits of one entry with about 2,000 idle processes on the machine: each edit starts the
+    /// runtime exactly once, and nothing is killed, fails to spawn or backs off.
+    func editTenTimesOnABusyMachine(extraAgentFlags: [String]) async throws {
+        let busy = try IdleProcesses(count: Self.busyProcesses)
+        defer { busy.stop() }
+        let agent = try AgentHarness(config: "")
+        let starts = agent.dir.appendingPathComponent("starts.log").path
+        func config(_ round: Int) -> String {
+            configYAML(svc("chat", "contextSize: \(1000 + round)", "extraArgs: [\"--fake-start-log\", \"\(starts)\"]"))
+        }
+        try agent.write(config(0))
+        try agent.start(extraAgentFlags)
+        var previous = try #require(try await agent.waitFor("chat Ready") { s in
+            s.services.first?.phase == .Ready
+        }.services.first?.pid)
+        for round in 1...10 {
+            try agent.renameSave(config(round))
+            let s = try await agent.waitFor("chat Ready after edit \(round)") { s in
+                guard let chat = s.services.first else { return false }
+                return s.config.generation == round + 1 && chat.phase == .Ready && chat.pid != previous
+                    && chat.spec?["spec.contextSize"] == "\(1000 + round)"
+            }
+            let chat = try #require(s.services.first)
+            #expect(chat.restarts == 0, "edit \(round): the new runtime was restarted (\(chat.reason ?? "") \(chat.message ?? ""))")
+            previous = try #require(chat.pid)
+        }
+        // Every busy process is still there: no stranger was signalled either.
+        #expect(busy.allAlive(), "an idle process of the test was killed")
+        let startLines = try String(contentsOfFile: starts, encoding: .utf8).split(separator: "\n")
+        #expect(startLines.count == 11, "runtime starts: \(startLines.count) for 1 start and 10 edits")
+        let log = try String(contentsOfFile: agent.stderrPath, encoding: .utf8)
+        for bad in ["backing off", "spawn failed", "Killed", "SpawnFailed", "No child processes"] {
+            #expect(!log.contains(bad), "agent log has \"\(bad)\":\n\(log.split(separator: "\n").filter { $0.contains(bad) }.prefix(5).joined(separator: "\n"))")
+        }
+        #expect(try await agent.terminate() == 0)
+    }
+}
+
+/// Many idle `sleep` processes, children of the test, so that `/proc` is as large as on a busy desktop.
+/// Stopped (SIGKILLed and reaped) by `stop()`.
+final class IdleProcesses {
+    private(set) var pids: [pid_t] = []
+
+    init(count: Int) throws {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("sleep"), strdup("3600"), nil]
+        defer { for p in argv { free(p) } }
+        for _ in 0..<count {
+            var pid: pid_t = 0
+            let rc = argv.withUnsafeBufferPointer { posix_spawn(&pid, "/bin/sleep", nil, &attributes, $0.baseAddress!, environ) }
+            guard rc == 0 else {
+                stop()
+                throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EIO)
+            }
+            pids.append(pid)
+        }
+    }
+
+    /// True when every process is still alive (not even a zombie).
+    func allAlive() -> Bool { pids.allSatisfy { AgentHarness.isAlive($0) } }
+
+    func stop() {
+        for pid in pids { kill(pid, SIGKILL) }
+        for pid in pids {
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        }
+        pids = []
+    }
+}
