@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "metal-agent", targets: ["metal-agent"]),
+        .executable(name: "metal-agent-guard", targets: ["metal-agent-guard"]),
         .library(name: "ConfigModel", targets: ["ConfigModel"]),
         .library(name: "Executors", targets: ["Executors"]),
         .library(name: "Supervisor", targets: ["Supervisor"]),
@@ -29,8 +30,10 @@ let package = Package(
             pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"]), .brew(["libyaml"])]
         ),
-        // prctl, signalfd and fork for the runtime guard: the calls Swift cannot import (Linux).
+        // prctl and pidfd calls Swift cannot import (Linux).
         .target(name: "CProcessControl"),
+        // The runtime guard: a small C program installed beside metal-agent (Linux), one per runtime.
+        .executableTarget(name: "metal-agent-guard"),
         .target(name: "ConfigModel", dependencies: ["CYaml"], swiftSettings: strict),
         .target(name: "Executors", dependencies: ["ConfigModel"], swiftSettings: strict),
         .target(
@@ -48,7 +51,7 @@ let package = Package(
         .executableTarget(
             name: "metal-agent",
             dependencies: [
-                "ConfigModel", "Executors", "Supervisor",
+                "ConfigModel", "Executors", "Supervisor", "metal-agent-guard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

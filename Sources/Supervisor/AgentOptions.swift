@@ -27,9 +27,9 @@ public struct AgentOptions: Sendable {
     /// How often the orphan sweep runs besides after each guard's exit; nil: with every re-check.
     /// Tests set it very short to run sweeps concurrently with spawns.
     public var orphanSweepInterval: Duration?
-    /// How to start the `RuntimeGuard` that runs each runtime (executable, then arguments), e.g.
-    /// `["/proc/self/exe", "guard"]` for this very binary; nil starts runtimes directly, and then a
-    /// runtime outlives an agent that is SIGKILLed until the next agent start stops it.
+    /// How to start the runtime guard that runs each runtime (executable, then arguments before
+    /// `--grace-seconds`), e.g. `["/usr/local/bin/metal-agent-guard", "guard"]`; nil starts runtimes
+    /// directly, and then a runtime outlives an agent that is SIGKILLed until the next agent start stops it.
     public var runtimeGuard: [String]?
     /// Runtime executors.
     public var registry: ExecutorRegistry

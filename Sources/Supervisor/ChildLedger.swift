@@ -17,7 +17,7 @@ public actor ChildLedger {
         public var service: String
         /// Leader (and process group) identity.
         public var process: ProcessIdentity
-        /// Whether the leader is a `RuntimeGuard`, which stops its runtime itself on SIGTERM.
+        /// Whether the leader is a runtime guard (`metal-agent-guard`), which stops its runtime itself on SIGTERM.
         public var guarded: Bool
 
         /// Creates an entry.

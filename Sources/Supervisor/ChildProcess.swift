@@ -10,7 +10,7 @@ import Glibc
 import Darwin
 #endif
 
-/// One running runtime, leader of its own process group, normally through a `RuntimeGuard`.
+/// One running runtime, leader of its own process group, normally through a runtime guard (`metal-agent-guard`).
 ///
 /// Spawned with swift-subprocess (`posix_spawn` with `POSIX_SPAWN_SETPGROUP`, pgid = pid), which also
 /// reaps it (pidfd + `waitid`), so an exit never leaves a zombie. With a guard (Linux), the process the
@@ -21,7 +21,7 @@ final class ChildProcess: Sendable {
     let pid: Int32
     /// Process id of the runtime itself (equal to `pid` without a guard).
     let runtimePid: Int32
-    /// Whether `pid` is a `RuntimeGuard`, which then carries out stops itself.
+    /// Whether `pid` is a runtime guard (`metal-agent-guard`), which then carries out stops itself.
     let guarded: Bool
     /// Who `pid` was when it was spawned (nil if it had already exited then): every later signal to it,
     /// or to its process group, is checked against this, because once swift-subprocess has reaped it
@@ -42,7 +42,7 @@ final class ChildProcess: Sendable {
 
     /// Starts `launch`; its stdout and stderr go, through a pipe the agent reads, to `logPath`,
     /// rotated by `limits`.
-    /// - Parameter guardCommand: how to start a `RuntimeGuard` (executable and arguments before
+    /// - Parameter guardCommand: how to start a runtime guard (`metal-agent-guard`) (executable and arguments before
     ///   `--grace-seconds`), e.g. `["/proc/self/exe", "guard"]`; nil starts the runtime directly.
     /// - Returns: the running child, or why it could not start.
     /// - Parameter sweeper: told about each guard, so it never takes one for a stray helper.
@@ -224,7 +224,7 @@ final class SharedCloser: Sendable {
     }
 }
 
-/// The guard's one-line answer on its socket (see `RuntimeGuard`).
+/// The guard's one-line answer on its socket (see runtime guard (`metal-agent-guard`)).
 enum GuardHandshake: Sendable, Equatable {
     case runtime(Int32)
     case failed(String)

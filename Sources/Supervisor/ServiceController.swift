@@ -23,7 +23,7 @@ final class ServiceController: Sendable {
         var logLimits: LogLimits
         var livenessPeriodSeconds: Double?
         var livenessFailureThreshold: Int?
-        /// How to start a `RuntimeGuard` around each runtime; nil runs runtimes directly.
+        /// How to start a runtime guard (`metal-agent-guard`) around each runtime; nil runs runtimes directly.
         var runtimeGuard: [String]?
         /// Stops helpers a dead guard handed to the agent; nil without guards.
         var sweeper: OrphanSweeper?

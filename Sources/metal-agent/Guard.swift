@@ -1,7 +1,12 @@
 import ArgumentParser
+import Foundation
 import Supervisor
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// `metal-agent guard`: internal. The agent starts each runtime through it (Linux); see `RuntimeGuard`.
+/// `metal-agent guard`: internal. Runs `metal-agent-guard` (installed beside this binary) with the same
+/// arguments; the agent starts each runtime through it (Linux). See `Sources/metal-agent-guard/main.c`.
 struct Guard: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "guard",
@@ -15,6 +20,15 @@ struct Guard: ParsableCommand {
     var command: [String] = []
 
     func run() throws {
-        RuntimeGuard.run(graceSeconds: graceSeconds, command: command)
+        guard let path = RuntimeGuardBinary.path() else {
+            FileHandle.standardError.write(Data("metal-agent guard: \(RuntimeGuardBinary.missingMessage)\n".utf8))
+            throw ExitCode(127)
+        }
+        let arguments = ["metal-agent", "guard", "--grace-seconds", String(graceSeconds), "--"] + command
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
+        argv.append(nil)
+        execv(path, argv)
+        FileHandle.standardError.write(Data("metal-agent guard: cannot execute \(path): \(String(cString: strerror(errno)))\n".utf8))
+        throw ExitCode(127)
     }
 }

@@ -88,8 +88,12 @@ struct Run: AsyncParsableCommand {
         options.resyncInterval = resyncInterval.duration
         options.orphanSweepInterval = orphanSweepInterval?.duration
         #if os(Linux)
-        // Each runtime runs under `metal-agent guard` (this binary, even if replaced on disk meanwhile).
-        options.runtimeGuard = ["/proc/self/exe", "guard"]
+        // Each runtime runs under the runtime guard, a small C program installed beside this binary.
+        guard let guardPath = RuntimeGuardBinary.path() else {
+            logger.critical("\(RuntimeGuardBinary.missingMessage)")
+            throw ExitCode(1)
+        }
+        options.runtimeGuard = [guardPath, "guard"]
         #endif
         let lock: AgentLock
         do {

@@ -66,7 +66,7 @@ final class AgentHarness {
             "--config", configPath, "--llama-server-bin", Self.fakeRuntime, "--mlx-server-bin", Self.fakeRuntime,
             "--backoff-initial", "200ms", "--backoff-max", "1s", "--log-level", "debug",
         ] + extra
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.standardError = FileHandle(forWritingAtPath: stderrPath)
         process.standardOutput = FileHandle.nullDevice
         try process.run()

@@ -1,0 +1,371 @@
+// metal-agent-guard: the small process between the agent and each runtime (Linux).
+//
+// Why it exists: a runtime must not outlive the agent, even when the agent is SIGKILLed, and a helper
+// that escaped the process group with setsid(2) must not outlive the runtime. Linux's parent-death
+// signal (PR_SET_PDEATHSIG) fires when the parent *thread* exits, and the agent's Swift concurrency
+// threads come and go, so the agent cannot use it directly. This guard can: it is single-threaded, so
+// its runtime gets SIGKILL exactly when the guard dies. It is plain C so that each one costs a few
+// hundred kilobytes and starts in well under a millisecond (issue 12: the earlier guard was a second
+// copy of the Swift agent, about 27 MB RSS and 3 MB private each).
+//
+// Usage (the agent starts it; its stdin is one end of a socket pair, the "lifeline"):
+//   metal-agent-guard [guard] [--grace-seconds S] -- RUNTIME [ARGS...]
+// argv[0] and the optional word "guard" are ignored, so the agent can show it in ps(1) as
+// "metal-agent guard --grace-seconds S -- RUNTIME ...".
+//
+// What it does (process tree: agent -> guard -> runtime -> helpers):
+// - leads the process group the agent created for it; the runtime and its helpers stay in it;
+// - is a child subreaper (PR_SET_CHILD_SUBREAPER), so helpers whose parent died (daemonized, setsid,
+//   double fork) are re-parented to it, stay its descendants, and are reaped by it at once;
+// - end of file on the lifeline means the agent is gone (however it died): it stops the runtime;
+// - every catchable signal goes through a signalfd: SIGTERM, SIGINT, SIGHUP and SIGQUIT start a stop,
+//   SIGCHLD means reaping, every other one (SIGUSR1, SIGALRM, SIGTSTP, ...) is ignored, so only SIGKILL
+//   ends it early (then its runtime gets SIGKILL too, and the agent, a subreaper, stops any helper);
+// - a stop: SIGTERM once to every descendant, then after the grace period SIGKILL to every descendant
+//   still alive (Kubernetes' terminationGracePeriodSeconds semantics);
+// - when the runtime exits: SIGKILL to every descendant left, reaps them, and exits with the runtime's
+//   exit code, or dies of the runtime's signal, so the agent sees the runtime's own termination;
+// - every signal to a descendant goes by identity (pid and start time, through a pidfd), so a process
+//   that exited after the /proc scan and whose pid a stranger took is never signalled.
+// Handshake on the lifeline: one line, "pid <runtime pid>" once the runtime is exec'd, or
+// "error <message>" when it cannot be started (then it exits 127). A stdin that is not a socket is no
+// lifeline (the guard run by hand): then only signals stop the runtime.
+#define _GNU_SOURCE
+#ifdef __linux__
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+
+static const int lifeline = 0;
+
+static void say(int fd, const char *format, ...) {
+    char line[1024];
+    va_list args;
+    va_start(args, format);
+    int n = vsnprintf(line, sizeof line, format, args);
+    va_end(args);
+    if (n < 0) return;
+    if (n >= (int)sizeof line) n = (int)sizeof line - 1;
+    ssize_t off = 0;
+    while (off < n) {
+        ssize_t w = write(fd, line + off, (size_t)(n - off));
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return;
+        off += w;
+    }
+}
+
+#define note(...) do { say(2, "metal-agent guard[%d]: ", (int)getpid()); say(2, __VA_ARGS__); say(2, "\n"); } while (0)
+
+static void fail(const char *message, const char *detail) {
+    note("%s%s", message, detail);
+    say(lifeline, "error %s%s\n", message, detail);
+    exit(127);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The process tree, from /proc/<pid>/stat (proc(5)).
+
+struct proc_entry { pid_t pid, parent; unsigned long long start; };
+
+// Reads pid's parent and start time (field 22); 0 on success, -1 if gone or a zombie.
+static int read_stat(pid_t pid, pid_t *parent, unsigned long long *start) {
+    char path[64], text[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n <= 0) return -1;
+    text[n] = 0;
+    char *close_paren = strrchr(text, ')');  // comm may hold spaces and parentheses
+    if (!close_paren) return -1;
+    char state = 0;
+    int field = 2;
+    for (char *token = strtok(close_paren + 1, " \n"); token; token = strtok(NULL, " \n")) {
+        field++;
+        if (field == 3) state = token[0];
+        else if (field == 4) *parent = (pid_t)strtol(token, NULL, 10);
+        else if (field == 22) {
+            *start = strtoull(token, NULL, 10);
+            return (state == 'Z' || state == 'X') ? -1 : 0;
+        }
+    }
+    return -1;
+}
+
+// Every live descendant of this process, parents before children; returns the count, *out malloc'ed.
+static size_t descendants(struct proc_entry **out) {
+    size_t count = 0, capacity = 256;
+    struct proc_entry *all = malloc(capacity * sizeof *all);
+    DIR *dir = opendir("/proc");
+    if (!all || !dir) {
+        if (dir) closedir(dir);
+        free(all);
+        *out = NULL;
+        return 0;
+    }
+    struct dirent *entry;
+    while ((entry = readdir(dir))) {
+        char *end;
+        long pid = strtol(entry->d_name, &end, 10);
+        if (*end || pid <= 0) continue;
+        struct proc_entry e = {(pid_t)pid, 0, 0};
+        if (read_stat(e.pid, &e.parent, &e.start) != 0) continue;
+        if (count == capacity) {
+            struct proc_entry *grown = realloc(all, 2 * capacity * sizeof *all);
+            if (!grown) break;
+            all = grown;
+            capacity *= 2;
+        }
+        all[count++] = e;
+    }
+    closedir(dir);
+    // Breadth-first from this process: a queue of pids whose children are collected next.
+    struct proc_entry *result = malloc((count + 1) * sizeof *result);
+    size_t found = 0, next = 0;
+    pid_t me = getpid();
+    if (result) {
+        pid_t parent = me;
+        for (;;) {
+            for (size_t i = 0; i < count; i++) {
+                if (all[i].parent == parent && all[i].pid != me) result[found++] = all[i];
+            }
+            if (next == found) break;
+            parent = result[next++].pid;
+        }
+    }
+    free(all);
+    *out = result;
+    return result ? found : 0;
+}
+
+// Sends `signal` to `e` only if its pid still holds that process (same start time): the pidfd is opened
+// first, so if the start time matches afterwards, the pidfd is that process and no reuse can intervene.
+static void signal_identity(const struct proc_entry *e, int signal) {
+    int pidfd = (int)syscall(SYS_pidfd_open, e->pid, 0);
+    pid_t parent;
+    unsigned long long start;
+    int same = read_stat(e->pid, &parent, &start) == 0 && start == e->start;
+    if (pidfd < 0) {
+        if ((errno == ENOSYS || errno == EPERM) && same) kill(e->pid, signal);  // kernel before 5.3
+        return;
+    }
+    if (same) (void)syscall(SYS_pidfd_send_signal, pidfd, signal, NULL, 0);
+    close(pidfd);
+}
+
+static size_t signal_descendants(int signal) {
+    struct proc_entry *list;
+    size_t n = descendants(&list);
+    for (size_t i = 0; i < n; i++) signal_identity(&list[i], signal);
+    free(list);
+    return n;
+}
+
+// SIGKILL to every descendant, again and again until none is left (one may fork meanwhile), reaping
+// each; returns when this process has no descendants and no zombies.
+static void kill_all_descendants(void) {
+    for (;;) {
+        size_t live = signal_descendants(SIGKILL);
+        int status;
+        // Killed processes end; orphans of killed parents come to us and are reaped here too.
+        while (waitpid(-1, &status, live ? 0 : WNOHANG) > 0) {}
+        if (!live) return;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+// fork + exec of the runtime: it gets SIGKILL when this guard dies, an empty signal mask and default
+// dispositions, stdin from /dev/null; stdout, stderr and the process group stay this guard's. Returns
+// its pid, or -1 with *spawn_errno from fork or exec (the child, if any, reaped).
+static pid_t spawn_runtime(char *const argv[], int *spawn_errno) {
+    int report[2];  // the child reports a failed exec here (close-on-exec: EOF means exec succeeded)
+    if (pipe2(report, O_CLOEXEC) != 0) { *spawn_errno = errno; return -1; }
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        *spawn_errno = errno;
+        close(report[0]);
+        close(report[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        // Only async-signal-safe calls from here to exec.
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() != parent) _exit(127);
+        struct sigaction dfl;
+        memset(&dfl, 0, sizeof dfl);
+        dfl.sa_handler = SIG_DFL;
+        sigemptyset(&dfl.sa_mask);
+        for (int s = 1; s < NSIG; s++) {
+            if (s != SIGKILL && s != SIGSTOP) (void)sigaction(s, &dfl, NULL);
+        }
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        int null = open("/dev/null", O_RDONLY);
+        if (null < 0 || dup2(null, 0) < 0) { int e = errno; (void)!write(report[1], &e, sizeof e); _exit(127); }
+        if (null != 0) close(null);
+        execvp(argv[0], argv);
+        int e = errno;
+        (void)!write(report[1], &e, sizeof e);
+        _exit(127);
+    }
+    close(report[1]);
+    int child_errno = 0;
+    ssize_t n;
+    do { n = read(report[0], &child_errno, sizeof child_errno); } while (n < 0 && errno == EINTR);
+    close(report[0]);
+    if (n == (ssize_t)sizeof child_errno) {
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+        *spawn_errno = child_errno;
+        return -1;
+    }
+    return pid;
+}
+
+static long long now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+// Ends this process by `signal`, so its parent sees the same termination as the runtime's.
+static void die_of(int signal) {
+    struct rlimit no_core = {0, 0};
+    setrlimit(RLIMIT_CORE, &no_core);
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigaction(signal, &dfl, NULL);
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, signal);
+    sigprocmask(SIG_UNBLOCK, &mask, NULL);
+    raise(signal);
+    exit(128 + signal);
+}
+
+int main(int argc, char *argv[]) {
+    double grace = 30;  // Kubernetes' default terminationGracePeriodSeconds
+    int i = 1;
+    if (i < argc && strcmp(argv[i], "guard") == 0) i++;
+    for (; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) { i++; break; }
+        if (strcmp(argv[i], "--grace-seconds") == 0 && i + 1 < argc) {
+            char *end;
+            grace = strtod(argv[++i], &end);
+            if (*end || grace < 0) fail("--grace-seconds needs a number of seconds, found ", argv[i]);
+        } else {
+            fail("unknown argument ", argv[i]);
+        }
+    }
+    if (i >= argc) fail("no runtime command given", "");
+    char **command = &argv[i];
+
+    (void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    // Every signal goes through the signalfd; faults stay deliverable.
+    sigset_t mask;
+    sigfillset(&mask);
+    int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT};
+    for (size_t f = 0; f < sizeof faults / sizeof faults[0]; f++) sigdelset(&mask, faults[f]);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    int signals = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (signals < 0) fail("signalfd: ", strerror(errno));
+
+    int spawn_errno = 0;
+    pid_t runtime = spawn_runtime(command, &spawn_errno);
+    if (runtime <= 0) {
+        char detail[512];
+        snprintf(detail, sizeof detail, "%s: %s", command[0], strerror(spawn_errno));
+        fail("cannot execute ", detail);
+    }
+    // Only a socket is a lifeline: run by hand (stdin a terminal, a file, /dev/null) there is no agent to lose.
+    struct stat stdin_stat;
+    int watching_lifeline = fstat(lifeline, &stdin_stat) == 0 && S_ISSOCK(stdin_stat.st_mode);
+    if (watching_lifeline) say(lifeline, "pid %d\n", (int)runtime);
+
+    int runtime_status = 0, runtime_done = 0, killed = 0;
+    long long deadline = -1;
+    while (!runtime_done) {
+        struct pollfd fds[2] = {{signals, POLLIN, 0}, {lifeline, POLLIN, 0}};
+        int timeout = -1;
+        if (deadline >= 0 && !killed) {
+            long long left = deadline - now_ms();
+            timeout = left < 0 ? 0 : (int)(left > 2147483647 ? 2147483647 : left) + 1;
+        }
+        int ready = poll(fds, watching_lifeline ? 2 : 1, timeout);
+        if (ready < 0 && errno != EINTR) fail("poll: ", strerror(errno));
+
+        struct signalfd_siginfo info;
+        while (read(signals, &info, sizeof info) == (ssize_t)sizeof info) {
+            int s = (int)info.ssi_signo;
+            if ((s == SIGTERM || s == SIGINT || s == SIGHUP || s == SIGQUIT) && deadline < 0) {
+                note("received signal %d: stopping the runtime (pid %d), grace %g s", s, (int)runtime, grace);
+                deadline = now_ms() + (long long)(grace * 1000);
+                signal_descendants(SIGTERM);
+            }
+        }
+        if (watching_lifeline && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+            char byte;
+            ssize_t n = read(lifeline, &byte, 1);
+            if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+                watching_lifeline = 0;
+                if (deadline < 0) {
+                    note("the agent is gone (lifeline closed): stopping the runtime (pid %d), grace %g s", (int)runtime, grace);
+                    deadline = now_ms() + (long long)(grace * 1000);
+                    signal_descendants(SIGTERM);
+                }
+            }
+        }
+        // Reap whatever ended: the runtime, or re-parented helpers.
+        int status;
+        pid_t pid;
+        while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+            if (pid == runtime) { runtime_status = status; runtime_done = 1; }
+        }
+        if (deadline >= 0 && !killed && now_ms() >= deadline) {
+            note("grace period over: SIGKILL");
+            killed = 1;
+            signal_descendants(SIGKILL);
+        }
+    }
+
+    // The runtime is gone; so is everything it left behind.
+    kill_all_descendants();
+    if (WIFEXITED(runtime_status)) return WEXITSTATUS(runtime_status);
+    die_of(WTERMSIG(runtime_status));
+    return 127;
+}
+
+#else  // Not Linux: no prctl, signalfd or pidfd; the agent runs runtimes without a guard there.
+#include <stdio.h>
+int main(void) {
+    fputs("metal-agent guard: Linux only\n", stderr);
+    return 127;
+}
+#endif
