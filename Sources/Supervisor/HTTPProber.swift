@@ -1,14 +1,24 @@
 import Executors
 import Foundation
 import Synchronization
-#if canImport(FoundationNetworking)
-import FoundationNetworking
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
-/// Runs `HTTPProbe`s against a runtime over real HTTP (Foundation `URLSession`).
+/// Runs `HTTPProbe`s against runtimes: one plain HTTP/1.1 request per probe on a non-blocking socket,
+/// every probe of every entry on one shared `poll(2)` loop (`ProbeLoop`).
+///
+/// Why not an HTTP client library: a probe goes to a runtime on this machine's own address, so it must
+/// never go through a proxy, whatever `http_proxy`/`ALL_PROXY` the agent inherited (a client library
+/// honours them), and it runs every few seconds for every entry, so it must cost next to nothing
+/// (URLSession cost about 4 ms of CPU per probe; this costs tens of microseconds). The request is
+/// `Connection: close`; the response's status line decides, and up to 4 KiB of its body for probes
+/// that look into it.
 struct HTTPProber: Sendable {
     /// Outcome of one probe.
-    enum Outcome: Sendable, Hashable {
+    enum Outcome: Sendable, Hashable, CustomStringConvertible {
         case success
         /// The server answered, but not as the probe wants (status, and the start of the body).
         case failure(status: Int, body: String)
@@ -16,84 +26,311 @@ struct HTTPProber: Sendable {
         case unreachable(String)
 
         var passed: Bool { self == .success }
-    }
 
-    private let session: URLSession
-
-    init() {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        configuration.httpMaximumConnectionsPerHost = 2
-        session = URLSession(configuration: configuration)
-    }
-
-    /// One request to `endpoint + probe.path`, bounded by `probe.timeoutSeconds`.
-    ///
-    /// The request runs in its own unstructured task and is never cancelled: cancelling a
-    /// `URLSession` task while its response is being handled can deadlock on Linux
-    /// (swift-corelibs-foundation issue 5412), and a stop that arrived mid-probe froze the agent.
-    /// A cancelled caller stops waiting at once (`.unreachable("cancelled")`); the request itself
-    /// ends by its timeout or with the process it probes.
-    func check(_ probe: HTTPProbe, endpoint: String) async -> Outcome {
-        guard let url = URL(string: endpoint + probe.path) else { return .unreachable("bad URL \(endpoint + probe.path)") }
-        let session = self.session
-        let box = OutcomeBox()
-        return await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Outcome, Never>) in
-                guard box.install(continuation) else { return }
-                Task.detached {
-                    var request = URLRequest(url: url)
-                    request.timeoutInterval = probe.timeoutSeconds
-                    request.httpMethod = probe.method
-                    if let body = probe.body {
-                        request.httpBody = Data(body.utf8)
-                        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-                    }
-                    let outcome: Outcome
-                    do {
-                        let (data, response) = try await session.data(for: request)
-                        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-                        let body = String(decoding: data.prefix(4096), as: UTF8.self)
-                        outcome = probe.accepts(status: status, body: body) ? .success : .failure(status: status, body: String(body.prefix(200)))
-                    } catch {
-                        outcome = .unreachable(error.localizedDescription)
-                    }
-                    box.finish(outcome)
-                }
+        var description: String {
+            switch self {
+            case .success: "success"
+            case .failure(let status, let body): "HTTP \(status) \(body)"
+            case .unreachable(let why): why
             }
-        } onCancel: {
-            box.finish(.unreachable("cancelled"))
+        }
+    }
+
+    private let loop: ProbeLoop
+
+    init(loop: ProbeLoop = .shared) {
+        self.loop = loop
+    }
+
+    /// One request to `endpoint + probe.path` (`endpoint` is `http://HOST:PORT` with an IP address),
+    /// bounded by `probe.timeoutSeconds` (connect, send and receive together). Cancelling the caller
+    /// ends the wait at once with `.unreachable("cancelled")` and closes the connection.
+    func check(_ probe: HTTPProbe, endpoint: String) async -> Outcome {
+        guard let address = SocketAddress(endpoint: endpoint) else { return .unreachable("bad endpoint \(endpoint)") }
+        var head = "\(probe.method) \(probe.path) HTTP/1.1\r\nHost: \(address.hostHeader)\r\nUser-Agent: metal-agent-probe\r\nAccept: */*\r\nConnection: close\r\n"
+        let body = probe.body.map { Array($0.utf8) } ?? []
+        if probe.body != nil {
+            head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n"
+        }
+        let request = Array((head + "\r\n").utf8) + body
+        let response = await loop.exchange(request, with: address, timeout: .milliseconds(Int64(probe.timeoutSeconds * 1000)))
+        switch response {
+        case .failure(let why):
+            return .unreachable(why.message)
+        case .success(let (status, bodyText)):
+            return probe.accepts(status: status, body: bodyText) ? .success : .failure(status: status, body: String(bodyText.prefix(200)))
         }
     }
 }
 
-/// Hands one probe outcome to its waiter exactly once: from the request, or from cancellation.
-private final class OutcomeBox: Sendable {
-    private enum State {
-        case empty
-        case waiting(CheckedContinuation<HTTPProber.Outcome, Never>)
-        case done
-    }
+/// A numeric socket address (IPv4 or IPv6) parsed from `http://HOST:PORT`.
+struct SocketAddress: Sendable {
+    var family: Int32
+    /// `sockaddr_in` or `sockaddr_in6` bytes.
+    var bytes: [UInt8]
+    var hostHeader: String
 
-    private let state = Mutex(State.empty)
-
-    /// Registers the waiter; false (and resumed with "cancelled") if cancellation came first.
-    func install(_ continuation: CheckedContinuation<HTTPProber.Outcome, Never>) -> Bool {
-        let alreadyDone = state.withLock { s -> Bool in
-            if case .done = s { return true }
-            s = .waiting(continuation)
-            return false
-        }
-        if alreadyDone { continuation.resume(returning: .unreachable("cancelled")) }
-        return !alreadyDone
-    }
-
-    func finish(_ outcome: HTTPProber.Outcome) {
-        let waiter = state.withLock { s -> CheckedContinuation<HTTPProber.Outcome, Never>? in
-            defer { s = .done }
-            if case .waiting(let c) = s { return c }
+    init?(endpoint: String) {
+        guard endpoint.hasPrefix("http://") else { return nil }
+        let rest = endpoint.dropFirst("http://".count)
+        let host: Substring
+        let portText: Substring
+        if rest.hasPrefix("["), let close = rest.firstIndex(of: "]") {
+            host = rest[rest.index(after: rest.startIndex)..<close]
+            portText = rest[rest.index(after: close)...].drop { $0 == ":" }
+        } else if let colon = rest.lastIndex(of: ":") {
+            host = rest[..<colon]
+            portText = rest[rest.index(after: colon)...]
+        } else {
             return nil
         }
-        waiter?.resume(returning: outcome)
+        guard let port = UInt16(portText.prefix { $0 != "/" }) else { return nil }
+        hostHeader = rest.hasPrefix("[") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        var v4 = sockaddr_in()
+        if inet_pton(AF_INET, String(host), &v4.sin_addr) == 1 {
+            v4.sin_family = sa_family_t(AF_INET)
+            v4.sin_port = port.bigEndian
+            family = AF_INET
+            bytes = withUnsafeBytes(of: v4) { Array($0) }
+            return
+        }
+        var v6 = sockaddr_in6()
+        if inet_pton(AF_INET6, String(host), &v6.sin6_addr) == 1 {
+            v6.sin6_family = sa_family_t(AF_INET6)
+            v6.sin6_port = port.bigEndian
+            family = AF_INET6
+            bytes = withUnsafeBytes(of: v6) { Array($0) }
+            return
+        }
+        return nil
+    }
+}
+
+/// One thread with one `poll(2)` loop that carries out every probe's exchange: connect, send the
+/// request, read the response until the server closes or the body (by `Content-Length`) is complete,
+/// or the deadline passes. Submissions and cancellations wake it through a pipe.
+final class ProbeLoop: Sendable {
+    /// The agent's one loop, started on first use.
+    static let shared = ProbeLoop()
+
+    typealias Response = Result<(status: Int, body: String), ProbeError>
+    struct ProbeError: Error, Sendable { var message: String }
+
+    private struct Exchange {
+        var id: UInt64
+        var fd: Int32 = -1
+        var address: SocketAddress
+        var request: [UInt8]
+        var sent = 0
+        var received: [UInt8] = []
+        var connected = false
+        var deadline: ContinuousClock.Instant
+        var continuation: CheckedContinuation<Response, Never>
+    }
+
+    private struct State {
+        var nextID: UInt64 = 0
+        var submitted: [Exchange] = []
+        var cancelled: Set<UInt64> = []
+        var started = false
+    }
+
+    private let state = Mutex(State())
+    /// Read end and write end of the wake-up pipe.
+    private let wake: (read: Int32, write: Int32)
+
+    init() {
+        var fds: [Int32] = [-1, -1]
+        _ = pipe(&fds)
+        for fd in fds {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        }
+        wake = (fds[0], fds[1])
+    }
+
+    /// Sends `request` to `address` and returns the response's status and (up to 4 KiB of) body.
+    func exchange(_ request: [UInt8], with address: SocketAddress, timeout: Duration) async -> Response {
+        let id = state.withLock { s -> UInt64 in
+            s.nextID += 1
+            return s.nextID
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let startThread = state.withLock { s -> Bool in
+                    s.submitted.append(Exchange(
+                        id: id, address: address, request: request, deadline: .now + timeout, continuation: continuation))
+                    defer { s.started = true }
+                    return !s.started
+                }
+                if startThread {
+                    let thread = Thread { [self] in run() }
+                    thread.name = "metal-agent probes"
+                    thread.start()
+                }
+                poke()
+            }
+        } onCancel: {
+            state.withLock { _ = $0.cancelled.insert(id) }
+            poke()
+        }
+    }
+
+    private func poke() {
+        var byte: UInt8 = 1
+        _ = write(wake.write, &byte, 1)  // a full pipe already means "wake up"
+    }
+
+    /// The loop; runs for the life of the process.
+    private func run() {
+        var active: [Exchange] = []
+        var drain = [UInt8](repeating: 0, count: 64)
+        var buffer = [UInt8](repeating: 0, count: 16 * 1024)
+        while true {
+            let (new, cancelled) = state.withLock { s -> ([Exchange], Set<UInt64>) in
+                defer { s.submitted = []; s.cancelled = [] }
+                return (s.submitted, s.cancelled)
+            }
+            for var exchange in new {
+                if let error = open(&exchange) {
+                    exchange.continuation.resume(returning: .failure(error))
+                } else {
+                    active.append(exchange)
+                }
+            }
+            let now = ContinuousClock.now
+            active.removeAll { exchange in
+                if cancelled.contains(exchange.id) {
+                    finish(exchange, .failure(ProbeError(message: "cancelled")))
+                    return true
+                }
+                if now >= exchange.deadline {
+                    finish(exchange, .failure(ProbeError(message: exchange.connected ? "timed out waiting for the response" : "timed out connecting")))
+                    return true
+                }
+                return false
+            }
+
+            var fds = [pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0)]
+            for exchange in active {
+                let wantsWrite = !exchange.connected || exchange.sent < exchange.request.count
+                fds.append(pollfd(fd: exchange.fd, events: Int16(wantsWrite ? POLLOUT : POLLIN), revents: 0))
+            }
+            var timeout: Int32 = -1
+            if let soonest = active.map(\.deadline).min() {
+                let left = soonest - .now
+                timeout = max(0, Int32(clamping: left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000) + 1)
+            }
+            let ready = poll(&fds, nfds_t(fds.count), timeout)
+            if ready < 0 && errno != EINTR { continue }
+            if fds[0].revents != 0 { while read(wake.read, &drain, drain.count) > 0 {} }
+
+            var finished: Set<UInt64> = []
+            for index in active.indices where fds[index + 1].revents != 0 {
+                if let response = step(&active[index], revents: fds[index + 1].revents, buffer: &buffer) {
+                    finish(active[index], response)
+                    finished.insert(active[index].id)
+                }
+            }
+            if !finished.isEmpty { active.removeAll { finished.contains($0.id) } }
+        }
+    }
+
+    /// Opens a non-blocking socket and starts connecting; an error when that fails at once.
+    private func open(_ exchange: inout Exchange) -> ProbeError? {
+        let fd = socket(exchange.address.family, Int32(SOCK_STREAM_TYPE), 0)
+        guard fd >= 0 else { return ProbeError(message: "socket: \(String(cString: strerror(errno)))") }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        disableSIGPIPE(fd)
+        exchange.fd = fd
+        let rc = exchange.address.bytes.withUnsafeBytes {
+            connect(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t($0.count))
+        }
+        if rc == 0 {
+            exchange.connected = true
+        } else if errno != EINPROGRESS {
+            let message = String(cString: strerror(errno))
+            close(fd)
+            return ProbeError(message: "connect: \(message)")
+        }
+        return nil
+    }
+
+    /// Advances one exchange after `poll` reported `revents`; the response once it is complete.
+    private func step(_ exchange: inout Exchange, revents: Int16, buffer: inout [UInt8]) -> Response? {
+        if !exchange.connected {
+            var error: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            _ = getsockopt(exchange.fd, SOL_SOCKET, SO_ERROR, &error, &length)
+            if error != 0 { return .failure(ProbeError(message: "connect: \(String(cString: strerror(error)))")) }
+            exchange.connected = true
+        }
+        if exchange.sent < exchange.request.count {
+            let n = exchange.request[exchange.sent...].withUnsafeBytes { send(exchange.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL_FLAG)) }
+            if n < 0 {
+                if errno == EAGAIN || errno == EINTR { return nil }
+                return .failure(ProbeError(message: "send: \(String(cString: strerror(errno)))"))
+            }
+            exchange.sent += n
+            return nil
+        }
+        let n = buffer.withUnsafeMutableBytes { recv(exchange.fd, $0.baseAddress, $0.count, 0) }
+        if n < 0 {
+            if errno == EAGAIN || errno == EINTR { return nil }
+            return .failure(ProbeError(message: "recv: \(String(cString: strerror(errno)))"))
+        }
+        if n > 0 {
+            exchange.received += buffer[..<n]
+            if let response = HTTPResponseHead.complete(exchange.received) { return .success(response) }
+            if exchange.received.count < 64 * 1024 { return nil }
+        }
+        // Closed by the server (or 64 KiB read): whatever arrived is the response.
+        if let response = HTTPResponseHead.parse(exchange.received) { return .success(response) }
+        return .failure(ProbeError(message: exchange.received.isEmpty ? "connection closed without a response" : "not an HTTP response"))
+    }
+
+    private func finish(_ exchange: Exchange, _ response: Response) {
+        if exchange.fd >= 0 { close(exchange.fd) }
+        exchange.continuation.resume(returning: response)
+    }
+}
+
+/// The few facts a probe needs from an HTTP/1.1 response: the status code, and the body's start.
+enum HTTPResponseHead {
+    /// The status and up to 4 KiB of body when `bytes` hold the whole head and as much body as its
+    /// `Content-Length` says (or 4 KiB of it); nil while more is needed.
+    static func complete(_ bytes: [UInt8]) -> (status: Int, body: String)? {
+        guard let end = headEnd(bytes), let length = contentLength(bytes[..<end]) else { return nil }
+        guard bytes.count - end >= min(length, 4096) else { return nil }
+        return parse(bytes)
+    }
+
+    /// The status and up to 4 KiB of body of whatever arrived; nil when it is not an HTTP response.
+    static func parse(_ bytes: [UInt8]) -> (status: Int, body: String)? {
+        // "HTTP/1.1 200 OK": the three digits after the first space.
+        guard bytes.starts(with: Array("HTTP/".utf8)), let space = bytes.firstIndex(of: UInt8(ascii: " ")),
+              bytes.count >= space + 4 else { return nil }
+        let digits = bytes[(space + 1)..<(space + 4)]
+        guard digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+              let status = Int(String(decoding: digits, as: UTF8.self)) else { return nil }
+        let body = headEnd(bytes).map { bytes[$0...].prefix(4096) } ?? []
+        return (status, String(decoding: body, as: UTF8.self))
+    }
+
+    /// Index just past the blank line that ends the head.
+    private static func headEnd(_ bytes: [UInt8]) -> Int? {
+        let marker: [UInt8] = [13, 10, 13, 10]
+        guard bytes.count >= 4 else { return nil }
+        for i in 0...(bytes.count - 4) where bytes[i] == 13 && Array(bytes[i..<(i + 4)]) == marker { return i + 4 }
+        return nil
+    }
+
+    private static func contentLength(_ head: ArraySlice<UInt8>) -> Int? {
+        let text = String(decoding: head, as: UTF8.self).lowercased()
+        for line in text.split(separator: "\r\n") where line.hasPrefix("content-length:") {
+            return Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces))
+        }
+        return nil
     }
 }

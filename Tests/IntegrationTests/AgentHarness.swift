@@ -58,9 +58,13 @@ final class AgentHarness {
         try? FileManager.default.removeItem(at: dir)
     }
 
-    /// Starts the agent with both fake runtimes and a fast backoff; `extra` flags go last.
-    func start(_ extra: [String] = []) throws {
+    /// Starts the agent with both fake runtimes and a fast backoff; `extra` flags go last; `environment`
+    /// is added to the test's own.
+    func start(_ extra: [String] = [], environment: [String: String] = [:]) throws {
         let process = Process()
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.executableURL = URL(fileURLWithPath: Self.agentBinary)
         process.arguments = [
             "--config", configPath, "--llama-server-bin", Self.fakeRuntime, "--mlx-server-bin", Self.fakeRuntime,

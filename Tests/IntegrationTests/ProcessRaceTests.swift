@@ -58,6 +58,25 @@ import Glibc
     }
 }
 
+/// The environment the agent inherits must not change how it talks to its own runtimes.
+@Suite struct InheritedEnvironmentTests {
+    @Test func probesNeverGoThroughAProxyTheAgentInherited() async throws {
+        let dead = try PortHolder()  // accepts nothing: a proxy that is down
+        defer { dead.release() }
+        let proxy = "http://127.0.0.1:\(dead.port)"
+        let agent = try AgentHarness(config: AgentIntegrationTests.both)
+        try agent.start(environment: [
+            "http_proxy": proxy, "https_proxy": proxy, "HTTP_PROXY": proxy, "HTTPS_PROXY": proxy,
+            "ALL_PROXY": proxy, "all_proxy": proxy, "NO_PROXY": "", "no_proxy": "",
+        ])
+        let s = try await agent.waitFor("both Ready with a dead proxy in the environment") { s in
+            s.services.count == 2 && s.services.allSatisfy { $0.phase == .Ready }
+        }
+        #expect(s.services.allSatisfy { $0.restarts == 0 })
+        #expect(try await agent.terminate() == 0)
+    }
+}
+
 /// Many idle `sleep` processes, children of the test, so that `/proc` is as large as on a busy desktop.
 /// Stopped (SIGKILLed and reaped) by `stop()`.
 final class IdleProcesses {
