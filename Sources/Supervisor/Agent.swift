@@ -3,6 +3,7 @@ import Executors
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
 /// The node agent: reads the config, reconciles desired state against running services, watches the
@@ -44,7 +45,8 @@ public actor Agent: Service {
             host: options.host)
         self.store = StatusStore(
             file: StatusFile(path: options.statusPath), capabilities: capabilities,
-            node: NodeInfo.current(agentVersion: options.agentVersion), configPath: options.configPath, logger: logger)
+            node: NodeInfo.current(agentVersion: options.agentVersion), configPath: options.configPath,
+            minimumWriteInterval: options.statusWriteInterval, logger: logger)
         self.ledger = ChildLedger(path: AgentOptions.ledgerPath(forStatus: options.statusPath), logger: logger)
         // With guards, the agent becomes a child subreaper: helpers a dead guard leaves come to it.
         self.sweeper = options.runtimeGuard == nil ? nil : OrphanSweeper(enabled: true)
@@ -84,7 +86,7 @@ public actor Agent: Service {
                 try? await Task.sleep(for: sweepInterval)
             }
         }
-        await store.flush()
+        await store.flushNow()
         // Runtimes a killed predecessor left running would hold their ports (and memory): stop them first.
         await ledger.stopLeftovers(grace: .seconds(10))
         await reload()
@@ -236,14 +238,52 @@ public actor Agent: Service {
         retiring[name] != nil ? lastPorts[name] : nil
     }
 
-    /// Stops every service (concurrently) and marks each Stopped.
+    /// Stops every service at once (every process group gets its SIGTERM together, those already being
+    /// stopped for an edit included), logs how many are left every 5 s until all are gone, and marks
+    /// each Stopped.
     private func stopAll() async {
         let all = controllers
         controllers = [:]
-        for stop in retiring.values { await stop.value }
-        await withTaskGroup(of: Void.self) { group in
-            for controller in all.values { group.addTask { await controller.stop() } }
+        let stopping = Array(retiring.values)
+        let total = all.count + stopping.count
+        let longestGrace = all.values.map(\.terminationGracePeriodSeconds).max() ?? 0
+        logger.info("stopping every runtime", metadata: [
+            "count": "\(total)", "longestGraceSeconds": "\(longestGrace)"])
+        let left = Countdown(total)
+        let logger = self.logger
+        let progress = Task {
+            let clock = ContinuousClock()
+            let started = clock.now
+            while true {
+                try await Task.sleep(for: .seconds(5))
+                let remaining = left.value
+                logger.info("still stopping", metadata: [
+                    "left": "\(remaining)", "of": "\(total)", "elapsedSeconds": "\(Int((clock.now - started).components.seconds))"])
+            }
         }
+        await withTaskGroup(of: Void.self) { group in
+            for controller in all.values {
+                group.addTask {
+                    await controller.stop()
+                    left.decrement()
+                }
+            }
+            for stop in stopping {
+                group.addTask {
+                    await stop.value
+                    left.decrement()
+                }
+            }
+        }
+        progress.cancel()
         await store.markAllStopped(reason: "AgentShutdown", message: "metal-agent is shutting down")
     }
+}
+
+/// A count shared between tasks (how many services are still stopping).
+private final class Countdown: Sendable {
+    private let count: Mutex<Int>
+    init(_ count: Int) { self.count = Mutex(count) }
+    var value: Int { count.withLock { $0 } }
+    func decrement() { count.withLock { $0 -= 1 } }
 }

@@ -12,6 +12,8 @@ final class ServiceController: Sendable {
     let specHash: String
     /// The port this service listens on for its whole life (restarts keep it).
     let port: Int
+    /// Seconds between SIGTERM and SIGKILL when it is stopped.
+    let terminationGracePeriodSeconds: Double
     private let task: Task<Void, Never>
     private let store: StatusStore
 
@@ -42,6 +44,7 @@ final class ServiceController: Sendable {
         self.port = resolved.port
         self.store = context.store
         var launch = executor.launch(resolved)
+        self.terminationGracePeriodSeconds = launch.terminationGracePeriodSeconds
         if let period = context.livenessPeriodSeconds { launch.liveness.periodSeconds = period }
         if let threshold = context.livenessFailureThreshold { launch.liveness.failureThreshold = threshold }
         var status = desired.baseStatus

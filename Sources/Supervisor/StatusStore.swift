@@ -2,23 +2,38 @@ import ConfigModel
 import Foundation
 import Logging
 
-/// Holds the observed state the status file shows, and rewrites the file on every change.
+/// Holds the observed state the status file shows, and rewrites the file after changes, coalesced.
 ///
 /// An actor: service controllers, the reconciler and shutdown all report here; writes are serialised.
+/// Writes are coalesced (issue 12: with 1,000 entries, a rewrite of the whole document per change made
+/// the agent spend a full core writing): a change is written at once when the last write is at least
+/// `minimumWriteInterval` old (and at least four times as long as that write took, so a large document
+/// never takes more than a fifth of a core), else once that time has passed, with every change made
+/// meanwhile. `flushNow()` writes at once (agent start and shutdown).
 public actor StatusStore {
     private var status: AgentStatus
     private var order: [String] = []
+    private var listed: Set<String> = []
     private var byName: [String: ServiceStatus] = [:]
     private let file: StatusFile
     private let logger: Logger
     private var lastWriteError: String?
     /// Each entry's resolved spec as the current config writes it.
     private var specs: [String: [String: String]] = [:]
+    private let minimumWriteInterval: Duration
+    private var lastWrite: (at: ContinuousClock.Instant, took: Duration)?
+    private var writeScheduled = false
+    private var dirty = false
 
     /// Creates the store; the file is first written by `flush()`.
-    public init(file: StatusFile, capabilities: AgentStatus.Capabilities, node: NodeInfo, configPath: String, logger: Logger) {
+    /// - Parameter minimumWriteInterval: the shortest time between two writes of the file.
+    public init(
+        file: StatusFile, capabilities: AgentStatus.Capabilities, node: NodeInfo, configPath: String,
+        minimumWriteInterval: Duration = .milliseconds(100), logger: Logger
+    ) {
         self.file = file
         self.logger = logger
+        self.minimumWriteInterval = minimumWriteInterval
         self.status = AgentStatus(
             updatedAt: Timestamp.string(), capabilities: capabilities, node: node,
             config: AgentStatus.ConfigStatus(path: configPath, generation: 0, valid: false, error: nil, errors: [], warnings: [], appliedAt: nil),
@@ -44,7 +59,8 @@ public actor StatusStore {
         status.config.error = nil
         status.config.errors = []
         order = serviceOrder
-        for name in byName.keys where !serviceOrder.contains(name) { byName[name] = nil }
+        listed = Set(serviceOrder)
+        for name in byName.keys where !listed.contains(name) { byName[name] = nil }
         flush()
     }
 
@@ -58,7 +74,7 @@ public actor StatusStore {
 
     /// Replaces one service's status.
     func update(_ service: ServiceStatus) {
-        guard order.contains(service.name) else { return }
+        guard listed.contains(service.name) else { return }
         var service = service
         if let spec = specs[service.name] { service.spec = spec }
         if byName[service.name] == service { return }
@@ -66,9 +82,39 @@ public actor StatusStore {
         flush()
     }
 
-    /// Writes the file now.
+    /// Writes the file soon: at once if the last write is old enough, else once it is, coalescing
+    /// every change made meanwhile.
     func flush() {
+        dirty = true
+        guard !writeScheduled else { return }
+        let wait = nextWriteAllowed.map { $0 - .now } ?? .zero
+        if wait <= .zero {
+            flushNow()
+            return
+        }
+        writeScheduled = true
+        Task {
+            try? await Task.sleep(for: wait)
+            self.scheduledWrite()
+        }
+    }
+
+    private var nextWriteAllowed: ContinuousClock.Instant? {
+        guard let lastWrite else { return nil }
+        return lastWrite.at + max(minimumWriteInterval, lastWrite.took * 4)
+    }
+
+    private func scheduledWrite() {
+        writeScheduled = false
+        if dirty { flushNow() }
+    }
+
+    /// Writes the file now.
+    func flushNow() {
+        dirty = false
         status.updatedAt = Timestamp.string()
+        let started = ContinuousClock.now
+        defer { lastWrite = (started, .now - started) }
         do {
             try file.write(snapshot)
             lastWriteError = nil
@@ -97,7 +143,7 @@ extension StatusStore {
             s.message = message
             byName[name] = s
         }
-        flush()
+        flushNow()
     }
 }
 

@@ -50,6 +50,9 @@ struct Run: AsyncParsableCommand {
     /// Testing aid: run the orphan sweep this often (default: with every re-check), to widen race windows.
     var orphanSweepInterval: DurationArgument?
 
+    @Option(help: "Shortest time between two writes of the status file; changes in between are written together.")
+    var statusWriteInterval: DurationArgument = DurationArgument(argument: "100ms")!
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -68,6 +71,10 @@ struct Run: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "metal-agent")
+        let files = OpenFileLimit.raiseToHardLimit()
+        if files.after != files.before {
+            logger.debug("raised the open-file limit to the hard limit", metadata: ["before": "\(files.before)", "after": "\(files.after)"])
+        }
         let configPath = absolutePath(config)
         let nodeRuntimes = try node.resolve()
         if nodeRuntimes.binaries[nodeRuntimes.defaultRuntime] == nil {
@@ -87,6 +94,7 @@ struct Run: AsyncParsableCommand {
             agentVersion: MetalAgent.version)
         options.resyncInterval = resyncInterval.duration
         options.orphanSweepInterval = orphanSweepInterval?.duration
+        options.statusWriteInterval = statusWriteInterval.duration
         #if os(Linux)
         // Each runtime runs under the runtime guard, a small C program installed beside this binary.
         guard let guardPath = RuntimeGuardBinary.path() else {

@@ -314,7 +314,7 @@ extension AgentIntegrationTests {
         // A "runtime" that exits at once (/bin/false), restarted every 10 ms: three status writes per cycle,
         // cheap enough to reach 1,000 writes quickly even on a loaded machine.
         let agent = try AgentHarness(config: configYAML(svc("flapping"), svc("steady", model: "tiny-mlx", "runtime: mlx-server")))
-        try agent.start(["--backoff-initial", "10ms", "--backoff-max", "10ms", "--llama-server-bin", "/bin/false"])
+        try agent.start(["--backoff-initial", "10ms", "--backoff-max", "10ms", "--llama-server-bin", "/bin/false", "--status-write-interval", "1ms"])
         var reads = 0, versions = Set<String>(), last = ""
         let clock = ContinuousClock()
         let end = clock.now + AgentHarness.deadline
