@@ -28,7 +28,7 @@ public struct AgentOptions: Sendable {
     /// Tests set it very short to run sweeps concurrently with spawns.
     public var orphanSweepInterval: Duration?
     /// The shortest time between two writes of the status file (changes in between are coalesced).
-    public var statusWriteInterval: Duration = .milliseconds(100)
+    public var statusWriteInterval: Duration = .milliseconds(50)
     /// How to start the runtime guard that runs each runtime (executable, then arguments before
     /// `--grace-seconds`), e.g. `["/usr/local/bin/metal-agent-guard", "guard"]`; nil starts runtimes
     /// directly, and then a runtime outlives an agent that is SIGKILLed until the next agent start stops it.

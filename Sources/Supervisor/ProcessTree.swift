@@ -23,9 +23,27 @@ enum ProcessTree {
         var identity: ProcessIdentity { ProcessIdentity(pid: pid, startTime: startTime, bootID: ProcessIdentity.bootID) }
     }
 
-    /// Every live (not zombie) descendant of `root`, parents before their children, from the parent
-    /// pid in each `/proc/<pid>/stat`.
+    /// Every live (not zombie) descendant of `root`, parents before their children.
+    ///
+    /// Walks the kernel's children lists (`/proc/<pid>/task/<tid>/children`, Linux 3.5), so the cost
+    /// follows the size of the tree, not the number of processes on the machine (with 1,000 entries
+    /// stopping at once, a scan of all of `/proc` per stop was quadratic); falls back to a scan of
+    /// `/proc` where the kernel has no children lists.
     static func descendants(of root: pid_t) -> [Stat] {
+        guard var queue = childPIDs(of: root) else { return descendantsByScan(of: root) }
+        var result: [Stat] = []
+        var next = 0
+        while next < queue.count {
+            let pid = queue[next]
+            next += 1
+            guard let stat = stat(pid), !stat.isZombie else { continue }
+            result.append(stat)
+            queue.append(contentsOf: childPIDs(of: pid) ?? [])
+        }
+        return result
+    }
+
+    private static func descendantsByScan(of root: pid_t) -> [Stat] {
         let children = childrenByParent()
         var result: [Stat] = []
         var queue = children[root] ?? []
@@ -37,6 +55,48 @@ enum ProcessTree {
             queue.append(contentsOf: children[process.pid] ?? [])
         }
         return result
+    }
+
+    /// The pids in the children lists of every thread of `pid` (zombies included); nil when the kernel
+    /// has no children lists (or `pid` is gone).
+    static func childPIDs(of pid: pid_t) -> [pid_t]? {
+        #if os(Linux)
+        guard let tasks = opendir("/proc/\(pid)/task") else { return nil }
+        defer { closedir(tasks) }
+        let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+        var found = false
+        var result: [pid_t] = []
+        while let entry = readdir(tasks) {
+            let name = (UnsafeRawPointer(entry) + nameOffset).assumingMemoryBound(to: CChar.self)
+            guard name.pointee >= 0x30 && name.pointee <= 0x39 else { continue }
+            let fd = "/proc/\(pid)/task/\(String(cString: name))/children".withCString { open($0, O_RDONLY | O_CLOEXEC) }
+            guard fd >= 0 else { continue }
+            defer { close(fd) }
+            found = true
+            var value: pid_t = 0
+            var inNumber = false
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let n = read(fd, &buffer, buffer.count)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                for byte in buffer[..<n] {
+                    if byte >= 0x30 && byte <= 0x39 {
+                        value = value &* 10 &+ pid_t(byte - 0x30)
+                        inNumber = true
+                    } else if inNumber {
+                        result.append(value)
+                        value = 0
+                        inNumber = false
+                    }
+                }
+            }
+            if inNumber { result.append(value) }
+        }
+        return found ? result : nil
+        #else
+        return nil
+        #endif
     }
 
     /// Sends `signal` to every live descendant of `root`, and to `root` itself when `includingRoot`.
@@ -54,11 +114,11 @@ enum ProcessTree {
         return sent
     }
 
-    /// Live (not zombie) children of `parent`.
-    static func children(of parent: pid_t) -> [Stat] { childrenByParent()[parent] ?? [] }
-
-    /// Children of `parent`, live and zombie, in one scan.
+    /// Children of `parent`, live and zombie (from its children lists, else a scan of `/proc`).
     static func allChildren(of parent: pid_t) -> [Stat] {
+        if let pids = childPIDs(of: parent) {
+            return pids.compactMap { stat($0) }.filter { $0.parent == parent }
+        }
         var result: [Stat] = []
         forEachProcess { if $0.parent == parent { result.append($0) } }
         return result

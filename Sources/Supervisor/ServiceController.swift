@@ -207,7 +207,7 @@ struct SupervisionLoop: Sendable {
         var successes = 0
         let period = Duration.milliseconds(Int64(probe.periodSeconds * 1000))
         // Start fast and slow down to the probe's period: a small model is up in a few hundred ms.
-        var interval = min(Duration.milliseconds(50), period)
+        var interval = min(Duration.milliseconds(10), period)
         while true {
             if Task.isCancelled { return .cancelled }
             if let t = child.termination { return .exited(t) }

@@ -29,7 +29,7 @@ public actor StatusStore {
     /// - Parameter minimumWriteInterval: the shortest time between two writes of the file.
     public init(
         file: StatusFile, capabilities: AgentStatus.Capabilities, node: NodeInfo, configPath: String,
-        minimumWriteInterval: Duration = .milliseconds(100), logger: Logger
+        minimumWriteInterval: Duration = .milliseconds(50), logger: Logger
     ) {
         self.file = file
         self.logger = logger

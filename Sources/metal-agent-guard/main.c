@@ -116,8 +116,79 @@ static int read_stat(pid_t pid, pid_t *parent, unsigned long long *start) {
     return -1;
 }
 
-// Every live descendant of this process, parents before children; returns the count, *out malloc'ed.
+// Appends the children of `pid` (every thread's /proc/<pid>/task/<tid>/children, Linux 3.5) to *list.
+// Returns 0, or -1 when the kernel has no such files (then the caller scans all of /proc).
+static int append_children(pid_t pid, pid_t **list, size_t *count, size_t *capacity) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *tasks = opendir(path);
+    if (!tasks) return 0;  // it exited meanwhile
+    int found_file = 0;
+    struct dirent *task;
+    while ((task = readdir(tasks))) {
+        if (task->d_name[0] < '0' || task->d_name[0] > '9') continue;
+        char file[96];
+        snprintf(file, sizeof file, "/proc/%d/task/%s/children", (int)pid, task->d_name);
+        int fd = open(file, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        found_file = 1;
+        char text[4096];
+        ssize_t n;
+        char carry[16] = {0};
+        size_t carried = 0;
+        while ((n = read(fd, text, sizeof text)) > 0) {
+            for (ssize_t i = 0; i < n; i++) {
+                if (text[i] >= '0' && text[i] <= '9') {
+                    if (carried < sizeof carry - 1) carry[carried++] = text[i];
+                } else if (carried) {
+                    carry[carried] = 0;
+                    if (*count == *capacity) {
+                        size_t bigger = *capacity ? *capacity * 2 : 64;
+                        pid_t *grown = realloc(*list, bigger * sizeof **list);
+                        if (!grown) { close(fd); closedir(tasks); return 0; }
+                        *list = grown;
+                        *capacity = bigger;
+                    }
+                    (*list)[(*count)++] = (pid_t)atoi(carry);
+                    carried = 0;
+                }
+            }
+        }
+        close(fd);
+    }
+    closedir(tasks);
+    return found_file ? 0 : -1;
+}
+
+// Every live descendant of this process, parents before children, found by walking children lists
+// (cost in proportion to the tree, not to every process of the machine: 1,000 guards stopping at once
+// must not each read all of /proc). Falls back to a scan of /proc when children lists are missing.
+// Returns the count, *out malloc'ed.
+static size_t descendants_by_scan(struct proc_entry **out);
+
 static size_t descendants(struct proc_entry **out) {
+    pid_t *queue = NULL;
+    size_t count = 0, capacity = 0, next = 0;
+    if (append_children(getpid(), &queue, &count, &capacity) != 0) {
+        free(queue);
+        return descendants_by_scan(out);
+    }
+    while (next < count) {
+        pid_t pid = queue[next++];
+        append_children(pid, &queue, &count, &capacity);
+    }
+    struct proc_entry *result = malloc((count + 1) * sizeof *result);
+    size_t found = 0;
+    for (size_t i = 0; result && i < count; i++) {
+        struct proc_entry e = {queue[i], 0, 0};
+        if (read_stat(e.pid, &e.parent, &e.start) == 0) result[found++] = e;  // skips zombies and the gone
+    }
+    free(queue);
+    *out = result;
+    return result ? found : 0;
+}
+
+static size_t descendants_by_scan(struct proc_entry **out) {
     size_t count = 0, capacity = 256;
     struct proc_entry *all = malloc(capacity * sizeof *all);
     DIR *dir = opendir("/proc");
@@ -185,15 +256,21 @@ static size_t signal_descendants(int signal) {
     return n;
 }
 
-// SIGKILL to every descendant, again and again until none is left (one may fork meanwhile), reaping
-// each; returns when this process has no descendants and no zombies.
-static void kill_all_descendants(void) {
+// SIGKILL to every descendant, again and again until this process has no child left, live or zombie
+// (a descendant may fork between a walk and its kill, and children lists can miss a process that
+// changes meanwhile; whatever is missed comes to this subreaper and is found next round). Waits for
+// exits on the signalfd (SIGCHLD), 10 ms at a time, never blocking in waitpid.
+static void kill_all_descendants(int signals) {
     for (;;) {
-        size_t live = signal_descendants(SIGKILL);
+        signal_descendants(SIGKILL);
         int status;
-        // Killed processes end; orphans of killed parents come to us and are reaped here too.
-        while (waitpid(-1, &status, live ? 0 : WNOHANG) > 0) {}
-        if (!live) return;
+        pid_t reaped;
+        while ((reaped = waitpid(-1, &status, WNOHANG)) > 0) {}
+        if (reaped < 0 && errno == ECHILD) return;
+        struct pollfd fd = {signals, POLLIN, 0};
+        (void)poll(&fd, 1, 10);
+        struct signalfd_siginfo info;
+        while (read(signals, &info, sizeof info) == (ssize_t)sizeof info) {}
     }
 }
 
@@ -356,7 +433,7 @@ int main(int argc, char *argv[]) {
     }
 
     // The runtime is gone; so is everything it left behind.
-    kill_all_descendants();
+    kill_all_descendants(signals);
     if (WIFEXITED(runtime_status)) return WEXITSTATUS(runtime_status);
     die_of(WTERMSIG(runtime_status));
     return 127;

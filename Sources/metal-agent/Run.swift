@@ -51,7 +51,7 @@ struct Run: AsyncParsableCommand {
     var orphanSweepInterval: DurationArgument?
 
     @Option(help: "Shortest time between two writes of the status file; changes in between are written together.")
-    var statusWriteInterval: DurationArgument = DurationArgument(argument: "100ms")!
+    var statusWriteInterval: DurationArgument = DurationArgument(argument: "50ms")!
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
