@@ -33,7 +33,7 @@ let package = Package(
         // prctl and pidfd calls Swift cannot import (Linux).
         .target(name: "CProcessControl"),
         // The runtime guard: a small C program installed beside metal-agent (Linux), one per runtime.
-        .executableTarget(name: "metal-agent-guard"),
+        .executableTarget(name: "metal-agent-guard", dependencies: ["CProcessControl"]),
         .target(name: "ConfigModel", dependencies: ["CYaml"], swiftSettings: strict),
         .target(name: "Executors", dependencies: ["ConfigModel"], swiftSettings: strict),
         .target(

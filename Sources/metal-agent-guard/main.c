@@ -48,15 +48,9 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_send_signal
-#define SYS_pidfd_send_signal 424
-#endif
+#include "process_control.h"
 
 static const int lifeline = 0;
 
@@ -236,7 +230,7 @@ static size_t descendants_by_scan(struct proc_entry **out) {
 // Sends `signal` to `e` only if its pid still holds that process (same start time): the pidfd is opened
 // first, so if the start time matches afterwards, the pidfd is that process and no reuse can intervene.
 static void signal_identity(const struct proc_entry *e, int signal) {
-    int pidfd = (int)syscall(SYS_pidfd_open, e->pid, 0);
+    int pidfd = mac_pidfd_open(e->pid);
     pid_t parent;
     unsigned long long start;
     int same = read_stat(e->pid, &parent, &start) == 0 && start == e->start;
@@ -244,7 +238,7 @@ static void signal_identity(const struct proc_entry *e, int signal) {
         if ((errno == ENOSYS || errno == EPERM) && same) kill(e->pid, signal);  // kernel before 5.3
         return;
     }
-    if (same) (void)syscall(SYS_pidfd_send_signal, pidfd, signal, NULL, 0);
+    if (same) (void)mac_pidfd_send_signal(pidfd, signal);
     close(pidfd);
 }
 
@@ -364,7 +358,7 @@ int main(int argc, char *argv[]) {
     if (i >= argc) fail("no runtime command given", "");
     char **command = &argv[i];
 
-    (void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    (void)mac_set_child_subreaper();
     // Every signal goes through the signalfd; faults stay deliverable.
     sigset_t mask;
     sigfillset(&mask);
