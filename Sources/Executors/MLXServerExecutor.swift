@@ -15,8 +15,15 @@ public struct MLXServerExecutor: RuntimeExecutor {
     public let formats: Set<ModelFormat> = [.mlx]
     /// Looked up on PATH, in this order, when `--mlx-server-bin` is not given.
     public let defaultBinaryNames = ["mlx-server", "mlx_lm.server"]
-    /// MLX servers take no context size, flash-attention or template switch on the command line.
-    public let ignoredFields = ["spec.contextSize", "spec.flashAttention", "spec.jinja"]
+    /// Node fields the MLX servers have no setting for: llama.cpp's context size, flash-attention,
+    /// template switch, KV cache, batching, MoE, RoPE, reasoning, mode and speculative settings, and
+    /// oMLX's cache settings.
+    public let unsupportedNodeFields: Set<String> = [
+        "contextSize", "flashAttention", "jinja", "cacheTypeK", "cacheTypeV", "cacheTypeCustomK", "cacheTypeCustomV",
+        "batchSize", "uBatchSize", "moeCPUOffload", "moeCPULayers", "noKvOffload", "noWarmup", "reasoningBudget",
+        "reasoningBudgetMessage", "metadataOverrides", "tensorOverrides", "ropeScaling", "mode", "speculativeDecoding",
+        "hotCacheMaxSize", "pagedSSDCacheDir", "pagedSSDCacheMaxSize", "turboQuantBits",
+    ]
     /// Flags this executor sets.
     public let managedFlags: Set<String> = ["--model", "--host", "--port", "--decode-concurrency", "--max-slots"]
     /// Seconds a start may take: loading tens of GB from disk takes minutes.

@@ -13,8 +13,9 @@ public protocol RuntimeExecutor: Sendable {
     var defaultBinaryNames: [String] { get }
     /// Flags `launch` sets itself (long and short spellings); `spec.extraArgs` repeating one gets a warning.
     var managedFlags: Set<String> { get }
-    /// `spec` fields this runtime has no flag for (set, they change nothing; `validate` warns).
-    var ignoredFields: [String] { get }
+    /// Node fields of the CRD (`SpecFields`, class `node`, dotted spec paths without `spec.`) that this
+    /// runtime has no setting for; set, they get the entry's `IgnoredField` warning.
+    var unsupportedNodeFields: Set<String> { get }
     /// The launch description for one service.
     func launch(_ resolved: ResolvedService) -> LaunchDescription
 }
@@ -30,5 +31,5 @@ extension RuntimeExecutor {
 
 extension RuntimeExecutor {
     /// None by default.
-    public var ignoredFields: [String] { [] }
+    public var unsupportedNodeFields: Set<String> { [] }
 }

@@ -80,12 +80,22 @@ func loadErrors(_ bytes: [UInt8], file: String = "/etc/ma/models.yaml") -> [Conf
         ("/abs/path/m.gguf", "/abs/path/m.gguf"),
         ("file:///srv/m.gguf", "/srv/m.gguf"),
         ("sub/m.gguf", "/etc/ma/sub/m.gguf"),
-        ("./m.gguf", "/etc/ma/m.gguf"),
+        ("models/v1.2/m.gguf", "/etc/ma/models/v1.2/m.gguf"),
     ])
     func resolvesModelSources(written: String, resolved: String) throws {
         let model = ggufModel.replacingOccurrences(of: "models/tiny.gguf", with: written)
         let config = try ConfigLoader.load(yaml(model), file: "/etc/ma/models.yaml")
         #expect(config.models["tiny"]?.source == .path(resolved))
+    }
+
+    @Test(arguments: ["./m.gguf", "../m.gguf", "/srv/my models/m.gguf", ""])
+    func sourcesTheCRDRejectsAreFileErrors(written: String) {
+        // The CRD's pattern: a URL of a known scheme, an absolute path without spaces, or a relative path
+        // starting with a letter or digit. What a cluster rejects is rejected here too.
+        let model = ggufModel.replacingOccurrences(of: "models/tiny.gguf", with: "\"\(written)\"")
+        let errors = loadErrors(yaml(model))
+        #expect(errors.map(\.field) == ["Model \"tiny\" spec.source"])
+        if written == "./m.gguf" { #expect(errors.first?.message.hasSuffix("write it without the leading ./ (relative paths start at the config file's folder)") == true) }
     }
 
     @Test func remoteSourcesAreKeptAsRemote() throws {
@@ -135,7 +145,7 @@ func loadErrors(_ bytes: [UInt8], file: String = "/etc/ma/models.yaml") -> [Conf
     }
 
     @Test func reportsEveryErrorAtOnceInFileOrder() {
-        let errors = loadErrors(yaml(ggufModel, service("a", "contextSize: big"), service("b", "replicas: 2\nmodelRef2: x")))
+        let errors = loadErrors(yaml(ggufModel, service("a", "contextSize: big"), service("b", "replicas: 11\nmodelRef2: x")))
         #expect(errors.map(\.field) == [
             "InferenceService \"a\" spec.contextSize",
             "InferenceService \"b\" spec.replicas",
@@ -158,17 +168,24 @@ func loadErrors(_ bytes: [UInt8], file: String = "/etc/ma/models.yaml") -> [Conf
         #expect(errors[0].message.contains("duplicate key"))
     }
 
-    @Test func modelRefToNoModel() {
-        let errors = loadErrors(yaml(ggufModel, service("chat").replacingOccurrences(of: "modelRef: tiny", with: "modelRef: tinny")))
-        #expect(errors.map(\.field) == ["InferenceService \"chat\" spec.modelRef"])
-        #expect(errors[0].message == "no Model named \"tinny\" in this file; did you mean \"tiny\"?")
+    @Test func modelRefToNoModelIsNotAFileError() throws {
+        // As in a cluster, the Model may come later or from another file: an entry error (ModelNotFound), see DesiredStateTests.
+        let config = try ConfigLoader.load(yaml(ggufModel, service("chat").replacingOccurrences(of: "modelRef: tiny", with: "modelRef: tinny")), file: "m.yaml")
+        #expect(config.services.map(\.modelRef) == ["tinny"])
+        #expect(config.model(for: config.services[0]) == nil)
     }
 
-    @Test(arguments: ["Chat", "chat_1", "-chat", "chat-", String(repeating: "a", count: 64), "chat.v1"])
-    func rejectsNamesThatAreNotDNS1123Labels(name: String) {
+    @Test(arguments: ["Chat", "chat_1", "-chat", "chat-", "chat..v1", "chat.-v1", ".chat", String(repeating: "a", count: 254)])
+    func rejectsNamesThatAreNotDNS1123Subdomains(name: String) {
         let errors = loadErrors(yaml(ggufModel, service("\"\(name)\"")))
         #expect(errors.count == 1)
-        #expect(errors[0].message.contains("is not a DNS-1123 label"))
+        #expect(errors.first?.message.contains("is not a DNS-1123 subdomain") == true)
+    }
+
+    @Test(arguments: ["chat.v1", "llama-3.2-1b", String(repeating: "a", count: 64), String(repeating: "a.", count: 126) + "a"])
+    func acceptsDNS1123SubdomainNames(name: String) throws {
+        let config = try ConfigLoader.load(yaml(ggufModel, service(name)), file: "m.yaml")
+        #expect(config.services.map(\.name) == [name])
     }
 
     @Test func twoServicesOnOneFixedPort() {
