@@ -191,7 +191,10 @@ public enum ConfigLoader {
             config.warnings += file.warnings
             for var service in file.services {
                 serviceFiles[service.qualifiedName] = "\(file.file):\(service.mark.line)"
-                if let port = service.port {
+                let parked = service.replicas == 0 || service.suspend
+                let fixed = service.portSource == "spec.port" || service.portSource == AgentAnnotations.port
+                if let port = service.port, fixed || !parked {
+                    // A parked entry's endpoint.port claims nothing (it runs nothing); its spec.port still does.
                     if let owner = ports[port] {
                         // endpoint.port / containerPort: a cluster gives each Service its own address.
                         let field = service.portSource ?? "spec.port"
@@ -383,7 +386,7 @@ public enum ConfigLoader {
         model.shardingStrategy = text(sharding["strategy"])
         model.layerSplit = strings(sharding["layerSplit"])
         model.mmproj = text(spec["mmproj"]).flatMap { $0.isEmpty ? nil : resolveSource($0, folder: folder) }
-        model.ignoredFields = validator.clusterFields
+        model.ignoredFields = validator.sortedClusterFields
         model.fieldMarks = fieldMarks(spec)
         return model
     }
@@ -469,7 +472,7 @@ public enum ConfigLoader {
         t.nDraftMax = integer(speculative["nDraftMax"])
         t.pMin = number(speculative["pMin"])
         service.tuning = t
-        service.ignoredFields = validator.clusterFields
+        service.ignoredFields = validator.sortedClusterFields
         service.nodeFields = validator.nodeFields
         return service
     }

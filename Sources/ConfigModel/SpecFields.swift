@@ -89,8 +89,8 @@ public enum SpecFields {
         SpecField("noWarmup", .boolean, .node, "llama-server `--no-warmup`"),
         SpecField("reasoningBudget", .int32(min: 0), .node, "llama-server `--reasoning-budget` (0: no thinking output)"),
         SpecField("reasoningBudgetMessage", .text, .node, "llama-server `--reasoning-budget-message`"),
-        SpecField("metadataOverrides", .strings, .node, "llama-server `--override-kv`, one per item"),
-        SpecField("tensorOverrides", .strings, .node, "llama-server `--override-tensor`, one per item"),
+        SpecField("metadataOverrides", .strings, .node, "llama-server `--override-kv` (items joined by commas)"),
+        SpecField("tensorOverrides", .strings, .node, "llama-server `--override-tensor` (items joined by commas)"),
         SpecField("ropeScaling", .object([
             SpecField("type", .enumeration(["linear", "yarn", "longrope"]), .node, required: true, "llama-server `--rope-scaling`"),
             SpecField("factor", .string(pattern: "^[0-9]+(\\.[0-9]+)?$"), .node, "llama-server `--rope-scale`"),

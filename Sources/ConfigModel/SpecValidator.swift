@@ -18,8 +18,10 @@ public struct IgnoredFieldUse: Sendable, Hashable, Codable {
 /// A null value (`key:` with nothing after it, or with only commented-out list items) is "not set",
 /// as the API server reads it: it is neither checked nor recorded.
 struct SpecValidator {
-    /// Cluster fields written (the outermost cluster path of each), in file order.
+    /// Cluster fields written (the outermost cluster path of each); `sortedClusterFields` in file order.
     var clusterFields: [IgnoredFieldUse] = []
+    /// `clusterFields` in file order.
+    var sortedClusterFields: [IgnoredFieldUse] { clusterFields.sorted { ($0.mark.line, $0.mark.column) < ($1.mark.line, $1.mark.column) } }
     /// Node fields written (dotted paths without `spec.` or list indexes, e.g. `ropeScaling.type`).
     var nodeFields: Set<String> = []
 

@@ -24,7 +24,7 @@ public struct LlamaServerExecutor: RuntimeExecutor {
         "--cache-type-k", "-ctk", "--cache-type-v", "-ctv", "--cpu-moe", "-cmoe", "--n-cpu-moe", "-ncmoe", "--no-kv-offload", "-nkvo",
         "--override-tensor", "-ot", "--override-kv", "--batch-size", "-b", "--ubatch-size", "-ub", "--no-warmup",
         "--reasoning-budget", "--reasoning-budget-message", "--embedding", "--embeddings", "--reranking", "--rerank", "--pooling",
-        "--cache-ram", "-cram", "--spec-type", "--model-draft", "-md", "--spec-draft-n-max", "--spec-draft-p-min",
+        "--cache-ram", "-cram", "--spec-type", "--spec-draft-model", "--model-draft", "-md", "--spec-draft-n-max", "--spec-draft-p-min",
     ]
     /// The oMLX-only fields: llama-server has no setting for them.
     public let unsupportedNodeFields: Set<String> = ["hotCacheMaxSize", "pagedSSDCacheDir", "pagedSSDCacheMaxSize", "turboQuantBits"]
@@ -73,8 +73,8 @@ public struct LlamaServerExecutor: RuntimeExecutor {
     /// `--split-mode`/`--tensor-split` (Model `hardware.gpu.sharding` with `count` > 1; LLMKube's
     /// mapping: tensor = row, pipeline = layer, `layerSplit` ranges → ratios), `--mmproj`,
     /// `--rope-scaling`/`--rope-scale`/`--yarn-orig-ctx`, `--cache-type-k`/`-v` (the custom forms win),
-    /// `--cpu-moe`, `--n-cpu-moe`, `--no-kv-offload`, `--override-tensor` and `--override-kv` (one per
-    /// item), `--batch-size`, `--ubatch-size`, `--no-warmup`, `--reasoning-budget` (+ `-message`),
+    /// `--cpu-moe`, `--n-cpu-moe`, `--no-kv-offload`, `--override-tensor` and `--override-kv` (items
+    /// joined by commas: b11434 keeps only the last of a repeated flag), `--batch-size`, `--ubatch-size`, `--no-warmup`, `--reasoning-budget` (+ `-message`),
     /// the `mode` flags (embedding: `--embedding --pooling last --cache-ram 0`; rerank: `--reranking
     /// --embedding --pooling rank --cache-ram 0`, each left out when extraArgs has it, as LLMKube does),
     /// and `--spec-type` (aliases mtp → draft-mtp, draft → draft-simple, disabled → none) with `-md`,
@@ -103,8 +103,9 @@ public struct LlamaServerExecutor: RuntimeExecutor {
         if t.moeCPUOffload == true { args.append("--cpu-moe") }
         if let n = t.moeCPULayers { args += ["--n-cpu-moe", String(n)] }
         if t.noKvOffload == true { args.append("--no-kv-offload") }
-        for o in t.tensorOverrides { args += ["--override-tensor", o] }
-        for o in t.metadataOverrides { args += ["--override-kv", o] }
+        // b11434 keeps only the last of a repeated flag ("use comma-separated values instead"): one flag, all items.
+        if !t.tensorOverrides.isEmpty { args += ["--override-tensor", t.tensorOverrides.joined(separator: ",")] }
+        if !t.metadataOverrides.isEmpty { args += ["--override-kv", t.metadataOverrides.joined(separator: ",")] }
         if let b = t.batchSize { args += ["--batch-size", String(b)] }
         if let u = t.uBatchSize { args += ["--ubatch-size", String(u)] }
         if t.noWarmup == true { args.append("--no-warmup") }

@@ -38,7 +38,13 @@ struct DesiredStateBuilder: Sendable {
             let file = service.file.isEmpty ? config.file : service.file
             var status = ServiceStatus(name: key, model: service.modelRef, phase: .Pending)
             status.namespace = service.namespace
-            func failed(_ reason: String, _ field: String, at mark: SourceMark?, _ message: String, file errorFile: String? = nil) -> DesiredService {
+            func failed(_ reason: String, _ field: String, at mark: SourceMark?, _ message: String, file explicitFile: String? = nil) -> DesiredService {
+                // A position inside the Model's document is in the Model's file (which may be another config file).
+                var errorFile = explicitFile
+                if errorFile == nil, let model = config.model(for: service), !model.file.isEmpty, let mark,
+                   model.fieldMarks.values.contains(mark), service.fieldMarks.values.contains(mark) == false {
+                    errorFile = model.file
+                }
                 let diagnostic = EntryDiagnostic(
                     service: key, reason: reason,
                     error: ConfigError(file: errorFile ?? file, mark: mark ?? service.mark, field: "\(entryName) \(field)", message: message))
@@ -91,8 +97,7 @@ struct DesiredStateBuilder: Sendable {
                 let list = node.registry.runtimeNames.compactMap { node.registry.executor(for: $0) }
                     .map { "\($0.formats.map(\.rawValue).sorted().joined(separator: ", ")) (\($0.name))" }.joined(separator: " and ")
                 return failed("FormatNotSupported", "spec.modelRef", at: model.fieldMarks["spec.format"] ?? modelRefMark,
-                              "Model \"\(model.name)\" has format \(model.format.rawValue); this agent serves \(list)",
-                              file: model.fieldMarks["spec.format"] != nil ? model.file : nil)
+                              "Model \"\(model.name)\" has format \(model.format.rawValue); this agent serves \(list)")
             }
             guard let executor = node.registry.executor(for: runtime.name), let binary = node.binaries[runtime.name] else {
                 return failed("RuntimeNotEnabled", "spec.runtime", at: runtimeMark, "no executor for runtime \"\(runtime.name)\"")
