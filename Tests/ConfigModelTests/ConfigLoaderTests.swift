@@ -279,3 +279,95 @@ func loadErrors(_ bytes: [UInt8], file: String = "/etc/ma/models.yaml") -> [Conf
         #expect(errors.first?.line == 1 && errors.first?.column == 1)
     }
 }
+
+/// Kubernetes object rules and the CRD's rules, beyond the fixtures.
+@Suite struct KubernetesObjectTests {
+    @Test func aBadMetadataDoesNotHideTheSpecsErrors() {
+        let text = """
+            \(header)
+            kind: InferenceService
+            metadata: {name: Bad_Name}
+            spec: {modelRef: tiny, contextSize: 1, runtme: x}
+            ---
+            \(header)
+            kind: InferenceService
+            spec: {modelRef: tiny, parallelSlots: 0}
+            """
+        let errors = loadErrors(Array(text.utf8))
+        #expect(errors.map(\.field) == [
+            "InferenceService \"Bad_Name\" metadata.name",
+            "InferenceService spec.contextSize",
+            "InferenceService spec.runtme",
+            "InferenceService metadata",
+            "InferenceService spec.parallelSlots",
+        ])
+    }
+
+    @Test func nullMeansNotSet() throws {
+        let text = """
+            \(header)
+            kind: Model
+            metadata: {name: tiny, labels: null, annotations: ~}
+            spec: {source: models/tiny.gguf, sha256: null, hardware: {gpu: }}
+            ---
+            \(header)
+            kind: InferenceService
+            metadata: {name: chat, namespace: null}
+            spec:
+              modelRef: tiny
+              env:
+              extraArgs:
+              contextSize: null
+              endpoint:
+            """
+        let config = try ConfigLoader.load(Array(text.utf8), file: "/m/models.yaml")
+        let s = try #require(config.services.first)
+        #expect(s.env.isEmpty && s.extraArgs.isEmpty && s.contextSize == nil && s.port == nil && s.namespace == "default")
+        // Required fields are not "not set" when null: they are missing.
+        #expect(loadErrors(yaml(ggufModel.replacingOccurrences(of: "source: models/tiny.gguf", with: "source: null"))).map(\.message)
+            == ["missing required field \"source\""])
+    }
+
+    @Test func agentOnlyFieldsHaveAnnotationSpellings() throws {
+        let text = """
+            \(header)
+            kind: Model
+            metadata: {name: tiny}
+            spec: {source: models/tiny.gguf}
+            ---
+            \(header)
+            kind: InferenceService
+            metadata:
+              name: chat
+              annotations:
+                metal-agent.llmkube.dev/port: "8090"
+                metal-agent.llmkube.dev/restartPolicy: Never
+                metal-agent.llmkube.dev/terminationGracePeriodSeconds: "5"
+                metal-agent.llmkube.dev/startupTimeoutSeconds: "90"
+                metal-agent.llmkube.dev/runtime: mlx-server
+                other.example/port: "1"
+            spec: {modelRef: tiny, runtime: llamacpp}
+            """
+        // spec.runtime llamacpp and the annotation mlx-server disagree: an error.
+        #expect(loadErrors(Array(text.utf8)).map(\.field) == ["InferenceService \"chat\" metadata.annotations[metal-agent.llmkube.dev/runtime]"])
+        let config = try ConfigLoader.load(Array(text.replacingOccurrences(of: ", runtime: llamacpp", with: "").utf8), file: "/m/models.yaml")
+        let s = try #require(config.services.first)
+        #expect(s.port == 8090 && s.restartPolicy == .Never && s.terminationGracePeriodSeconds == 5 && s.startupTimeoutSeconds == 90)
+        #expect(s.runtime == "mlx-server")
+        // The same value in both places is fine.
+        let both = text.replacingOccurrences(of: ", runtime: llamacpp", with: ", port: 8090, runtime: mlx-server")
+        #expect(try ConfigLoader.load(Array(both.utf8), file: "/m/models.yaml").services.first?.port == 8090)
+    }
+
+    @Test func mergeKeepsFilesApartAndRejectsOnlyTheClashingOne() throws {
+        let a = try ConfigLoader.parse(yaml(ggufModel, service("a", "port: 9000")), file: "/m/a.yaml")
+        let b = try ConfigLoader.parse(yaml(service("b", "port: 9000")), file: "/m/b.yaml")
+        let c = try ConfigLoader.parse(yaml(service("c")), file: "/m/c.yaml")
+        let merged = ConfigLoader.merge([a, b, c])
+        #expect(merged.config.services.map(\.name) == ["a", "c"])
+        #expect(merged.rejected.keys.sorted() == ["/m/b.yaml"])
+        #expect(merged.rejected["/m/b.yaml"]?.first?.message == "port 9000 is already the fixed port of InferenceService \"a\"")
+        // c's modelRef resolves to a's Model across files.
+        #expect(merged.config.model(for: merged.config.services[1])?.name == "tiny")
+    }
+}
