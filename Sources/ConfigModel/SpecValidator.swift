@@ -81,7 +81,8 @@ struct SpecValidator {
                 let value = map[field.name]
                 guard let value, !value.isNull else {
                     if field.required {
-                        reader.fail(node, "\(label).\(field.name)", "missing required field \"\(field.name)\"")
+                        let hint = ["source": " (a path, or a file:// URL)", "modelRef": " (the name of a Model in the same namespace)"][field.name] ?? ""
+                        reader.fail(node, "\(label).\(field.name)", "missing required field \"\(field.name)\"\(hint)")
                     }
                     continue
                 }

@@ -27,7 +27,9 @@ enum Fixtures {
         do { return .success(try ConfigLoader.load(bytes, file: path)) } catch { return .failure(error) }
     }
 
-    static var valid: [String] { files("valid") + [repo.appendingPathComponent("examples/models.yaml").path] }
+    static var valid: [String] {
+        files("valid") + ["examples/models.yaml", "examples/cluster-user.yaml"].map { repo.appendingPathComponent($0).path }
+    }
     static var invalid: [String] { files("invalid") }
     static var crossDocument: [String] { files("invalid-cross-document") }
 }

@@ -14,7 +14,7 @@ import Testing
     static var files: [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: fixtures.path)) ?? []
         return names.filter { $0.hasSuffix(".yaml") }.sorted().map { fixtures.appendingPathComponent($0).path }
-            + [repo.appendingPathComponent("examples/models.yaml").path]
+            + ["examples/models.yaml", "examples/cluster-user.yaml"].map { repo.appendingPathComponent($0).path }
     }
 
     /// Header lines with `prefix`, in order.
