@@ -16,6 +16,9 @@ public protocol RuntimeExecutor: Sendable {
     /// Node fields of the CRD (`SpecFields`, class `node`, dotted spec paths without `spec.`) that this
     /// runtime has no setting for; set, they get the entry's `IgnoredField` warning.
     var unsupportedNodeFields: Set<String> { get }
+    /// The node fields of `service` this runtime, run from `binary`, has no setting for (default:
+    /// `unsupportedNodeFields`); a runtime whose flags depend on the binary narrows it.
+    func unsupportedFields(_ service: InferenceService, binary: String) -> Set<String>
     /// The launch description for one service.
     func launch(_ resolved: ResolvedService) -> LaunchDescription
 }
@@ -32,4 +35,6 @@ extension RuntimeExecutor {
 extension RuntimeExecutor {
     /// None by default.
     public var unsupportedNodeFields: Set<String> { [] }
+    /// `unsupportedNodeFields`, whatever the binary.
+    public func unsupportedFields(_ service: InferenceService, binary: String) -> Set<String> { unsupportedNodeFields }
 }

@@ -165,7 +165,7 @@ struct DesiredStateBuilder: Sendable {
             status.spec = Self.summary(service, model: model, runtime: runtime, binary: binary)
             var desired = DesiredService(name: key, action: .run(resolved, executor), baseStatus: status, specHash: hash)
             desired.warnings = overriddenFlags(service, executor: executor, file: file)
-                + ignoredFieldWarnings(service, executor: executor, file: file)
+                + ignoredFieldWarnings(service, executor: executor, binary: binary, file: file)
             return desired
         }
     }
@@ -187,7 +187,7 @@ struct DesiredStateBuilder: Sendable {
     /// One `IgnoredField` warning for an entry, listing every field it sets that this node does not act
     /// on: cluster fields, node fields the runtime has no setting for, and a `replicas` count above 1
     /// (one process runs). nil-free: no such field, no warning.
-    private func ignoredFieldWarnings(_ service: InferenceService, executor: (any RuntimeExecutor)?, file: String) -> [EntryDiagnostic] {
+    private func ignoredFieldWarnings(_ service: InferenceService, executor: (any RuntimeExecutor)?, binary: String? = nil, file: String) -> [EntryDiagnostic] {
         var parts: [String] = []
         var mark: SourceMark?
         if !service.ignoredFields.isEmpty {
@@ -199,7 +199,7 @@ struct DesiredStateBuilder: Sendable {
             mark = mark ?? service.fieldMarks["spec.replicas"]
         }
         if let executor {
-            let unsupported = executor.unsupportedNodeFields.filter { service.nodeFields.contains($0) }
+            let unsupported = executor.unsupportedFields(service, binary: binary ?? node.binaries[executor.name] ?? "").filter { service.nodeFields.contains($0) }
                 .sorted { (service.fieldMarks["spec.\($0)"]?.line ?? 0, $0) < (service.fieldMarks["spec.\($1)"]?.line ?? 0, $1) }
             if !unsupported.isEmpty {
                 let list = unsupported.map { "spec.\($0)" }.joined(separator: ", ")

@@ -124,9 +124,26 @@ import Testing
         #expect(MLXServerExecutor().unsupportedNodeFields.isSuperset(of: ["cacheTypeK", "batchSize", "mode", "contextSize"]))
     }
 
-    func mlxResolved(_ service: InferenceService) -> ResolvedService {
+    @Test func mlxLMServerTakesADraftModel() throws {
+        var service = InferenceService(name: "m", modelRef: "x")
+        service.tuning.speculativeType = "draft"
+        service.tuning.draftModelRef = "small"
+        service.tuning.nDraftMax = 3
+        let mlx = MLXServerExecutor()
+        #expect(mlx.launch(mlxResolved(service, draft: "/m/small")).arguments.suffix(4) == ["--draft-model", "/m/small", "--num-draft-tokens", "3"])
+        #expect(!mlx.unsupportedFields(service, binary: "/v/bin/mlx_lm.server").contains("speculativeDecoding"))
+        // The Swift mlx-server and the ngram types have no such flag.
+        #expect(mlx.unsupportedFields(service, binary: "/usr/local/bin/mlx-server").contains("speculativeDecoding"))
+        #expect(!mlx.launch(mlxResolved(service, binary: "/usr/local/bin/mlx-server", draft: "/m/small")).arguments.contains("--draft-model"))
+        service.tuning.speculativeType = "ngram-simple"
+        service.tuning.draftModelRef = nil
+        #expect(mlx.unsupportedFields(service, binary: "/v/bin/mlx_lm.server").contains("speculativeDecoding"))
+    }
+
+    func mlxResolved(_ service: InferenceService, binary: String = "/v/bin/mlx_lm.server", draft: String? = nil) -> ResolvedService {
         ResolvedService(
             service: service, model: Model(name: "x", source: .path("/m/x"), format: .mlx), modelPath: "/m/x",
-            runtime: ResolvedRuntime(name: "mlx-server", source: .spec), binary: "/v/bin/mlx_lm.server", host: "127.0.0.1", port: 9000)
+            runtime: ResolvedRuntime(name: "mlx-server", source: .spec), binary: binary, host: "127.0.0.1", port: 9000,
+            mmprojPath: nil, draftModelPath: draft)
     }
 }
