@@ -73,13 +73,13 @@ public struct SpecField: Sendable {
 
 extension FieldType {
     /// Go `int32`.
-    static let int32 = FieldType.integer(Int(Int32.min)...Int(Int32.max))
+    static var int32: FieldType { .integer(Int(Int32.min)...Int(Int32.max)) }
     /// Go `int64`.
-    static let int64 = FieldType.integer(Int(Int64.min)...Int(Int64.max))
+    static var int64: FieldType { .integer(Int(Int64.min)...Int(Int64.max)) }
     /// `int32` with a CRD minimum (and the type's maximum).
     static func int32(min: Int, max: Int = Int(Int32.max)) -> FieldType { .integer(min...max) }
     /// A plain string.
-    static let text = FieldType.string()
+    static var text: FieldType { .string() }
     /// A list of strings.
-    static let strings = FieldType.list(.string())
+    static var strings: FieldType { .list(.string()) }
 }
