@@ -90,7 +90,7 @@ public enum ConfigLoader {
                 guard case .scalar(let key, _) = pair.key.value else { return nil }
                 return (key, pair.value)
             }, uniquingKeysWith: { first, _ in first })
-            guard let (kind, kindNode) = readKind(top, document: document, file: file, reader: &reader, warnings: &result.warnings) else { continue }
+            guard let (kind, _) = readKind(top, document: document, file: file, reader: &reader, warnings: &result.warnings) else { continue }
             guard let fields = reader.fields(document, "", allowed: documentFields) else { continue }
             // `status` (kubectl get -o yaml) belongs to the cluster: accepted, never read.
             let meta = readMetadata(fields["metadata"], kind: kind, document: document, reader: &reader)
@@ -99,7 +99,6 @@ public enum ConfigLoader {
                 reader.fail(document, "\(entry) spec", "missing required field \"spec\"")
                 continue
             }
-            _ = kindNode
             switch kind {
             case "Model":
                 let model = readModel(specNode, entry: entry, folder: directory(of: file), reader: &reader)
@@ -308,9 +307,9 @@ public enum ConfigLoader {
         if let n = present("deletionGracePeriodSeconds") { _ = reader.int(n, "\(kind) metadata.deletionGracePeriodSeconds", in: 0...Int(Int64.max)) }
         if let n = present("finalizers") { _ = reader.stringList(n, "\(kind) metadata.finalizers") }
         for key in ["ownerReferences", "managedFields"] {
-            if let n = present(key), case .sequence = n.value {} else if let n = present(key) {
-                reader.fail(n, "\(kind) metadata.\(key)", "expected a list, found \(n.kindDescription)")
-            }
+            guard let n = present(key) else { continue }
+            if case .sequence = n.value { continue }
+            reader.fail(n, "\(kind) metadata.\(key)", "expected a list, found \(n.kindDescription)")
         }
         var namespace = ObjectName.defaultNamespace
         if let n = present("namespace"), let ns = reader.string(n, "\(kind) metadata.namespace") {

@@ -325,7 +325,7 @@ func loadErrors(_ bytes: [UInt8], file: String = "/etc/ma/models.yaml") -> [Conf
         #expect(s.env.isEmpty && s.extraArgs.isEmpty && s.contextSize == nil && s.port == nil && s.namespace == "default")
         // Required fields are not "not set" when null: they are missing.
         #expect(loadErrors(yaml(ggufModel.replacingOccurrences(of: "source: models/tiny.gguf", with: "source: null"))).map(\.message)
-            == ["missing required field \"source\""])
+            == ["missing required field \"source\" (a path, or a file:// URL)"])
     }
 
     @Test func agentOnlyFieldsHaveAnnotationSpellings() throws {
