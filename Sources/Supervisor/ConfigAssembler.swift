@@ -1,5 +1,6 @@
 import ConfigModel
 import Foundation
+
 /// Puts the config together from several files, keeping each file's last good content: a file whose
 /// edit is rejected (a file error, or a clash with another file) keeps its previous content in force,
 /// and the other files' edits still apply.
