@@ -26,6 +26,18 @@ public struct LlamaServerExecutor: RuntimeExecutor {
         "--reasoning-budget", "--reasoning-budget-message", "--embedding", "--embeddings", "--reranking", "--rerank", "--pooling",
         "--cache-ram", "-cram", "--spec-type", "--spec-draft-model", "--model-draft", "-md", "--spec-draft-n-max", "--spec-draft-p-min",
     ]
+    /// llama-server's other spellings of the flags it sets (b11434 `common/arg.cpp`).
+    static let spellings: [String: String] = [
+        "-m": "--model", "-c": "--ctx-size", "-ngl": "--n-gpu-layers", "--gpu-layers": "--n-gpu-layers", "-np": "--parallel",
+        "-fa": "--flash-attn", "--no-jinja": "--jinja", "-sm": "--split-mode", "-ts": "--tensor-split", "-mm": "--mmproj",
+        "-ctk": "--cache-type-k", "-ctv": "--cache-type-v", "-cmoe": "--cpu-moe", "-ncmoe": "--n-cpu-moe", "-nkvo": "--no-kv-offload",
+        "-ot": "--override-tensor", "-b": "--batch-size", "-ub": "--ubatch-size", "--embeddings": "--embedding", "--rerank": "--reranking",
+        "-cram": "--cache-ram", "--spec-draft-model": "-md", "--model-draft": "-md",
+    ]
+
+    /// llama-server's long spelling of `flag`.
+    public func canonicalFlag(_ flag: String) -> String { Self.spellings[flag] ?? flag }
+
     /// The oMLX-only fields: llama-server has no setting for them.
     public let unsupportedNodeFields: Set<String> = ["hotCacheMaxSize", "pagedSSDCacheDir", "pagedSSDCacheMaxSize", "turboQuantBits"]
     /// Context size in tokens when `spec.contextSize` is absent.

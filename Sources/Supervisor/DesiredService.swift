@@ -164,7 +164,7 @@ struct DesiredStateBuilder: Sendable {
             status.specHash = hash
             status.spec = Self.summary(service, model: model, runtime: runtime, binary: binary)
             var desired = DesiredService(name: key, action: .run(resolved, executor), baseStatus: status, specHash: hash)
-            desired.warnings = overriddenFlags(service, executor: executor, file: file)
+            desired.warnings = overriddenFlags(service, executor: executor, launch: executor.launch(resolved), file: file)
                 + ignoredFieldWarnings(service, executor: executor, binary: binary, file: file)
             return desired
         }
@@ -214,15 +214,18 @@ struct DesiredStateBuilder: Sendable {
                                message: parts.joined(separator: "; ")))]
     }
 
-    /// A warning for each `spec.extraArgs` flag that repeats one the executor sets itself.
-    /// The runtime keeps the last occurrence, so the extraArgs value wins (llama.cpp's argument parser
-    /// and Python's argparse both overwrite on repeat).
-    private func overriddenFlags(_ service: InferenceService, executor: any RuntimeExecutor, file: String) -> [EntryDiagnostic] {
+    /// A warning for each `spec.extraArgs` flag that repeats one the executor set in this launch (in
+    /// any spelling: `-c` repeats `--ctx-size`). The runtime keeps the last occurrence, so the
+    /// extraArgs value wins (llama.cpp's argument parser and Python's argparse both overwrite on repeat).
+    private func overriddenFlags(_ service: InferenceService, executor: any RuntimeExecutor, launch: LaunchDescription, file: String) -> [EntryDiagnostic] {
         let managed = executor.managedFlags
+        let own = launch.arguments.dropLast(service.extraArgs.count)
+            .filter { $0.hasPrefix("-") && managed.contains($0) }.map(executor.canonicalFlag)
+        let set = Set(own)
         var seen: Set<String> = []
         return service.extraArgs.compactMap { arg in
             let flag = arg.split(separator: "=", maxSplits: 1).first.map(String.init) ?? arg
-            guard managed.contains(flag), seen.insert(flag).inserted else { return nil }
+            guard managed.contains(flag), set.contains(executor.canonicalFlag(flag)), seen.insert(flag).inserted else { return nil }
             return EntryDiagnostic(
                 service: service.qualifiedName, reason: "OverriddenFlag",
                 error: ConfigError(

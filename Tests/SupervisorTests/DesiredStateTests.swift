@@ -134,6 +134,17 @@ import Testing
         #expect(desired.map(\.baseStatus.reason) == [nil, nil, "ModelNotFound"])
     }
 
+    @Test func overriddenFlagWarnsOnlyForFlagsThisLaunchSets() throws {
+        let desired = try build(doc("Model", "{name: m}", "{source: /m/m.gguf}")
+            + doc("InferenceService", "{name: a}", "{modelRef: m, extraArgs: [\"--cache-type-k\", q8_0, \"-c\", \"512\", \"--parallel\", \"2\"]}")
+            + doc("InferenceService", "{name: b}", "{modelRef: m, cacheTypeK: f16, extraArgs: [\"-ctk\", q8_0]}"))
+        let flagged = desired.map { $0.warnings.filter { $0.reason == "OverriddenFlag" }.map(\.error.message) }
+        // a: only -c (the agent always sets --ctx-size); it sets no cache type and no --parallel here.
+        #expect(flagged[0].count == 1 && flagged[0][0].hasPrefix("\"-c\" repeats a flag the agent sets"))
+        // b: -ctk is llama-server's short spelling of the --cache-type-k the agent set.
+        #expect(flagged[1].count == 1 && flagged[1][0].hasPrefix("\"-ctk\" repeats"))
+    }
+
     @Test func draftModelRefAndMmprojResolveToLocalFiles() throws {
         let text = doc("Model", "{name: m}", "{source: /m/m.gguf, mmproj: proj/mm.gguf}")
             + doc("Model", "{name: d}", "{source: /m/d.gguf}")
