@@ -81,7 +81,7 @@ public enum ConfigLoader {
         var result = ConfigFile(file: file)
         var modelLines: [String: Int] = [:]
         var serviceLines: [String: Int] = [:]
-        for document in documents where !document.isNull {
+        for document in expandLists(documents) where !document.isNull {
             guard case .mapping(let pairs) = document.value else {
                 reader.fail(document, "", "expected a mapping, found \(document.kindDescription)")
                 continue
@@ -258,6 +258,18 @@ public enum ConfigLoader {
             reader.fail(document, "\(kind) apiVersion", "missing required field \"apiVersion\" (\(apiVersion))")
         }
         return (kind, kindNode)
+    }
+
+    /// Documents with the items of every `v1` `List` in place of the list, as `kubectl get -o yaml` of
+    /// several objects prints them and `kubectl apply -f` reads them.
+    static func expandLists(_ documents: [YAMLNode]) -> [YAMLNode] {
+        documents.flatMap { document -> [YAMLNode] in
+            let top = present(document)
+            guard text(top["apiVersion"]) == "v1", text(top["kind"]) == "List", case .sequence(let items)? = top["items"]?.value else {
+                return [document]
+            }
+            return items
+        }
     }
 
     /// `metadata.name` when it is a string, for messages about skipped documents.

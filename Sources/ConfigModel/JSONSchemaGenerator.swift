@@ -27,6 +27,14 @@ public enum JSONSchemaGenerator {
             ("allOf", .array([
                 conditional(kind: "Model", then: "model"),
                 conditional(kind: "InferenceService", then: "inferenceService"),
+                // A v1 List (kubectl get -o yaml of several objects): each item is a document.
+                .object([
+                    ("if", .object([
+                        ("properties", .object([("apiVersion", .object([("const", .string("v1"))])), ("kind", .object([("const", .string("List"))]))])),
+                        ("required", .array([.string("apiVersion"), .string("kind")])),
+                    ])),
+                    ("then", .object([("properties", .object([("items", .object([("type", .string("array")), ("items", .object([("$ref", .string("#"))]))]))]))])),
+                ]),
                 .object([
                     ("if", .object([
                         ("properties", .object([("apiVersion", .object([("pattern", .string("^inference\\.llmkube\\.dev/"))]))])),

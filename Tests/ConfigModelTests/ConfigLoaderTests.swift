@@ -371,3 +371,30 @@ func loadErrors(_ bytes: [UInt8], file: String = "/etc/ma/models.yaml") -> [Conf
         #expect(merged.config.model(for: merged.config.services[1])?.name == "tiny")
     }
 }
+
+@Suite struct KubectlListTests {
+    @Test func aV1ListOfObjectsIsReadItemByItem() throws {
+        // `kubectl get models,inferenceservices -o yaml` prints one v1 List.
+        let text = """
+            apiVersion: v1
+            kind: List
+            metadata: {resourceVersion: ""}
+            items:
+            - apiVersion: inference.llmkube.dev/v1alpha1
+              kind: Model
+              metadata: {name: tiny, namespace: default, uid: 1b2c, generation: 1}
+              spec: {source: models/tiny.gguf}
+              status: {phase: Ready}
+            - apiVersion: inference.llmkube.dev/v1alpha1
+              kind: InferenceService
+              metadata: {name: chat, namespace: default, resourceVersion: "42"}
+              spec: {modelRef: tiny, contextSize: 4096, contextSiz: 1}
+            """
+        let errors = loadErrors(Array(text.utf8))
+        // Errors inside an item point into the list.
+        #expect(errors.map(\.description) == ["/etc/ma/models.yaml:13:45: InferenceService \"chat\" spec.contextSiz: unknown field \"contextSiz\"; did you mean \"contextSize\"? (known: \(SpecFields.inferenceService.map(\.name).joined(separator: ", ")))"])
+        let config = try ConfigLoader.load(Array(text.replacingOccurrences(of: ", contextSiz: 1", with: "").utf8), file: "/m/models.yaml")
+        #expect(config.services.map(\.name) == ["chat"] && config.services[0].contextSize == 4096)
+        #expect(config.models.keys.sorted() == ["tiny"])
+    }
+}
