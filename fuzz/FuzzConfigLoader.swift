@@ -9,13 +9,17 @@ public func fuzzConfigLoader(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt 
     do {
         let config = try ConfigLoader.load(bytes, file: "/fuzz/models.yaml")
         // A loaded config is consistent.
-        precondition(Set(config.services.map(\.name)).count == config.services.count, "duplicate service names accepted")
+        precondition(Set(config.services.map(\.qualifiedName)).count == config.services.count, "duplicate service names accepted")
+        for (key, model) in config.models { precondition(key == model.qualifiedName, "Model under the wrong key") }
         for service in config.services {
-            precondition(config.models[service.modelRef] != nil, "modelRef to no Model accepted")
-            precondition(ConfigLoader.isDNS1123Label(service.name), "bad name accepted")
-            precondition((0...1).contains(service.replicas), "replicas out of range")
+            precondition(ObjectName.isDNS1123Subdomain(service.name), "bad name accepted")
+            precondition(ObjectName.isDNS1123Label(service.namespace), "bad namespace accepted")
+            precondition((0...10).contains(service.replicas), "replicas out of range")
             if let port = service.port { precondition((1...65535).contains(port), "port out of range") }
-            if let runtime = service.runtime { precondition(RuntimeName.known.contains(runtime), "runtime not canonical") }
+            if let ctx = service.contextSize { precondition((128...2_097_152).contains(ctx), "contextSize out of range") }
+            if let runtime = service.runtime {
+                precondition(RuntimeName.known.contains(runtime) || RuntimeName.notSupported.contains(runtime), "runtime not canonical")
+            }
         }
     } catch {
         // Errors are well-formed: at least one, each with a position inside the file.

@@ -1,35 +1,67 @@
-/// Turns the bytes of a `models.yaml` (format v1) into a validated `AgentConfig`.
+/// Turns the bytes of `models.yaml` files (format v1) into a validated `AgentConfig`.
 ///
-/// The file is a YAML stream of documents separated by `---`; each has `apiVersion:
-/// inference.llmkube.dev/v1alpha1`, `kind` (`Model` or `InferenceService`), `metadata.name` and `spec`.
-/// Empty documents are skipped, as `kubectl apply` does. Pure: no I/O, no clock.
+/// A file is a YAML stream of Kubernetes objects separated by `---`. Documents of `apiVersion:
+/// inference.llmkube.dev/v1alpha1` and `kind` `Model` or `InferenceService` are read against the whole
+/// `v1alpha1` schema (`SpecFields`); documents of other kinds or API groups (a `v1` Secret, a
+/// Namespace, an LLMKube ModelRouter) are skipped with an `IgnoredKind` warning, as a node has no use for
+/// them. Empty documents are skipped, as `kubectl apply` does. Pure: no I/O, no clock.
 public enum ConfigLoader {
-    /// The only `apiVersion` format v1 accepts (LLMKube's CRD group and version).
+    /// The only `apiVersion` format v1 reads (LLMKube's CRD group and version).
     public static let apiVersion = "inference.llmkube.dev/v1alpha1"
+    /// LLMKube's API group.
+    public static let group = "inference.llmkube.dev"
     /// Largest config file accepted, in bytes (1 MiB); a models.yaml is a few KiB.
     public static let maxFileBytes = 1 << 20
 
-    static let documentFields = ["apiVersion", "kind", "metadata", "spec"]
-    static let metadataFields = ["name", "namespace", "labels", "annotations"]
-    static let modelSpecFields = ["source", "format", "sha256", "quantization", "hardware"]
-    static let hardwareFields = ["accelerator", "gpu"]
-    static let gpuFields = ["enabled", "count", "vendor", "layers", "memory"]
-    static let serviceSpecFields = [
-        "modelRef", "runtime", "replicas", "contextSize", "parallelSlots", "flashAttention", "jinja",
-        "extraArgs", "env", "port", "terminationGracePeriodSeconds", "restartPolicy", "startupTimeoutSeconds",
+    static let documentFields = ["apiVersion", "kind", "metadata", "spec", "status"]
+    /// `ObjectMeta` fields (`kubectl get -o yaml` prints the cluster-owned ones; they are ignored).
+    static let metadataFields = [
+        "name", "namespace", "labels", "annotations", "generateName", "uid", "resourceVersion", "generation",
+        "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "ownerReferences", "finalizers",
+        "managedFields", "selfLink",
     ]
+    /// The kinds this agent serves.
     static let kinds = ["Model", "InferenceService"]
+    /// LLMKube's other kinds in the same group: skipped with `IgnoredKind`.
+    static let otherGroupKinds = ["GPUQuota", "LoRAAdapter", "ModelPool", "ModelRouter"]
 
-    /// Loads and validates a whole config.
+    /// Loads and validates one whole config file.
     /// - Parameters:
     ///   - bytes: the file's contents (UTF-8).
     ///   - file: the path used in error messages and to resolve relative `spec.source` paths
     ///     (against the folder that holds it).
-    /// - Throws: `ConfigLoadError` listing every file error: YAML syntax, unknown fields, wrong types,
-    ///   duplicate names, a `modelRef` to no Model, a runtime name that is not known, two services on
-    ///   one fixed port, a name that is not a DNS-1123 label, a file with no documents, a file over
-    ///   `maxFileBytes`.
+    /// - Throws: `ConfigLoadError` listing every file error (see `parse(_:file:)` and `merge(_:)`).
     public static func load(_ bytes: [UInt8], file: String) throws(ConfigLoadError) -> AgentConfig {
+        let parsed = try parse(bytes, file: file)
+        let merged = merge([parsed])
+        if let errors = merged.rejected[file] { throw ConfigLoadError(errors: errors) }
+        return merged.config
+    }
+
+    /// Loads several files as one config (`--config` repeated, or a folder): each file is parsed on
+    /// its own, then they are merged in order (`merge(_:)`).
+    /// - Returns: the config of every file without errors, and every error of the others (empty when
+    ///   all are valid).
+    public static func load(files: [(path: String, bytes: [UInt8])]) -> (config: AgentConfig, errors: [ConfigError]) {
+        var parsed: [ConfigFile] = []
+        var errors: [ConfigError] = []
+        for (path, bytes) in files {
+            do { parsed.append(try parse(bytes, file: path)) } catch { errors += error.errors }
+        }
+        let merged = merge(parsed)
+        for file in parsed { errors += merged.rejected[file.file] ?? [] }
+        var config = merged.config
+        if config.file.isEmpty, let first = files.first { config.file = first.path }
+        return (config, errors)
+    }
+
+    /// Parses and validates one file on its own.
+    /// - Throws: `ConfigLoadError` listing every error of the file, in file order: YAML syntax, unknown
+    ///   fields, wrong types, values the CRD rejects (enums, bounds, patterns, its validation rules),
+    ///   duplicate names in one namespace, two entries on one `spec.port`, a name that is not a DNS-1123
+    ///   subdomain, a file with no documents, a file over `maxFileBytes`. A `modelRef` to no Model is
+    ///   not among them: that is an entry error (`ModelNotFound`), as in a cluster.
+    public static func parse(_ bytes: [UInt8], file: String) throws(ConfigLoadError) -> ConfigFile {
         var reader = FieldReader(file: file)
         guard bytes.count <= maxFileBytes else {
             reader.fail(at: SourceMark(line: 1, column: 1), "", "file is \(bytes.count) bytes; the limit is \(maxFileBytes) bytes")
@@ -46,224 +78,457 @@ public enum ConfigLoader {
             reader.fail(at: SourceMark(line: 1, column: 1), "", "the file has no documents; to stop every service, keep the entries with replicas: 0 or remove them one by one")
             throw ConfigLoadError(errors: reader.errors)
         }
-        let folder = directory(of: file)
-        var models: [String: Model] = [:]
-        var services: [InferenceService] = []
-        var serviceNames: Set<String> = []
-
-        for document in documents where !document.isNull {
+        var result = ConfigFile(file: file)
+        var modelLines: [String: Int] = [:]
+        var serviceLines: [String: Int] = [:]
+        for document in expandLists(documents) where !document.isNull {
+            guard case .mapping(let pairs) = document.value else {
+                reader.fail(document, "", "expected a mapping, found \(document.kindDescription)")
+                continue
+            }
+            let top = Dictionary(pairs.compactMap { pair -> (String, YAMLNode)? in
+                guard case .scalar(let key, _) = pair.key.value else { return nil }
+                return (key, pair.value)
+            }, uniquingKeysWith: { first, _ in first })
+            guard let (kind, _) = readKind(top, document: document, file: file, reader: &reader, warnings: &result.warnings) else { continue }
             guard let fields = reader.fields(document, "", allowed: documentFields) else { continue }
-            guard let kindNode = fields["kind"] else {
-                // Report every missing top-level field at once, not only the first.
-                for field in documentFields where fields[field] == nil {
-                    let hint = field == "kind" ? " (one of: \(kinds.joined(separator: ", ")))" : field == "apiVersion" ? " (\(apiVersion))" : ""
-                    reader.fail(document, field, "missing required field \"\(field)\"\(hint)")
-                }
-                continue
-            }
-            guard let kind = reader.string(kindNode, "kind") else { continue }
-            guard kinds.contains(kind) else {
-                reader.fail(kindNode, "kind", "unknown kind \"\(kind)\"\(Suggestion.hint(for: kind, in: kinds)) (known: \(kinds.joined(separator: ", ")))")
-                continue
-            }
-            if let node = fields["apiVersion"] {
-                if let version = reader.string(node, "\(kind).apiVersion"), version != apiVersion {
-                    reader.fail(node, "\(kind) apiVersion", "expected \"\(apiVersion)\", found \"\(version)\"")
-                }
-            } else {
-                reader.fail(document, "\(kind) apiVersion", "missing required field \"apiVersion\" (\(apiVersion))")
-            }
-            guard let (name, nameMark) = readName(fields["metadata"], kind: kind, document: document, reader: &reader) else { continue }
-            let entry = "\(kind) \"\(name)\""
-            guard let specNode = fields["spec"] else {
+            // `status` (kubectl get -o yaml) belongs to the cluster: accepted, never read.
+            let meta = readMetadata(fields["metadata"], kind: kind, document: document, reader: &reader)
+            let entry = meta.map { "\(kind) \"\(ObjectName.qualified(namespace: $0.namespace, name: $0.name))\"" } ?? kind
+            guard let specNode = fields["spec"], !specNode.isNull else {
                 reader.fail(document, "\(entry) spec", "missing required field \"spec\"")
                 continue
             }
             switch kind {
             case "Model":
-                if models[name] != nil {
-                    reader.fail(at: nameMark, "\(entry) metadata.name", "duplicate Model name \"\(name)\" (first defined at line \(models[name]!.mark.line))")
+                let model = readModel(specNode, entry: entry, folder: directory(of: file), reader: &reader)
+                guard let meta, var model else { continue }
+                model.name = meta.name
+                model.namespace = meta.namespace
+                model.mark = document.mark
+                model.file = file
+                if let line = modelLines[model.qualifiedName] {
+                    reader.fail(at: meta.mark, "\(entry) metadata.name", "duplicate Model name \"\(meta.name)\" (first defined at line \(line))")
                     continue
                 }
-                if let model = readModel(specNode, name: name, entry: entry, folder: folder, mark: document.mark, reader: &reader) {
-                    models[name] = model
-                }
+                modelLines[model.qualifiedName] = document.mark.line
+                result.models.append(model)
             default:
-                if serviceNames.contains(name) {
-                    let first = services.first { $0.name == name }?.mark.line ?? 0
-                    reader.fail(at: nameMark, "\(entry) metadata.name", "duplicate InferenceService name \"\(name)\" (first defined at line \(first))")
+                let service = readService(specNode, entry: entry, reader: &reader)
+                let agentFields = meta.map { readAgentAnnotations($0, entry: entry, reader: &reader) }
+                guard let meta, var service, let agentFields else { continue }
+                service.name = meta.name
+                service.namespace = meta.namespace
+                service.mark = document.mark
+                service.file = file
+                if !apply(agentFields, to: &service, entry: entry, reader: &reader) { continue }
+                if let line = serviceLines[service.qualifiedName] {
+                    reader.fail(at: meta.mark, "\(entry) metadata.name", "duplicate InferenceService name \"\(meta.name)\" (first defined at line \(line))")
                     continue
                 }
-                serviceNames.insert(name)
-                if let service = readService(specNode, name: name, entry: entry, mark: document.mark, reader: &reader) {
-                    services.append(service)
-                }
+                serviceLines[service.qualifiedName] = document.mark.line
+                result.services.append(service)
             }
         }
-
-        // Whole-file checks that need every document.
+        // One fixed port per entry: `spec.port` (or its annotation) twice is a file error.
         var portOwner: [Int: String] = [:]
-        for service in services {
-            let entry = "InferenceService \"\(service.name)\""
-            if models[service.modelRef] == nil, !reader.errors.contains(where: { $0.field.hasPrefix("Model \"\(service.modelRef)\"") }) {
-                let hint = Suggestion.hint(for: service.modelRef, in: models.keys.sorted())
-                reader.fail(at: service.fieldMarks["spec.modelRef"] ?? service.mark, "\(entry) spec.modelRef", "no Model named \"\(service.modelRef)\" in this file\(hint)")
-            }
-            if let port = service.port {
-                if let other = portOwner[port] {
-                    reader.fail(at: service.fieldMarks["spec.port"] ?? service.mark, "\(entry) spec.port", "port \(port) is already the fixed port of InferenceService \"\(other)\"")
-                } else {
-                    portOwner[port] = service.name
-                }
+        for service in result.services where service.portSource == "spec.port" || service.portSource == AgentAnnotations.port {
+            guard let port = service.port else { continue }
+            if let other = portOwner[port] {
+                let field = service.portSource == "spec.port" ? "spec.port" : "metadata.annotations[\(AgentAnnotations.port)]"
+                reader.fail(at: service.fieldMarks[field] ?? service.mark, "InferenceService \"\(service.qualifiedName)\" \(field)",
+                            "port \(port) is already the fixed port of InferenceService \"\(other)\"")
+            } else {
+                portOwner[port] = service.qualifiedName
             }
         }
         if !reader.errors.isEmpty {
             throw ConfigLoadError(errors: reader.errors.sorted { ($0.line, $0.column) < ($1.line, $1.column) })
         }
-        return AgentConfig(file: file, models: models, services: services)
+        return result
     }
 
-    /// Reads `metadata` and returns a valid `metadata.name` and where it is written.
-    static func readName(_ node: YAMLNode?, kind: String, document: YAMLNode, reader: inout FieldReader) -> (String, SourceMark)? {
-        guard let node else {
+    /// Puts files together, in order, as `kubectl apply -f` of each would: Models and InferenceServices
+    /// of every file, keyed by namespace and name.
+    ///
+    /// A file whose objects clash with an earlier file's (the same Model or InferenceService name in one
+    /// namespace, or a `spec.port` already taken) is left out whole, and its errors are returned under
+    /// its path; the other files stay in. Two entries whose `endpoint.port` or `containerPort` collide
+    /// are not an error (in a cluster each has its own address): the later one gets a free port and a
+    /// `PortConflict` warning.
+    public static func merge(_ files: [ConfigFile]) -> (config: AgentConfig, rejected: [String: [ConfigError]]) {
+        var config = AgentConfig(file: files.first?.file ?? "", models: [:], services: [])
+        config.files = files.map(\.file)
+        var rejected: [String: [ConfigError]] = [:]
+        var ports: [Int: String] = [:]
+        var serviceFiles: [String: String] = [:]
+        for file in files {
+            var errors: [ConfigError] = []
+            for model in file.models {
+                if let other = config.models[model.qualifiedName] {
+                    errors.append(ConfigError(file: file.file, mark: model.mark, field: "Model \"\(model.qualifiedName)\" metadata.name",
+                                              message: "duplicate Model name \"\(model.name)\" (first defined in \(other.file):\(other.mark.line))"))
+                }
+            }
+            for service in file.services {
+                if let other = serviceFiles[service.qualifiedName] {
+                    errors.append(ConfigError(file: file.file, mark: service.mark, field: "InferenceService \"\(service.qualifiedName)\" metadata.name",
+                                              message: "duplicate InferenceService name \"\(service.name)\" (first defined in \(other))"))
+                }
+                if let port = service.port, service.portSource == "spec.port" || service.portSource == AgentAnnotations.port,
+                   let owner = ports[port] {
+                    errors.append(ConfigError(file: file.file, mark: service.fieldMarks["spec.port"] ?? service.mark,
+                                              field: "InferenceService \"\(service.qualifiedName)\" spec.port",
+                                              message: "port \(port) is already the fixed port of InferenceService \"\(owner)\""))
+                }
+            }
+            if !errors.isEmpty {
+                rejected[file.file] = errors
+                continue
+            }
+            for model in file.models { config.models[model.qualifiedName] = model }
+            config.warnings += file.warnings
+            for var service in file.services {
+                serviceFiles[service.qualifiedName] = "\(file.file):\(service.mark.line)"
+                let parked = service.replicas == 0 || service.suspend
+                let fixed = service.portSource == "spec.port" || service.portSource == AgentAnnotations.port
+                if let port = service.port, fixed || !parked {
+                    // A parked entry's endpoint.port claims nothing (it runs nothing); its spec.port still does.
+                    if let owner = ports[port] {
+                        // endpoint.port / containerPort: a cluster gives each Service its own address.
+                        let field = service.portSource ?? "spec.port"
+                        config.warnings.append(ConfigWarning(
+                            subject: service.qualifiedName, reason: "PortConflict",
+                            error: ConfigError(file: file.file, mark: service.fieldMarks[field] ?? service.mark,
+                                               field: "InferenceService \"\(service.qualifiedName)\" \(field)",
+                                               message: "port \(port) is already used by InferenceService \"\(owner)\"; the agent picks a free port")))
+                        service.port = nil
+                        service.portSource = nil
+                    } else {
+                        ports[port] = service.qualifiedName
+                    }
+                }
+                config.services.append(service)
+            }
+        }
+        return (config, rejected)
+    }
+
+    // MARK: - Documents
+
+    /// Reads `apiVersion` and `kind`. Returns nil (after an error or an `IgnoredKind` warning) for a
+    /// document that is not a Model or InferenceService of `inference.llmkube.dev/v1alpha1`.
+    static func readKind(_ top: [String: YAMLNode], document: YAMLNode, file: String, reader: inout FieldReader,
+                         warnings: inout [ConfigWarning]) -> (String, YAMLNode)? {
+        guard let kindNode = top["kind"], !kindNode.isNull else {
+            // Report every missing top-level field at once, not only the first.
+            for field in ["apiVersion", "kind", "metadata", "spec"] where top[field] == nil || top[field]!.isNull {
+                let hint = field == "kind" ? " (one of: \(kinds.joined(separator: ", ")))" : field == "apiVersion" ? " (\(apiVersion))" : ""
+                reader.fail(document, field, "missing required field \"\(field)\"\(hint)")
+            }
+            return nil
+        }
+        guard let kind = reader.string(kindNode, "kind") else { return nil }
+        let versionNode = top["apiVersion"].flatMap { $0.isNull ? nil : $0 }
+        var version: String?
+        if let versionNode {
+            guard let v = reader.string(versionNode, "\(kind) apiVersion") else { return nil }
+            version = v
+        }
+        let inGroup = version.map { $0.hasPrefix(group + "/") } ?? true
+        if !kinds.contains(kind) {
+            if inGroup && !otherGroupKinds.contains(kind) {
+                let known = kinds + otherGroupKinds
+                reader.fail(kindNode, "kind", "unknown kind \"\(kind)\"\(Suggestion.hint(for: kind, in: known)) (known: \(known.joined(separator: ", ")))")
+                return nil
+            }
+            let name = metadataName(top["metadata"])
+            let what = "\(kind)\(name.map { " \"\($0)\"" } ?? "")"
+            warnings.append(ConfigWarning(
+                subject: what, reason: "IgnoredKind",
+                error: ConfigError(file: file, mark: kindNode.mark, field: "\(what) kind",
+                                   message: "\(version ?? "no apiVersion") \(kind) is not served by metal-agent (it reads \(kinds.joined(separator: " and ")) of \(apiVersion)); skipped")))
+            return nil
+        }
+        if let versionNode, let version {
+            if version != apiVersion {
+                reader.fail(versionNode, "\(kind) apiVersion", "expected \"\(apiVersion)\", found \"\(version)\"")
+            }
+        } else {
+            reader.fail(document, "\(kind) apiVersion", "missing required field \"apiVersion\" (\(apiVersion))")
+        }
+        return (kind, kindNode)
+    }
+
+    /// Documents with the items of every `v1` `List` in place of the list, as `kubectl get -o yaml` of
+    /// several objects prints them and `kubectl apply -f` reads them.
+    static func expandLists(_ documents: [YAMLNode]) -> [YAMLNode] {
+        documents.flatMap { document -> [YAMLNode] in
+            let top = present(document)
+            guard text(top["apiVersion"]) == "v1", text(top["kind"]) == "List", case .sequence(let items)? = top["items"]?.value else {
+                return [document]
+            }
+            return items
+        }
+    }
+
+    /// `metadata.name` when it is a string, for messages about skipped documents.
+    static func metadataName(_ node: YAMLNode?) -> String? {
+        guard let node, case .mapping(let pairs) = node.value else { return nil }
+        for pair in pairs {
+            if case .scalar("name", _) = pair.key.value, case .scalar(let name, _) = pair.value.value { return name }
+        }
+        return nil
+    }
+
+    /// A document's validated `metadata`.
+    struct Metadata {
+        var name: String
+        var namespace: String
+        var mark: SourceMark
+        var annotations: [String: (value: String, keyMark: SourceMark, valueMark: SourceMark)]
+    }
+
+    /// Reads `metadata`: `name` (a DNS-1123 subdomain), `namespace` (a DNS-1123 label, `default` when
+    /// absent), labels and annotations (string maps); the cluster-owned fields `kubectl get -o yaml`
+    /// prints are type-checked loosely and ignored. Returns nil after recording errors.
+    static func readMetadata(_ node: YAMLNode?, kind: String, document: YAMLNode, reader: inout FieldReader) -> Metadata? {
+        guard let node, !node.isNull else {
             reader.fail(document, "\(kind) metadata", "missing required field \"metadata\" with a \"name\"")
             return nil
         }
+        let before = reader.errors.count
         guard let meta = reader.fields(node, "\(kind) metadata", allowed: metadataFields) else { return nil }
-        if let labels = meta["labels"] { reader.stringMap(labels, "\(kind) metadata.labels") }
-        if let annotations = meta["annotations"] { reader.stringMap(annotations, "\(kind) metadata.annotations") }
-        if let ns = meta["namespace"] { _ = reader.string(ns, "\(kind) metadata.namespace") }
-        guard let nameNode = meta["name"] else {
+        func present(_ key: String) -> YAMLNode? { meta[key].flatMap { $0.isNull ? nil : $0 } }
+        if let labels = present("labels") { reader.stringMap(labels, "\(kind) metadata.labels") }
+        var annotations: [String: (value: String, keyMark: SourceMark, valueMark: SourceMark)] = [:]
+        if let node = present("annotations") {
+            reader.stringMap(node, "\(kind) metadata.annotations")
+            if case .mapping(let pairs) = node.value {
+                for pair in pairs {
+                    if case .scalar(let key, _) = pair.key.value, case .scalar(let value, _) = pair.value.value {
+                        annotations[key] = (value, pair.key.mark, pair.value.mark)
+                    }
+                }
+            }
+        }
+        for key in ["generateName", "uid", "resourceVersion", "selfLink", "creationTimestamp", "deletionTimestamp"] {
+            if let n = present(key) { _ = reader.string(n, "\(kind) metadata.\(key)") }
+        }
+        if let n = present("generation") { _ = reader.int(n, "\(kind) metadata.generation", in: 0...Int(Int64.max)) }
+        if let n = present("deletionGracePeriodSeconds") { _ = reader.int(n, "\(kind) metadata.deletionGracePeriodSeconds", in: 0...Int(Int64.max)) }
+        if let n = present("finalizers") { _ = reader.stringList(n, "\(kind) metadata.finalizers") }
+        for key in ["ownerReferences", "managedFields"] {
+            guard let n = present(key) else { continue }
+            if case .sequence = n.value { continue }
+            reader.fail(n, "\(kind) metadata.\(key)", "expected a list, found \(n.kindDescription)")
+        }
+        var namespace = ObjectName.defaultNamespace
+        if let n = present("namespace"), let ns = reader.string(n, "\(kind) metadata.namespace") {
+            if ObjectName.isDNS1123Label(ns) {
+                namespace = ns
+            } else {
+                reader.fail(n, "\(kind) metadata.namespace", "\"\(ns)\" is not a DNS-1123 label: at most 63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit")
+            }
+        }
+        guard let nameNode = present("name") else {
             reader.fail(node, "\(kind) metadata.name", "missing required field \"name\"")
             return nil
         }
         guard let name = reader.string(nameNode, "\(kind) metadata.name") else { return nil }
-        guard isDNS1123Label(name) else {
+        guard ObjectName.isDNS1123Subdomain(name) else {
             reader.fail(nameNode, "\(kind) \"\(name)\" metadata.name",
-                        "\"\(name)\" is not a DNS-1123 label: at most 63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit")
+                        "\"\(name)\" is not a DNS-1123 subdomain: at most 253 characters of a-z, 0-9, '-' and '.', each dot-separated part starting and ending with a letter or digit")
             return nil
         }
-        return (name, nameNode.mark)
+        guard reader.errors.count == before else { return nil }
+        return Metadata(name: name, namespace: namespace, mark: nameNode.mark, annotations: annotations)
     }
 
-    static func readModel(_ node: YAMLNode, name: String, entry: String, folder: String, mark: SourceMark, reader: inout FieldReader) -> Model? {
+    // MARK: - Specs
+
+    /// The mapping entries of `node` whose values are not null ("not set").
+    static func present(_ node: YAMLNode?) -> [String: YAMLNode] {
+        guard let node, case .mapping(let pairs) = node.value else { return [:] }
+        var map: [String: YAMLNode] = [:]
+        for pair in pairs {
+            if case .scalar(let key, _) = pair.key.value, !pair.value.isNull, map[key] == nil { map[key] = pair.value }
+        }
+        return map
+    }
+
+    static func text(_ node: YAMLNode?) -> String? {
+        if let node, case .scalar(let s, _) = node.value { return s }
+        return nil
+    }
+
+    static func integer(_ node: YAMLNode?) -> Int? { text(node).flatMap { Int($0) } }
+    static func number(_ node: YAMLNode?) -> Double? { text(node).flatMap { Double($0) } }
+    static func boolean(_ node: YAMLNode?) -> Bool? { text(node).map { $0.lowercased() == "true" } }
+    static func strings(_ node: YAMLNode?) -> [String] {
+        guard let node, case .sequence(let items) = node.value else { return [] }
+        return items.compactMap(text)
+    }
+
+    static func readModel(_ node: YAMLNode, entry: String, folder: String, reader: inout FieldReader) -> Model? {
         let before = reader.errors.count
-        guard let spec = reader.fields(node, "\(entry) spec", allowed: modelSpecFields) else { return nil }
-        var source: ModelSource?
-        if let node = spec["source"] {
-            if let text = reader.string(node, "\(entry) spec.source") {
-                if text.isEmpty {
-                    reader.fail(node, "\(entry) spec.source", "expected a path or file:// URL, found an empty string")
-                } else {
-                    source = resolveSource(text, folder: folder)
-                }
-            }
-        } else {
-            reader.fail(node, "\(entry) spec.source", "missing required field \"source\" (a path, or a file:// URL)")
+        var validator = SpecValidator()
+        validator.check(node, .object(SpecFields.model), path: "spec", schemaPath: "", entry: entry, fieldClass: .node, reader: &reader)
+        let spec = present(node)
+        let hardware = present(spec["hardware"])
+        let gpu = present(hardware["gpu"])
+        if let name = text(gpu["resourceName"]), !name.isEmpty, case .sequence(let claims)? = gpu["resourceClaims"]?.value, !claims.isEmpty {
+            reader.fail(gpu["resourceName"]!, "\(entry) spec.hardware.gpu", "resourceClaims and resourceName are mutually exclusive: use one or the other for GPU scheduling")
         }
-        var format = ModelFormat.gguf
-        if let node = spec["format"], let text = reader.string(node, "\(entry) spec.format") {
-            if let f = ModelFormat(rawValue: text) {
-                format = f
-            } else {
-                let names = ModelFormat.allCases.map(\.rawValue)
-                reader.fail(node, "\(entry) spec.format", "unknown format \"\(text)\"\(Suggestion.hint(for: text, in: names)) (known: \(names.joined(separator: ", ")))")
-            }
+        if let source = text(spec["source"]), source.hasPrefix("./") || source.hasPrefix("../"),
+           let i = reader.errors.lastIndex(where: { $0.field == "\(entry) spec.source" && $0.message.contains("does not match") }) {
+            // The CRD's pattern has no leading `.`; say how to write the same path.
+            var e = reader.errors[i]
+            e.message += source.hasPrefix("./") ? "; write it without the leading ./ (relative paths start at the config file's folder)" : "; write an absolute path"
+            reader.replace(at: i, with: e)
         }
-        var sha256: String?
-        if let node = spec["sha256"], let text = reader.string(node, "\(entry) spec.sha256") {
-            if text.count == 64, text.allSatisfy({ $0.isHexDigit }) {
-                sha256 = text.lowercased()
-            } else {
-                reader.fail(node, "\(entry) spec.sha256", "expected 64 hexadecimal digits, found \"\(text)\"")
-            }
-        }
-        if let node = spec["quantization"] { _ = reader.string(node, "\(entry) spec.quantization") }
-        var gpuLayers: Int?
-        if let node = spec["hardware"], let hardware = reader.fields(node, "\(entry) spec.hardware", allowed: hardwareFields) {
-            if let accel = hardware["accelerator"] { _ = reader.string(accel, "\(entry) spec.hardware.accelerator") }
-            if let gpuNode = hardware["gpu"], let gpu = reader.fields(gpuNode, "\(entry) spec.hardware.gpu", allowed: gpuFields) {
-                let path = "\(entry) spec.hardware.gpu"
-                if let n = gpu["enabled"] { _ = reader.bool(n, "\(path).enabled") }
-                if let n = gpu["count"] { _ = reader.int(n, "\(path).count", in: 0...64) }
-                if let n = gpu["vendor"] { _ = reader.string(n, "\(path).vendor") }
-                if let n = gpu["memory"] { _ = reader.string(n, "\(path).memory") }
-                if let n = gpu["layers"] { gpuLayers = reader.int(n, "\(path).layers", in: -1...100_000) }
-            }
-        }
-        guard reader.errors.count == before, let source else { return nil }
-        var model = Model(name: name, source: source, format: format, sha256: sha256, gpuLayers: gpuLayers, mark: mark)
+        guard reader.errors.count == before, let written = text(spec["source"]) else { return nil }
+        var model = Model(name: "", source: resolveSource(written, folder: folder))
+        model.format = text(spec["format"]).flatMap(ModelFormat.init(rawValue:)) ?? .gguf
+        model.sha256 = text(spec["sha256"])?.lowercased()
+        model.gpuLayers = integer(gpu["layers"])
+        model.gpuCount = integer(gpu["count"])
+        let sharding = present(gpu["sharding"])
+        model.shardingStrategy = text(sharding["strategy"])
+        model.layerSplit = strings(sharding["layerSplit"])
+        model.mmproj = text(spec["mmproj"]).flatMap { $0.isEmpty ? nil : resolveSource($0, folder: folder) }
+        model.ignoredFields = validator.sortedClusterFields
         model.fieldMarks = fieldMarks(spec)
         return model
     }
 
-    static func readService(_ node: YAMLNode, name: String, entry: String, mark: SourceMark, reader: inout FieldReader) -> InferenceService? {
+    static func readService(_ node: YAMLNode, entry: String, reader: inout FieldReader) -> InferenceService? {
         let before = reader.errors.count
-        guard let spec = reader.fields(node, "\(entry) spec", allowed: serviceSpecFields) else { return nil }
-        var service = InferenceService(name: name, modelRef: "", mark: mark)
-        service.fieldMarks = fieldMarks(spec)
-        if let n = spec["modelRef"] {
-            if let ref = reader.string(n, "\(entry) spec.modelRef") { service.modelRef = ref }
-        } else {
-            reader.fail(node, "\(entry) spec.modelRef", "missing required field \"modelRef\" (the name of a Model in this file)")
-        }
-        if let n = spec["runtime"], !n.isNull, let written = reader.string(n, "\(entry) spec.runtime"), !written.isEmpty {
-            if let canonical = RuntimeName.canonical(written) {
-                service.runtime = canonical
-            } else {
-                let candidates = RuntimeName.known + RuntimeName.aliases.keys.sorted()
-                reader.fail(n, "\(entry) spec.runtime", "unknown runtime \"\(written)\"\(Suggestion.hint(for: written, in: candidates)) (known: \(RuntimeName.known.joined(separator: ", ")); alias: llamacpp)")
-            }
-        }
-        if let n = spec["replicas"], let v = reader.int(n, "\(entry) spec.replicas", in: 0...1) { service.replicas = v }
-        if let n = spec["contextSize"] { service.contextSize = reader.int(n, "\(entry) spec.contextSize", in: 1...(1 << 24)) }
-        if let n = spec["parallelSlots"] { service.parallelSlots = reader.int(n, "\(entry) spec.parallelSlots", in: 1...1024) }
-        if let n = spec["flashAttention"] { service.flashAttention = reader.bool(n, "\(entry) spec.flashAttention") }
-        if let n = spec["jinja"] { service.jinja = reader.bool(n, "\(entry) spec.jinja") }
-        if let n = spec["extraArgs"], let args = reader.stringList(n, "\(entry) spec.extraArgs") { service.extraArgs = args }
-        if let n = spec["port"] { service.port = reader.int(n, "\(entry) spec.port", in: 1...65535) }
-        if let n = spec["terminationGracePeriodSeconds"],
-           let v = reader.int(n, "\(entry) spec.terminationGracePeriodSeconds", in: 0...86_400) {
-            service.terminationGracePeriodSeconds = v
-        }
-        if let n = spec["restartPolicy"], let text = reader.string(n, "\(entry) spec.restartPolicy") {
-            if let policy = RestartPolicy(rawValue: text) {
-                service.restartPolicy = policy
-            } else {
-                let names = RestartPolicy.allCases.map(\.rawValue)
-                reader.fail(n, "\(entry) spec.restartPolicy", "unknown restart policy \"\(text)\"\(Suggestion.hint(for: text, in: names)) (known: \(names.joined(separator: ", ")))")
-            }
-        }
-        if let n = spec["startupTimeoutSeconds"] {
-            service.startupTimeoutSeconds = reader.int(n, "\(entry) spec.startupTimeoutSeconds", in: 1...86_400)
-        }
-        if let n = spec["env"] {
-            if case .sequence(let items) = n.value {
-                var seen: Set<String> = []
-                for (i, item) in items.enumerated() {
-                    let path = "\(entry) spec.env[\(i)]"
-                    guard let f = reader.fields(item, path, allowed: ["name", "value"]) else { continue }
-                    guard let nameNode = f["name"] else {
-                        reader.fail(item, "\(path).name", "missing required field \"name\"")
-                        continue
-                    }
-                    guard let varName = reader.string(nameNode, "\(path).name") else { continue }
-                    if varName.isEmpty || varName.contains("=") || varName.contains("\0") {
-                        reader.fail(nameNode, "\(path).name", "\"\(varName)\" is not a valid environment variable name")
-                        continue
-                    }
-                    if !seen.insert(varName).inserted {
-                        reader.fail(nameNode, "\(path).name", "duplicate environment variable \"\(varName)\"")
-                    }
-                    var value = ""
-                    if let v = f["value"], !v.isNull, let text = reader.string(v, "\(path).value") { value = text }
-                    service.env.append(EnvVar(name: varName, value: value))
+        var validator = SpecValidator()
+        validator.check(node, .object(SpecFields.inferenceService), path: "spec", schemaPath: "", entry: entry, fieldClass: .node, reader: &reader)
+        let spec = present(node)
+        // Env: names must be usable, and unique.
+        if case .sequence(let items)? = spec["env"]?.value {
+            var seen: Set<String> = []
+            for (i, item) in items.enumerated() {
+                guard let nameNode = present(item)["name"], let name = text(nameNode) else { continue }
+                if name.isEmpty || name.contains("=") || name.contains("\0") {
+                    reader.fail(nameNode, "\(entry) spec.env[\(i)].name", "\"\(name)\" is not a valid environment variable name")
+                } else if !seen.insert(name).inserted {
+                    reader.fail(nameNode, "\(entry) spec.env[\(i)].name", "duplicate environment variable \"\(name)\"")
                 }
-            } else {
-                reader.fail(n, "\(entry) spec.env", "expected a list of {name, value}, found \(n.kindDescription)")
             }
         }
-        return reader.errors.count == before ? service : nil
+        celRules(spec, entry: entry, reader: &reader)
+        guard reader.errors.count == before else { return nil }
+
+        var service = InferenceService(name: "", modelRef: text(spec["modelRef"]) ?? "")
+        service.fieldMarks = fieldMarks(spec)
+        if let written = text(spec["runtime"]), !written.isEmpty {
+            service.runtime = RuntimeName.canonical(written) ?? written
+        }
+        service.replicas = integer(spec["replicas"]) ?? 1
+        service.suspend = boolean(spec["suspend"]) ?? false
+        service.contextSize = integer(spec["contextSize"])
+        service.parallelSlots = integer(spec["parallelSlots"])
+        service.flashAttention = boolean(spec["flashAttention"])
+        service.jinja = boolean(spec["jinja"])
+        service.extraArgs = strings(spec["extraArgs"])
+        if case .sequence(let items)? = spec["env"]?.value {
+            for item in items {
+                let f = present(item)
+                guard let name = text(f["name"]) else { continue }
+                if f["valueFrom"] != nil, f["value"] == nil { continue }  // a cluster's secret or config map: ignored
+                service.env.append(EnvVar(name: name, value: text(f["value"]) ?? ""))
+            }
+        }
+        if let port = integer(spec["port"]) {
+            service.port = port
+            service.portSource = "spec.port"
+        } else if let port = integer(present(spec["endpoint"])["port"]) {
+            service.port = port
+            service.portSource = "spec.endpoint.port"
+            service.fieldMarks["spec.endpoint.port"] = present(spec["endpoint"])["port"]?.mark
+        } else if let port = integer(spec["containerPort"]) {
+            service.port = port
+            service.portSource = "spec.containerPort"
+        }
+        if let v = integer(spec["terminationGracePeriodSeconds"]) { service.terminationGracePeriodSeconds = v }
+        if let v = text(spec["restartPolicy"]).flatMap(RestartPolicy.init(rawValue:)) { service.restartPolicy = v }
+        service.startupTimeoutSeconds = integer(spec["startupTimeoutSeconds"])
+        service.bindAddress = text(spec["bindAddress"]).flatMap { $0.isEmpty ? nil : $0 }
+
+        var t = RuntimeTuning()
+        t.cacheTypeK = text(spec["cacheTypeCustomK"]).flatMap { $0.isEmpty ? nil : $0 } ?? text(spec["cacheTypeK"])
+        t.cacheTypeV = text(spec["cacheTypeCustomV"]).flatMap { $0.isEmpty ? nil : $0 } ?? text(spec["cacheTypeV"])
+        t.batchSize = integer(spec["batchSize"])
+        t.uBatchSize = integer(spec["uBatchSize"])
+        t.moeCPUOffload = boolean(spec["moeCPUOffload"])
+        t.moeCPULayers = integer(spec["moeCPULayers"])
+        t.noKvOffload = boolean(spec["noKvOffload"])
+        t.noWarmup = boolean(spec["noWarmup"])
+        t.reasoningBudget = integer(spec["reasoningBudget"])
+        t.reasoningBudgetMessage = text(spec["reasoningBudgetMessage"])
+        t.metadataOverrides = strings(spec["metadataOverrides"])
+        t.tensorOverrides = strings(spec["tensorOverrides"])
+        let rope = present(spec["ropeScaling"])
+        t.ropeScalingType = text(rope["type"])
+        t.ropeScalingFactor = text(rope["factor"])
+        t.ropeScalingOriginalContext = integer(rope["originalContext"])
+        t.mode = text(spec["mode"])
+        let speculative = present(spec["speculativeDecoding"])
+        t.speculativeType = text(speculative["type"])
+        t.draftModelRef = text(speculative["draftModelRef"]).flatMap { $0.isEmpty ? nil : $0 }
+        t.draftModel = text(speculative["draftModel"]).flatMap { $0.isEmpty ? nil : $0 }
+        t.nDraftMax = integer(speculative["nDraftMax"])
+        t.pMin = number(speculative["pMin"])
+        service.tuning = t
+        service.ignoredFields = validator.sortedClusterFields
+        service.nodeFields = validator.nodeFields
+        return service
+    }
+
+    /// The CRD's validation rules (`x-kubernetes-validations`, CEL) that a per-field check cannot see.
+    static func celRules(_ spec: [String: YAMLNode], entry: String, reader: inout FieldReader) {
+        func nonEmpty(_ node: YAMLNode?) -> Bool { text(node).map { !$0.isEmpty } ?? false }
+        if let node = spec["speculativeDecoding"] {
+            let s = present(node)
+            let type = text(s["type"]) ?? ""
+            let hasRef = nonEmpty(s["draftModelRef"]), hasFile = nonEmpty(s["draftModel"])
+            let label = "\(entry) spec.speculativeDecoding"
+            if ["draft", "draft-simple", "draft-eagle3", "draft-dflash", "draft-dspark"].contains(type), !hasRef, !hasFile {
+                reader.fail(node, label, "type \(type) needs draft weights: set draftModelRef to a Model in the same namespace, or draftModel to a file beside the model")
+            }
+            if !["draft", "draft-simple", "draft-eagle3", "draft-dflash", "draft-dspark", "draft-mtp"].contains(type), hasRef || hasFile {
+                reader.fail(node, label, "draft weights (draftModelRef or draftModel) are only valid for the draft-model types; \(type) needs none")
+            }
+            if hasRef && hasFile {
+                reader.fail(node, label, "set only one of draftModelRef and draftModel, not both")
+            }
+        }
+        if let node = spec["modelCache"] {
+            let c = present(node)
+            if text(c["persistence"]) == "Ephemeral", c["claimName"] != nil {
+                reader.fail(node, "\(entry) spec.modelCache", "claimName cannot be set when persistence is Ephemeral")
+            }
+        }
+        if let node = spec["slo"] {
+            let s = present(node)
+            if text(s["indicator"]) == "latency", s["latencyThreshold"] == nil {
+                reader.fail(node, "\(entry) spec.slo", "latencyThreshold is required when indicator is latency")
+            }
+            if let objective = s["objective"], let v = number(objective), !(50...99.999).contains(v) {
+                reader.fail(objective, "\(entry) spec.slo.objective", "objective must be a number between 50 and 99.999, found \(text(objective) ?? "")")
+            }
+        }
+        if let node = present(spec["resources"])["gpuSharing"] {
+            let g = present(node)
+            let mode = text(g["mode"])
+            let label = "\(entry) spec.resources.gpuSharing"
+            if mode == "partitioned", !nonEmpty(g["profile"]) { reader.fail(node, label, "profile is required when mode is partitioned") }
+            if nonEmpty(g["profile"]), mode != "partitioned" { reader.fail(node, label, "profile is only valid when mode is partitioned") }
+            if g["memoryLimitGiB"] != nil, mode != "shared" { reader.fail(node, label, "memoryLimitGiB is only valid when mode is shared") }
+        }
     }
 
     /// `spec.<field>` -> where its value starts.
@@ -300,11 +565,5 @@ public enum ConfigLoader {
     }
 
     /// RFC 1123 label as Kubernetes checks it: `[a-z0-9]([-a-z0-9]*[a-z0-9])?`, at most 63 characters.
-    public static func isDNS1123Label(_ name: String) -> Bool {
-        let bytes = Array(name.utf8)
-        guard !bytes.isEmpty, bytes.count <= 63 else { return false }
-        func alnum(_ b: UInt8) -> Bool { (b >= 97 && b <= 122) || (b >= 48 && b <= 57) }
-        guard alnum(bytes.first!), alnum(bytes.last!) else { return false }
-        return bytes.allSatisfy { alnum($0) || $0 == 45 }
-    }
+    public static func isDNS1123Label(_ name: String) -> Bool { ObjectName.isDNS1123Label(name) }
 }

@@ -16,6 +16,11 @@ struct FieldReader {
         errors.append(ConfigError(file: file, mark: node.mark, field: field, message: message))
     }
 
+    /// Replaces a recorded error (to add a hint to it).
+    mutating func replace(at index: Int, with error: ConfigError) {
+        errors[index] = error
+    }
+
     mutating func fail(at mark: SourceMark, _ field: String, _ message: String) {
         errors.append(ConfigError(file: file, mark: mark, field: field, message: message))
     }
@@ -40,7 +45,10 @@ struct FieldReader {
             }
             guard allowed.contains(key) else {
                 let known = allowed.joined(separator: ", ")
-                fail(pair.key, path, "unknown field \"\(key)\"\(Suggestion.hint(for: key, in: allowed)) (known: \(known))")
+                // A name that means something elsewhere (another kind's field) is never "corrected" into
+                // a field of another meaning: `tolerations` on a Model suggests nothing.
+                let hint = SpecFields.allNames.contains(key) ? "" : Suggestion.hint(for: key, in: allowed)
+                fail(pair.key, path, "unknown field \"\(key)\"\(hint) (known: \(known))")
                 continue
             }
             result[key] = pair.value
@@ -80,6 +88,16 @@ struct FieldReader {
             return nil
         }
         return value
+    }
+
+    /// A plain number (integer or decimal, YAML 1.2 core schema); quoted numbers are strings.
+    mutating func number(_ node: YAMLNode, _ field: String) -> Double? {
+        if case .scalar(let text, .plain) = node.value, !node.isNull, node.tag == nil || node.tag == "tag:yaml.org,2002:float" || node.tag == "tag:yaml.org,2002:int",
+           let value = Double(text), value.isFinite {
+            return value
+        }
+        fail(node, field, "expected a number, found \(node.kindDescription)")
+        return nil
     }
 
     /// A plain `true` or `false`.

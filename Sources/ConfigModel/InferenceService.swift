@@ -16,14 +16,35 @@ public struct EnvVar: Sendable, Hashable, Codable {
 ///
 /// Field names follow LLMKube's `InferenceService` so the same YAML applies to a cluster.
 public struct InferenceService: Sendable, Hashable {
-    /// `metadata.name`, a DNS-1123 label; the key the agent tracks the service by.
+    /// `metadata.name`, a DNS-1123 subdomain.
     public var name: String
-    /// `spec.modelRef`: the name of a `Model` in the same file.
+    /// `metadata.namespace` (`default` when absent).
+    public var namespace: String = ObjectName.defaultNamespace
+    /// `name` in the `default` namespace, `namespace/name` elsewhere: the key the agent tracks the
+    /// service by (status `name`, log file `<qualifiedName>.log`).
+    public var qualifiedName: String { ObjectName.qualified(namespace: namespace, name: name) }
+    /// `spec.modelRef`: the name of a `Model` in the same namespace, in any config file.
     public var modelRef: String
-    /// `spec.runtime`, canonicalised (`llamacpp` -> `llama-server`); nil when absent or empty, so the
-    /// agent's default applies (see `resolveRuntime(_:default:enabled:)`).
+    /// `spec.runtime` (or the `metal-agent.llmkube.dev/runtime` annotation), canonicalised
+    /// (`llamacpp` -> `llama-server`); a known runtime this agent cannot run is kept as written; nil
+    /// when absent or empty, so the agent's default applies (see `resolveRuntime(_:default:enabled:)`).
     public var runtime: String?
-    /// `spec.replicas`: 1 runs the service, 0 keeps the entry but runs nothing. Default 1.
+    /// `spec.suspend`: true runs nothing, like `replicas: 0` (reason `Suspended`).
+    public var suspend: Bool = false
+    /// llama-server tuning from the CRD's node fields (`cacheTypeK`, `batchSize`, ...); see `RuntimeTuning`.
+    public var tuning = RuntimeTuning()
+    /// `spec.bindAddress`: the address this runtime binds, over the agent's `--host`.
+    public var bindAddress: String?
+    /// Where `port` came from: `spec.port`, the annotation, `spec.endpoint.port` or `spec.containerPort`.
+    public var portSource: String?
+    /// Cluster fields written in this document, and node fields no runtime here acts on (one
+    /// `IgnoredField` warning lists them).
+    public var ignoredFields: [IgnoredFieldUse] = []
+    /// Node fields written (dotted spec paths, e.g. `cacheTypeK`, `ropeScaling.type`).
+    public var nodeFields: Set<String> = []
+    /// The file that defines it.
+    public var file: String = ""
+    /// `spec.replicas` (0 to 10): 0 keeps the entry but runs nothing; any other count runs one process. Default 1.
     public var replicas: Int
     /// `spec.contextSize` in tokens; nil lets the executor choose its default.
     public var contextSize: Int?
@@ -37,7 +58,8 @@ public struct InferenceService: Sendable, Hashable {
     public var extraArgs: [String]
     /// `spec.env`: set in the process environment on top of the agent's own.
     public var env: [EnvVar]
-    /// `spec.port`: a fixed TCP port; nil lets the agent assign a free one.
+    /// The TCP port: `spec.port` (or its annotation), else `spec.endpoint.port`, else `spec.containerPort`;
+    /// nil lets the agent assign a free one.
     public var port: Int?
     /// `spec.terminationGracePeriodSeconds`: seconds between SIGTERM and SIGKILL on stop.
     /// Default 30, the Kubernetes pod default.
@@ -79,4 +101,54 @@ public struct InferenceService: Sendable, Hashable {
         self.terminationGracePeriodSeconds = terminationGracePeriodSeconds
         self.mark = mark
     }
+}
+
+/// The InferenceService fields that tune llama-server (and, where they have one, the MLX servers), as
+/// the CRD names them. nil / empty leaves the runtime's own default.
+public struct RuntimeTuning: Sendable, Hashable {
+    /// `cacheTypeCustomK` when set, else `cacheTypeK`: `--cache-type-k`.
+    public var cacheTypeK: String?
+    /// `cacheTypeCustomV` when set, else `cacheTypeV`: `--cache-type-v`.
+    public var cacheTypeV: String?
+    /// `batchSize`: `--batch-size`.
+    public var batchSize: Int?
+    /// `uBatchSize`: `--ubatch-size`.
+    public var uBatchSize: Int?
+    /// `moeCPUOffload`: `--cpu-moe` when true.
+    public var moeCPUOffload: Bool?
+    /// `moeCPULayers`: `--n-cpu-moe`.
+    public var moeCPULayers: Int?
+    /// `noKvOffload`: `--no-kv-offload` when true.
+    public var noKvOffload: Bool?
+    /// `noWarmup`: `--no-warmup` when true.
+    public var noWarmup: Bool?
+    /// `reasoningBudget`: `--reasoning-budget` (0 turns thinking output off).
+    public var reasoningBudget: Int?
+    /// `reasoningBudgetMessage`: `--reasoning-budget-message`.
+    public var reasoningBudgetMessage: String?
+    /// `metadataOverrides`: one `--override-kv` each.
+    public var metadataOverrides: [String] = []
+    /// `tensorOverrides`: one `--override-tensor` each.
+    public var tensorOverrides: [String] = []
+    /// `ropeScaling.type`: `--rope-scaling`.
+    public var ropeScalingType: String?
+    /// `ropeScaling.factor`: `--rope-scale`.
+    public var ropeScalingFactor: String?
+    /// `ropeScaling.originalContext`: `--yarn-orig-ctx`.
+    public var ropeScalingOriginalContext: Int?
+    /// `mode`: `chat`, `embedding` or `rerank`.
+    public var mode: String?
+    /// `speculativeDecoding.type`, as written.
+    public var speculativeType: String?
+    /// `speculativeDecoding.draftModelRef`: a Model in the same namespace.
+    public var draftModelRef: String?
+    /// `speculativeDecoding.draftModel`: a file beside the model.
+    public var draftModel: String?
+    /// `speculativeDecoding.nDraftMax`: `--spec-draft-n-max`.
+    public var nDraftMax: Int?
+    /// `speculativeDecoding.pMin`: `--spec-draft-p-min`.
+    public var pMin: Double?
+
+    /// No tuning: every runtime default.
+    public init() {}
 }

@@ -8,8 +8,12 @@ public enum ModelSource: Sendable, Hashable {
 
 /// A `kind: Model` document: a named set of weights on this node.
 public struct Model: Sendable, Hashable {
-    /// `metadata.name`, a DNS-1123 label.
+    /// `metadata.name`, a DNS-1123 subdomain.
     public var name: String
+    /// `metadata.namespace` (`default` when absent).
+    public var namespace: String = ObjectName.defaultNamespace
+    /// `name` in the `default` namespace, `namespace/name` elsewhere: the key in `AgentConfig.models`.
+    public var qualifiedName: String { ObjectName.qualified(namespace: namespace, name: name) }
     /// `spec.source`, resolved: relative paths are taken from the config file's folder, `file://` URLs become paths.
     public var source: ModelSource
     /// `spec.format`; `gguf` when absent.
@@ -18,6 +22,18 @@ public struct Model: Sendable, Hashable {
     public var sha256: String?
     /// `spec.hardware.gpu.layers`: layers to offload to the GPU, when given.
     public var gpuLayers: Int?
+    /// `spec.mmproj`, resolved like `source` (llama-server `--mmproj`).
+    public var mmproj: ModelSource?
+    /// `spec.hardware.gpu.count`, when given.
+    public var gpuCount: Int?
+    /// `spec.hardware.gpu.sharding.strategy`, when given.
+    public var shardingStrategy: String?
+    /// `spec.hardware.gpu.sharding.layerSplit` (`0-15`, ...).
+    public var layerSplit: [String] = []
+    /// Cluster fields written in this document (one `IgnoredField` warning lists them).
+    public var ignoredFields: [IgnoredFieldUse] = []
+    /// The file that defines it.
+    public var file: String = ""
     /// Where the document starts in the file.
     public var mark: SourceMark
 

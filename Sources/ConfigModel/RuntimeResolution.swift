@@ -26,6 +26,8 @@ public enum RuntimeResolutionError: Error, Sendable, Hashable, CustomStringConve
     case notEnabled(runtime: String, source: RuntimeSource, enabled: [String])
     /// The name is neither a known runtime nor an alias (only reachable through the default).
     case unknown(runtime: String)
+    /// A known runtime value (`vllm`, `tgi`, `ollama`, ...) that this agent cannot run.
+    case notSupported(runtime: String, supported: [String])
 
     public var description: String {
         switch self {
@@ -33,6 +35,8 @@ public enum RuntimeResolutionError: Error, Sendable, Hashable, CustomStringConve
             let from = source == .spec ? "spec.runtime" : "the agent's default runtime"
             let list = enabled.isEmpty ? "none" : enabled.joined(separator: ", ")
             return "runtime \"\(runtime)\" (from \(from)) is not enabled on this node; enabled: \(list)"
+        case .notSupported(let runtime, let supported):
+            return "runtime \"\(runtime)\" (from spec.runtime) is not one this agent runs; it runs \(supported.joined(separator: ", ")) (llamacpp = llama-server)"
         case .unknown(let runtime):
             return "unknown runtime \"\(runtime)\"; known: \(RuntimeName.known.joined(separator: ", "))"
         }
@@ -45,13 +49,15 @@ public enum RuntimeResolutionError: Error, Sendable, Hashable, CustomStringConve
 ///   - service: the entry.
 ///   - defaultRuntime: the agent's `--runtime` (default `llama-server`); aliases accepted.
 ///   - enabled: runtimes this node enables; nil skips that check.
-/// - Throws: `RuntimeResolutionError.notEnabled` when the resolved runtime is not in `enabled`,
+/// - Throws: `RuntimeResolutionError.notSupported` for a known runtime this agent cannot run,
+///   `.notEnabled` when the resolved runtime is not in `enabled`,
 ///   `.unknown` when the default is not a known runtime.
 public func resolveRuntime(
     _ service: InferenceService, default defaultRuntime: String, enabled: Set<String>? = nil
 ) throws(RuntimeResolutionError) -> ResolvedRuntime {
     let resolved: ResolvedRuntime
     if let written = service.runtime, !written.isEmpty {
+        if RuntimeName.notSupported.contains(written) { throw .notSupported(runtime: written, supported: RuntimeName.known) }
         guard let name = RuntimeName.canonical(written) else { throw .unknown(runtime: written) }
         resolved = ResolvedRuntime(name: name, source: .spec)
     } else {

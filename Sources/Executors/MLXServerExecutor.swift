@@ -5,7 +5,8 @@ import ConfigModel
 ///
 /// argv: `--model DIR --host HOST --port PORT`, then the binary's parallelism flag when
 /// `parallelSlots` > 1 (`--decode-concurrency N` for `mlx_lm.server`, `--max-slots N` for
-/// `mlx-server`), then `spec.extraArgs`. Environment: `HF_HUB_OFFLINE=1`, since the agent serves
+/// `mlx-server`), then for `mlx_lm.server` a draft-model `speculativeDecoding` (`--draft-model DIR`,
+/// `--num-draft-tokens N` from `nDraftMax`; flags of mlx_lm.server 0.32's `--help`), then `spec.extraArgs`. Environment: `HF_HUB_OFFLINE=1`, since the agent serves
 /// local folders only (a `spec.env` entry overrides it). Readiness: see `readinessProbe`; liveness:
 /// `GET /health`, which turns 503 when the server's generation thread has died.
 public struct MLXServerExecutor: RuntimeExecutor {
@@ -15,8 +16,15 @@ public struct MLXServerExecutor: RuntimeExecutor {
     public let formats: Set<ModelFormat> = [.mlx]
     /// Looked up on PATH, in this order, when `--mlx-server-bin` is not given.
     public let defaultBinaryNames = ["mlx-server", "mlx_lm.server"]
-    /// MLX servers take no context size, flash-attention or template switch on the command line.
-    public let ignoredFields = ["spec.contextSize", "spec.flashAttention", "spec.jinja"]
+    /// Node fields the MLX servers have no setting for: llama.cpp's context size, flash-attention,
+    /// template switch, KV cache, batching, MoE, RoPE, reasoning, mode and speculative settings, and
+    /// oMLX's cache settings.
+    public let unsupportedNodeFields: Set<String> = [
+        "contextSize", "flashAttention", "jinja", "cacheTypeK", "cacheTypeV", "cacheTypeCustomK", "cacheTypeCustomV",
+        "batchSize", "uBatchSize", "moeCPUOffload", "moeCPULayers", "noKvOffload", "noWarmup", "reasoningBudget",
+        "reasoningBudgetMessage", "metadataOverrides", "tensorOverrides", "ropeScaling", "mode", "speculativeDecoding",
+        "hotCacheMaxSize", "pagedSSDCacheDir", "pagedSSDCacheMaxSize", "turboQuantBits",
+    ]
     /// Flags this executor sets.
     public let managedFlags: Set<String> = ["--model", "--host", "--port", "--decode-concurrency", "--max-slots"]
     /// Seconds a start may take: loading tens of GB from disk takes minutes.
@@ -24,6 +32,19 @@ public struct MLXServerExecutor: RuntimeExecutor {
 
     /// Creates the executor; it has no settings.
     public init() {}
+
+    /// `speculativeDecoding.type` values that name a separate draft model, which `mlx_lm.server --draft-model` takes.
+    static let draftTypes: Set<String> = ["draft", "draft-simple"]
+
+    /// `mlx_lm.server` runs a draft-model `speculativeDecoding`; every other field of `unsupportedNodeFields` stays unsupported.
+    public func unsupportedFields(_ service: InferenceService, binary: String) -> Set<String> {
+        var fields = unsupportedNodeFields
+        if Self.isMLXLM(binary), Self.draftTypes.contains(service.tuning.speculativeType ?? ""),
+           service.tuning.draftModelRef != nil || service.tuning.draftModel != nil {
+            fields.remove("speculativeDecoding")
+        }
+        return fields
+    }
 
     /// True when `binary` is the Python `mlx_lm.server` rather than the Swift `mlx-server`.
     public static func isMLXLM(_ binary: String) -> Bool {
@@ -37,6 +58,10 @@ public struct MLXServerExecutor: RuntimeExecutor {
         var args = ["--model", r.modelPath, "--host", r.host, "--port", String(r.port)]
         if let slots = s.parallelSlots, slots > 1 {
             args += [Self.isMLXLM(r.binary) ? "--decode-concurrency" : "--max-slots", String(slots)]
+        }
+        if Self.isMLXLM(r.binary), Self.draftTypes.contains(s.tuning.speculativeType ?? ""), let draft = r.draftModelPath {
+            args += ["--draft-model", draft]
+            if let n = s.tuning.nDraftMax { args += ["--num-draft-tokens", String(n)] }
         }
         args += s.extraArgs
         return LaunchDescription(

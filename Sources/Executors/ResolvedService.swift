@@ -16,6 +16,11 @@ public struct ResolvedService: Sendable, Hashable {
     public var host: String
     /// Port to listen on (`spec.port`, or one the agent assigned).
     public var port: Int
+    /// The Model's `spec.mmproj`, as a local path (llama-server `--mmproj`).
+    public var mmprojPath: String?
+    /// The draft model's local path for speculative decoding (`speculativeDecoding.draftModelRef`'s
+    /// Model, or `draftModel` beside the model), llama-server `-md`.
+    public var draftModelPath: String?
 
     /// Creates a resolved service.
     public init(service: InferenceService, model: Model, modelPath: String, runtime: ResolvedRuntime, binary: String, host: String, port: Int) {
@@ -26,5 +31,13 @@ public struct ResolvedService: Sendable, Hashable {
         self.binary = binary
         self.host = host
         self.port = port
+    }
+
+    /// Creates a resolved service with its companion files.
+    public init(service: InferenceService, model: Model, modelPath: String, runtime: ResolvedRuntime, binary: String, host: String, port: Int,
+                mmprojPath: String?, draftModelPath: String?) {
+        self.init(service: service, model: model, modelPath: modelPath, runtime: runtime, binary: binary, host: host, port: port)
+        self.mmprojPath = mmprojPath
+        self.draftModelPath = draftModelPath
     }
 }

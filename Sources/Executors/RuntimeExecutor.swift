@@ -11,10 +11,18 @@ public protocol RuntimeExecutor: Sendable {
     var formats: Set<ModelFormat> { get }
     /// Executable names looked up on PATH when no `--<runtime>-bin` flag is given, in order of preference.
     var defaultBinaryNames: [String] { get }
-    /// Flags `launch` sets itself (long and short spellings); `spec.extraArgs` repeating one gets a warning.
+    /// Flags `launch` may set itself (long and short spellings); `spec.extraArgs` repeating one that
+    /// this launch did set gets a warning.
     var managedFlags: Set<String> { get }
-    /// `spec` fields this runtime has no flag for (set, they change nothing; `validate` warns).
-    var ignoredFields: [String] { get }
+    /// One spelling for each flag (`-c` -> `--ctx-size`), so that an extraArgs flag is matched with the
+    /// agent's own spelling of it.
+    func canonicalFlag(_ flag: String) -> String
+    /// Node fields of the CRD (`SpecFields`, class `node`, dotted spec paths without `spec.`) that this
+    /// runtime has no setting for; set, they get the entry's `IgnoredField` warning.
+    var unsupportedNodeFields: Set<String> { get }
+    /// The node fields of `service` this runtime, run from `binary`, has no setting for (default:
+    /// `unsupportedNodeFields`); a runtime whose flags depend on the binary narrows it.
+    func unsupportedFields(_ service: InferenceService, binary: String) -> Set<String>
     /// The launch description for one service.
     func launch(_ resolved: ResolvedService) -> LaunchDescription
 }
@@ -30,5 +38,9 @@ extension RuntimeExecutor {
 
 extension RuntimeExecutor {
     /// None by default.
-    public var ignoredFields: [String] { [] }
+    public var unsupportedNodeFields: Set<String> { [] }
+    /// The flag as written.
+    public func canonicalFlag(_ flag: String) -> String { flag }
+    /// `unsupportedNodeFields`, whatever the binary.
+    public func unsupportedFields(_ service: InferenceService, binary: String) -> Set<String> { unsupportedNodeFields }
 }

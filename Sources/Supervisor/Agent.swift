@@ -27,9 +27,10 @@ public actor Agent: Service {
     private var lastPorts: [String: Int] = [:]
     private var generation = 0
     private var appliedBytes: [UInt8]?
-    /// The last rejected content (or "file missing"), so the same errors are logged once, not on every re-check.
-    private enum Rejected: Equatable { case missing, content([UInt8]) }
-    private var rejected: Rejected?
+    /// Every file's last good content.
+    private var assembler = ConfigAssembler()
+    /// The last errors logged, so the same errors are logged once, not on every re-check.
+    private var loggedErrors: [ConfigError] = []
 
     /// Creates an agent; nothing starts until `run()`.
     public init(options: AgentOptions, logger: Logger) {
@@ -42,7 +43,11 @@ public actor Agent: Service {
             formats: Dictionary(uniqueKeysWithValues: enabled.map { name in
                 (name, options.registry.executor(for: name).map { $0.formats.map(\.rawValue).sorted() } ?? [])
             }),
-            host: options.host)
+            host: options.host,
+            specRuntimes: Dictionary(uniqueKeysWithValues: RuntimeName.accepted.compactMap { value in
+                RuntimeName.canonical(value).flatMap { enabled.contains($0) ? (value, $0) : nil }
+            }),
+            notSupportedRuntimes: RuntimeName.notSupported)
         self.store = StatusStore(
             file: StatusFile(path: options.statusPath), capabilities: capabilities,
             node: NodeInfo.current(agentVersion: options.agentVersion), configPath: options.configPath,
@@ -59,8 +64,10 @@ public actor Agent: Service {
     public func run() async throws {
         try FileManager.default.createDirectory(atPath: options.logDirectory, withIntermediateDirectories: true)
         let (triggers, trigger) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        let watcher = ConfigWatcher(path: options.configPath) { trigger.yield() }
-        try watcher.start()
+        let watchers = options.configPaths.map { path in
+            ConfigWatcher(path: path, folder: ConfigSources.isFolder(path)) { trigger.yield() }
+        }
+        for watcher in watchers { try watcher.start() }
         let hangups = Task {
             for await _ in await UnixSignalsSequence(trapping: .sighup) {
                 trigger.yield()
@@ -95,7 +102,7 @@ public actor Agent: Service {
             try? await Task.sleep(for: .milliseconds(50))
             await reload()
         }
-        watcher.stop()
+        for watcher in watchers { watcher.stop() }
         hangups.cancel()
         resync.cancel()
         sweeps.cancel()
@@ -103,51 +110,43 @@ public actor Agent: Service {
         await stopAll()
     }
 
-    /// Re-reads the config and reconciles. A file that cannot be read, parsed or validated changes nothing that runs.
-    /// Only `run()` calls it, one reload at a time, so reconciles never interleave.
+    /// Re-reads every config file and reconciles. A file that cannot be read, parsed or validated keeps
+    /// its last good content in force; the other files' edits apply. Only `run()` calls it, one reload
+    /// at a time, so reconciles never interleave.
     private func reload() async {
-        let path = options.configPath
-        guard let data = FileManager.default.contents(atPath: path) else {
-            let error = ConfigError(file: path, mark: SourceMark(line: 1, column: 1), field: "", message: "cannot read the config file (missing or unreadable)")
-            if rejected != .missing { logger.error("\(error); the last good config stays in force") }
-            rejected = .missing
-            await store.configRejected([error])
-            return
-        }
-        let bytes = [UInt8](data)
-        let config: AgentConfig
-        do {
-            config = try ConfigLoader.load(bytes, file: path)
-        } catch {
-            if rejected != .content(bytes) {
-                for e in error.errors { logger.error("config rejected: \(e)") }
-                logger.error("the last good config stays in force", metadata: ["errors": "\(error.errors.count)"])
+        let outcome = assembler.assemble(options.configPaths)
+        if outcome.errors != loggedErrors {
+            for e in outcome.errors { logger.error("config rejected: \(e)") }
+            if !outcome.errors.isEmpty {
+                logger.error("the last good content of the rejected file(s) stays in force", metadata: ["errors": "\(outcome.errors.count)"])
             }
-            rejected = .content(bytes)
-            await store.configRejected(error.errors)
+            loggedErrors = outcome.errors
+        }
+        guard let config = outcome.config else {
+            await store.configRejected(outcome.errors)
             return
         }
-        rejected = nil
-        let changed = bytes != appliedBytes
+        let changed = outcome.contentKey != appliedBytes
         if changed {
             generation += 1
-            appliedBytes = bytes
-            logger.info("config loaded", metadata: ["generation": "\(generation)", "services": "\(config.services.count)"])
+            appliedBytes = outcome.contentKey
+            logger.info("config loaded", metadata: ["generation": "\(generation)", "services": "\(config.services.count)", "files": "\(config.files.count)"])
         }
         let desired = builder.build(config)
-        let warnings = desired.flatMap(\.warnings)
+        let warnings = builder.configWarnings(config) + desired.flatMap(\.warnings)
         if changed {
             for warning in warnings { logger.warning("\(warning)") }
         }
-        await reconcile(desired, warnings: warnings, changed: changed)
+        await reconcile(desired, warnings: warnings, changed: changed, errors: outcome.errors, files: config.files)
     }
 
     /// Makes the running services match `desired`: stops removed and changed entries, starts new and
     /// changed ones, and leaves unchanged ones running (same process).
-    private func reconcile(_ desired: [DesiredService], warnings: [EntryDiagnostic], changed: Bool) async {
+    private func reconcile(_ desired: [DesiredService], warnings: [EntryDiagnostic], changed: Bool, errors: [ConfigError], files: [String]) async {
         var specs: [String: [String: String]] = [:]
         for entry in desired { if let spec = entry.baseStatus.spec { specs[entry.name] = spec } }
-        await store.configApplied(generation: generation, serviceOrder: desired.map(\.name), warnings: warnings.map(\.description), specs: specs)
+        await store.configApplied(generation: generation, serviceOrder: desired.map(\.name), warnings: warnings.map(\.description), specs: specs,
+                                  errors: errors, files: files)
         let wanted = Dictionary(desired.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
 
         // Stops run in the background, one task per entry: a runtime that takes its whole grace period to
@@ -215,7 +214,9 @@ public actor Agent: Service {
                     "service": "\(entry.name)", "runtime": "\(resolved.runtime.name)",
                     "runtimeSource": "\(resolved.runtime.source.rawValue)", "port": "\(resolved.port)",
                 ])
+                // `namespace/name` entries log to `<log-dir>/<namespace>/<name>.log`.
                 let logPath = (options.logDirectory as NSString).appendingPathComponent("\(entry.name).log")
+                try? FileManager.default.createDirectory(atPath: (logPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
                 controllers[entry.name] = ServiceController(
                     desired: entry, resolved: resolved, executor: executor, logPath: logPath,
                     after: predecessors[entry.name]?.stop ?? retiring[entry.name],

@@ -2,8 +2,10 @@ import Executors
 
 /// How an agent is set up: what it reads, where it writes, and what this node can run.
 public struct AgentOptions: Sendable {
-    /// The config file (`models.yaml`).
+    /// The (first) config file or folder (`models.yaml`).
     public var configPath: String
+    /// Every config file or folder (`--config`, repeatable), in order; `[configPath]` unless set.
+    public var configPaths: [String]
     /// The status JSON file.
     public var statusPath: String
     /// Folder for per-service log files (`<name>.log`).
@@ -47,6 +49,7 @@ public struct AgentOptions: Sendable {
         registry: ExecutorRegistry = .standard, agentVersion: String
     ) {
         self.configPath = configPath
+        self.configPaths = [configPath]
         self.statusPath = statusPath
         self.logDirectory = logDirectory
         self.host = host

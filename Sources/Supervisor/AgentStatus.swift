@@ -29,6 +29,11 @@ public struct AgentStatus: Sendable, Hashable, Codable {
         public var formats: [String: [String]]
         /// Address the runtimes bind (`--host`).
         public var host: String
+        /// Every `spec.runtime` value this node runs, with the runtime it runs it on (`llamacpp` ->
+        /// `llama-server`); absent from status files written before it existed.
+        public var specRuntimes: [String: String]?
+        /// Known `spec.runtime` values this agent cannot run (entry error `RuntimeNotSupported`).
+        public var notSupportedRuntimes: [String]?
     }
 
     /// The config file and whether its last edit was applied.
@@ -47,8 +52,10 @@ public struct AgentStatus: Sendable, Hashable, Codable {
         public var warnings: [String]
         /// ISO 8601 time the last good config was applied.
         public var appliedAt: String?
+        /// Every config file read (folders expanded), in order.
+        public var files: [String]?
 
-        enum CodingKeys: String, CodingKey { case path, generation, valid, error, errors, warnings, appliedAt }
+        enum CodingKeys: String, CodingKey { case path, generation, valid, error, errors, warnings, appliedAt, files }
 
         /// Writes every key, with `null` for absent values.
         public func encode(to encoder: any Encoder) throws {
@@ -60,6 +67,7 @@ public struct AgentStatus: Sendable, Hashable, Codable {
             try c.encode(errors, forKey: .errors)
             try c.encode(warnings, forKey: .warnings)
             try c.encode(appliedAt, forKey: .appliedAt)
+            try c.encode(files ?? [path], forKey: .files)
         }
     }
 }

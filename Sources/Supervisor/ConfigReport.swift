@@ -6,8 +6,9 @@ import Foundation
 public struct EntryDiagnostic: Sendable, Hashable, Codable, CustomStringConvertible {
     /// The InferenceService's name.
     public var service: String
-    /// CamelCase reason: `RuntimeNotEnabled`, `FormatMismatch`, `ModelNotFound`, `UnsupportedModelSource`,
-    /// or `OverriddenFlag` for warnings.
+    /// CamelCase reason: `RuntimeNotEnabled`, `RuntimeNotSupported`, `FormatMismatch`, `FormatNotSupported`,
+    /// `ModelNotFound`, `UnsupportedModelSource`; for warnings `OverriddenFlag`, `IgnoredField`,
+    /// `IgnoredKind`, `PortConflict`.
     public var reason: String
     /// Position, field and message.
     public var error: ConfigError
@@ -39,22 +40,33 @@ public struct ConfigReport: Sendable, Hashable, Codable {
     public var warnings: [EntryDiagnostic]
     /// True when there are neither file nor entry errors.
     public var valid: Bool
+    /// Every file checked (folders expanded).
+    public var files: [String]?
 
     /// Checks `bytes` (the content of `file`) against `node`: parses and validates, then resolves
     /// every entry as the agent would (model files are looked up on this machine).
     public static func check(_ bytes: [UInt8], file: String, node: NodeRuntimes) -> ConfigReport {
-        let config: AgentConfig
-        do {
-            config = try ConfigLoader.load(bytes, file: file)
-        } catch {
-            return ConfigReport(file: file, fileErrors: error.errors, entryErrors: [], warnings: [], valid: false)
+        check(files: [(file, bytes)], node: node)
+    }
+
+    /// Checks several files as one config (`--config` repeated or a folder, already expanded): every
+    /// file's errors, then the entries of the files without errors, resolved as the agent would.
+    public static func check(files: [(path: String, bytes: [UInt8])], node: NodeRuntimes) -> ConfigReport {
+        let file = files.first?.path ?? ""
+        let (config, fileErrors) = ConfigLoader.load(files: files)
+        if !fileErrors.isEmpty && files.count == 1 {
+            return ConfigReport(file: file, fileErrors: fileErrors, entryErrors: [], warnings: [], valid: false)
         }
-        let desired = DesiredStateBuilder(node: node).build(config)
+        let builder = DesiredStateBuilder(node: node)
+        let desired = builder.build(config)
         var entryErrors: [EntryDiagnostic] = []
         for entry in desired {
             if case .failed(let diagnostic) = entry.action { entryErrors.append(diagnostic) }
         }
-        return ConfigReport(
-            file: file, fileErrors: [], entryErrors: entryErrors, warnings: desired.flatMap(\.warnings), valid: entryErrors.isEmpty)
+        var report = ConfigReport(
+            file: file, fileErrors: fileErrors, entryErrors: entryErrors, warnings: builder.configWarnings(config) + desired.flatMap(\.warnings),
+            valid: entryErrors.isEmpty && fileErrors.isEmpty)
+        report.files = files.map(\.path)
+        return report
     }
 }

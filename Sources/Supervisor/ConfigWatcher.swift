@@ -9,17 +9,21 @@ import Glibc
 /// (`IN_DELETE`, `IN_CREATE`), in-place writes (`IN_CLOSE_WRITE`) and Kubernetes-style `..data`
 /// symlink swaps are all seen; events for other names are ignored. Elsewhere: polls the file's
 /// identity (inode, size, mtime) every 500 ms. The callback may fire for no real change; the
-/// reconciler compares content before acting.
+/// reconciler compares content before acting. A folder (`folder: true`) is watched itself: an event
+/// for any `*.yaml` or `*.yml` in it counts.
 public final class ConfigWatcher: Sendable {
     private let path: String
+    private let folder: Bool
     private let onChange: @Sendable () -> Void
     private let stopPipe: (read: Int32, write: Int32)
 
     /// - Parameters:
-    ///   - path: the config file.
+    ///   - path: the config file, or a folder of them.
+    ///   - folder: true when `path` is a folder.
     ///   - onChange: called from the watcher's own thread.
-    public init(path: String, onChange: @escaping @Sendable () -> Void) {
+    public init(path: String, folder: Bool = false, onChange: @escaping @Sendable () -> Void) {
         self.path = path
+        self.folder = folder
         self.onChange = onChange
         var fds: [Int32] = [0, 0]
         _ = pipe(&fds)
@@ -39,8 +43,10 @@ public final class ConfigWatcher: Sendable {
         let path = self.path
         let onChange = self.onChange
         let stop = stopPipe.read
-        let folder = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
-        let name = (path as NSString).lastPathComponent
+        let isFolder = self.folder
+        let folder = isFolder ? path : (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
+        // In a folder every YAML file counts (an empty name stands for "any").
+        let name = isFolder ? "" : (path as NSString).lastPathComponent
         #if os(Linux)
         let fd = inotify_init1(Int32(IN_CLOEXEC))
         guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
@@ -56,7 +62,7 @@ public final class ConfigWatcher: Sendable {
             close(fd)
         }
         #else
-        let thread = Thread { Self.pollLoop(path: path, stop: stop, onChange: onChange) }
+        let thread = Thread { Self.pollLoop(path: path, folder: isFolder, stop: stop, onChange: onChange) }
         #endif
         thread.name = "metal-agent config watcher"
         thread.start()
@@ -79,7 +85,7 @@ public final class ConfigWatcher: Sendable {
         let bufferSize = 64 * 1024
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 8)
         defer { buffer.deallocate() }
-        var target = watchTarget(fd: fd, path: path, mask: mask)
+        var target = name.isEmpty ? nil : watchTarget(fd: fd, path: path, mask: mask)
         var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0), pollfd(fd: stop, events: Int16(POLLIN), revents: 0)]
         while true {
             fds[0].revents = 0
@@ -102,7 +108,8 @@ public final class ConfigWatcher: Sendable {
                 if nameLength > 0 {
                     let namePointer = buffer.advanced(by: offset + headerSize).assumingMemoryBound(to: CChar.self)
                     let eventName = String(cString: namePointer)
-                    if event.wd == configWatch, eventName == name || eventName.hasPrefix("..") {
+                    let yaml = name.isEmpty && !eventName.hasPrefix(".") && (eventName.hasSuffix(".yaml") || eventName.hasSuffix(".yml"))
+                    if event.wd == configWatch, eventName == name || yaml || eventName.hasPrefix("..") {
                         // The file itself, or a Kubernetes atomic-writer swap (`..data`, `..2026_...`).
                         relevant = true
                     } else if let target, event.wd == target.watch, eventName == target.name {
@@ -113,7 +120,7 @@ public final class ConfigWatcher: Sendable {
                 offset += headerSize + nameLength
             }
             if relevant {
-                target = watchTarget(fd: fd, path: path, mask: mask)
+                if !name.isEmpty { target = watchTarget(fd: fd, path: path, mask: mask) }
                 onChange()
             }
         }
@@ -132,8 +139,14 @@ public final class ConfigWatcher: Sendable {
     }
     #endif
 
-    private static func pollLoop(path: String, stop: Int32, onChange: @Sendable () -> Void) {
+    private static func pollLoop(path: String, folder: Bool, stop: Int32, onChange: @Sendable () -> Void) {
         func identity() -> [Int] {
+            if folder {
+                return ConfigSources.expand([path]).flatMap { fileIdentity($0.path) + [-1] }
+            }
+            return fileIdentity(path)
+        }
+        func fileIdentity(_ path: String) -> [Int] {
             var st = stat()
             guard stat(path, &st) == 0 else { return [] }
             #if os(Linux)

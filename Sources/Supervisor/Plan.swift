@@ -47,18 +47,22 @@ public struct Plan: Sendable, Hashable, Codable {
 
     /// Plans `bytes` (the content of `file`) against the agent whose status is `status`.
     public static func make(_ bytes: [UInt8], file: String, against status: AgentStatus) -> Plan {
-        var plan = Plan(file: file, currentGeneration: status.config.generation, fileErrors: [], steps: [], warnings: [])
-        let config: AgentConfig
-        do {
-            config = try ConfigLoader.load(bytes, file: file)
-        } catch {
-            plan.fileErrors = error.errors
+        make(files: [(file, bytes)], against: status)
+    }
+
+    /// Plans several files (`--config` repeated or a folder, already expanded) as one config.
+    public static func make(files: [(path: String, bytes: [UInt8])], against status: AgentStatus) -> Plan {
+        var plan = Plan(file: files.first?.path ?? "", currentGeneration: status.config.generation, fileErrors: [], steps: [], warnings: [])
+        let (config, errors) = ConfigLoader.load(files: files)
+        if !errors.isEmpty {
+            plan.fileErrors = errors
             return plan
         }
         let node = NodeRuntimes(
             defaultRuntime: status.capabilities.defaultRuntime, binaries: status.capabilities.binaries, host: status.capabilities.host)
-        let desired = DesiredStateBuilder(node: node).build(config)
-        plan.warnings = desired.flatMap(\.warnings)
+        let builder = DesiredStateBuilder(node: node)
+        let desired = builder.build(config)
+        plan.warnings = builder.configWarnings(config) + desired.flatMap(\.warnings)
         let running = Dictionary(status.services.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let activePhases: Set<ServicePhase> = [.Pending, .Starting, .Ready, .CrashLoopBackOff, .Terminating]
 

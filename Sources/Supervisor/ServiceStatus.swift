@@ -18,8 +18,10 @@ public enum ServicePhase: String, Sendable, Hashable, Codable {
 
 /// One `services[]` element of the status file. Every key is always written; absent values are `null`.
 public struct ServiceStatus: Sendable, Hashable, Codable {
-    /// `metadata.name`.
+    /// `metadata.name` in the `default` namespace, `namespace/name` elsewhere.
     public var name: String
+    /// `metadata.namespace` (`default` when the entry names none).
+    public var namespace: String?
     /// Canonical runtime name, or the name as resolved when the runtime is unknown.
     public var runtime: String?
     /// `spec` when `spec.runtime` chose the runtime, `default` when the agent's `--runtime` did.
@@ -77,7 +79,7 @@ public struct ServiceStatus: Sendable, Hashable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, runtime, runtimeSource, model, modelPath, format, phase, ready, pid, processGroup, port, endpoint, restarts
+        case name, namespace, runtime, runtimeSource, model, modelPath, format, phase, ready, pid, processGroup, port, endpoint, restarts
         case lastExitCode, lastSignal, lastTerminationReason, reason, message, nextRestartAt, startedAt, specHash, logFile, spec
     }
 
@@ -85,6 +87,7 @@ public struct ServiceStatus: Sendable, Hashable, Codable {
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(name, forKey: .name)
+        try c.encode(namespace, forKey: .namespace)
         try c.encode(runtime, forKey: .runtime)
         try c.encode(runtimeSource, forKey: .runtimeSource)
         try c.encode(model, forKey: .model)

@@ -48,16 +48,18 @@ public actor StatusStore {
     }
 
     /// Records a valid config: its generation and the order of its services.
-    func configApplied(generation: Int, serviceOrder: [String], warnings: [String], specs: [String: [String: String]]) {
+    func configApplied(generation: Int, serviceOrder: [String], warnings: [String], specs: [String: [String: String]],
+                       errors: [ConfigError] = [], files: [String]? = nil) {
         // The entry as now written is what the status shows, even when its process did not need a restart.
         self.specs = specs
         for (name, spec) in specs { byName[name]?.spec = spec }
         if generation != status.config.generation || !status.config.valid { status.config.appliedAt = Timestamp.string() }
         status.config.generation = generation
         status.config.warnings = warnings
-        status.config.valid = true
-        status.config.error = nil
-        status.config.errors = []
+        status.config.valid = errors.isEmpty
+        status.config.error = errors.first?.description
+        status.config.errors = errors
+        if let files { status.config.files = files }
         order = serviceOrder
         listed = Set(serviceOrder)
         for name in byName.keys where !listed.contains(name) { byName[name] = nil }

@@ -66,3 +66,28 @@ func printJSON<T: Encodable>(_ value: T) throws {
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
+
+/// A path without trailing slashes (`conf/` -> `conf`), so a folder's default status file is `conf.status.json`.
+func trimmedFolder(_ path: String) -> String {
+    var p = path
+    while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
+    return p
+}
+
+/// Reads every file `--config` names (folders expanded). Prints the problem and exits 2 when a named
+/// file cannot be read or a folder holds no YAML file.
+func readConfigFiles(_ paths: [String]) throws -> [(path: String, bytes: [UInt8])] {
+    var result: [(path: String, bytes: [UInt8])] = []
+    for source in ConfigSources.expand(paths.map { trimmedFolder(absolutePath($0)) }) {
+        guard let data = FileManager.default.contents(atPath: source.path) else {
+            printError("\(source.path): cannot read the file")
+            throw ExitCode(2)
+        }
+        result.append((source.path, [UInt8](data)))
+    }
+    if result.isEmpty {
+        printError("\(paths.joined(separator: ", ")): no config file (a folder needs *.yaml or *.yml files)")
+        throw ExitCode(2)
+    }
+    return result
+}

@@ -16,8 +16,8 @@ struct PlanCommand: ParsableCommand {
               metal-agent plan --config /tmp/next.yaml --status-file models.status.json
             """)
 
-    @Option(help: "The models.yaml to plan.")
-    var config: String
+    @Option(help: "A models.yaml to plan, or a folder of them; repeat for several.")
+    var config: [String]
 
     @Option(help: "The running agent's status file (default: next to the config, models.yaml -> models.status.json).")
     var statusFile: String?
@@ -26,7 +26,11 @@ struct PlanCommand: ParsableCommand {
     var output: OutputFormat = .text
 
     func run() throws {
-        let statusPath = statusFile ?? AgentOptions.defaultStatusPath(forConfig: config)
+        guard let first = config.first else {
+            printError("Missing expected argument '--config <config>'")
+            throw ExitCode(2)
+        }
+        let statusPath = statusFile ?? AgentOptions.defaultStatusPath(forConfig: trimmedFolder(first))
         let status: AgentStatus
         do {
             status = try StatusFile.read(statusPath)
@@ -34,11 +38,7 @@ struct PlanCommand: ParsableCommand {
             printError("cannot read the agent's status file \(statusPath): \(error.localizedDescription) (is the agent running? use --status-file)")
             throw ExitCode(2)
         }
-        guard let data = FileManager.default.contents(atPath: config) else {
-            printError("\(config): cannot read the file")
-            throw ExitCode(2)
-        }
-        let plan = Plan.make([UInt8](data), file: absolutePath(config), against: status)
+        let plan = Plan.make(files: try readConfigFiles(config), against: status)
         switch output {
         case .json:
             try printJSON(plan)

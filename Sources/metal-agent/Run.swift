@@ -11,8 +11,8 @@ struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the agent: start every entry of the config, watch the file, keep the status file current.")
 
-    @Option(help: "The models.yaml to serve.")
-    var config: String
+    @Option(help: "A models.yaml to serve, or a folder of them (every *.yaml/*.yml, in name order, as kubectl apply -f DIR); repeat for several.")
+    var config: [String]
 
     @OptionGroup var node: NodeOptions
 
@@ -57,6 +57,7 @@ struct Run: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func validate() throws {
+        guard !config.isEmpty else { throw ValidationError("Missing expected argument '--config <config>'") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a level") }
         guard logMaxBytes > 0 else { throw ValidationError("--log-max-bytes must be a positive number of bytes") }
         guard logMaxFiles >= 1 else { throw ValidationError("--log-max-files must be at least 1") }
@@ -75,7 +76,8 @@ struct Run: AsyncParsableCommand {
         if files.after != files.before {
             logger.debug("raised the open-file limit to the hard limit", metadata: ["before": "\(files.before)", "after": "\(files.after)"])
         }
-        let configPath = absolutePath(config)
+        let configPaths = config.map { trimmedFolder(absolutePath($0)) }
+        let configPath = configPaths[0]
         let nodeRuntimes = try node.resolve()
         if nodeRuntimes.binaries[nodeRuntimes.defaultRuntime] == nil {
             logger.warning("the default runtime is not enabled on this node; entries without spec.runtime will fail",
@@ -95,6 +97,7 @@ struct Run: AsyncParsableCommand {
         options.resyncInterval = resyncInterval.duration
         options.orphanSweepInterval = orphanSweepInterval?.duration
         options.statusWriteInterval = statusWriteInterval.duration
+        options.configPaths = configPaths
         #if os(Linux)
         // Each runtime runs under the runtime guard, a small C program installed beside this binary.
         guard let guardPath = RuntimeGuardBinary.path() else {

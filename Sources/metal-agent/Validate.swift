@@ -14,8 +14,8 @@ struct Validate: ParsableCommand {
               metal-agent validate --config models.yaml --mlx-server-bin ~/venv/bin/mlx_lm.server
             """)
 
-    @Option(help: "The models.yaml to check.")
-    var config: String
+    @Option(help: "A models.yaml to check, or a folder of them; repeat for several (checked together, as the agent reads them).")
+    var config: [String]
 
     @OptionGroup var node: NodeOptions
 
@@ -23,11 +23,13 @@ struct Validate: ParsableCommand {
     var output: OutputFormat = .text
 
     func run() throws {
-        guard let data = FileManager.default.contents(atPath: config) else {
-            printError("\(config): cannot read the file")
+        guard !config.isEmpty else {
+            printError("Missing expected argument '--config <config>'")
             throw ExitCode(2)
         }
-        let report = ConfigReport.check([UInt8](data), file: absolutePath(config), node: try node.resolve())
+        let files = try readConfigFiles(config)
+        let report = ConfigReport.check(files: files, node: try node.resolve())
+        let config = self.config.joined(separator: ", ")
         switch output {
         case .json:
             try printJSON(report)
@@ -39,6 +41,9 @@ struct Validate: ParsableCommand {
                 print("\(config): valid")
             } else if !report.fileErrors.isEmpty {
                 printError("\(config): \(report.fileErrors.count) file error(s): the agent would reject this edit and keep its last good config")
+                if !report.entryErrors.isEmpty {
+                    printError("\(config): \(report.entryErrors.count) entry error(s) in the other files: those entries would fail")
+                }
             } else {
                 printError("\(config): \(report.entryErrors.count) entry error(s): those entries would fail, the others would run")
             }

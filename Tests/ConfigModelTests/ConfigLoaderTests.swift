@@ -80,12 +80,22 @@ func loadErrors(_ bytes: [UInt8], file: String = "/etc/ma/models.yaml") -> [Conf
         ("/abs/path/m.gguf", "/abs/path/m.gguf"),
         ("file:///srv/m.gguf", "/srv/m.gguf"),
         ("sub/m.gguf", "/etc/ma/sub/m.gguf"),
-        ("./m.gguf", "/etc/ma/m.gguf"),
+        ("models/v1.2/m.gguf", "/etc/ma/models/v1.2/m.gguf"),
     ])
     func resolvesModelSources(written: String, resolved: String) throws {
         let model = ggufModel.replacingOccurrences(of: "models/tiny.gguf", with: written)
         let config = try ConfigLoader.load(yaml(model), file: "/etc/ma/models.yaml")
         #expect(config.models["tiny"]?.source == .path(resolved))
+    }
+
+    @Test(arguments: ["./m.gguf", "../m.gguf", "/srv/my models/m.gguf", ""])
+    func sourcesTheCRDRejectsAreFileErrors(written: String) {
+        // The CRD's pattern: a URL of a known scheme, an absolute path without spaces, or a relative path
+        // starting with a letter or digit. What a cluster rejects is rejected here too.
+        let model = ggufModel.replacingOccurrences(of: "models/tiny.gguf", with: "\"\(written)\"")
+        let errors = loadErrors(yaml(model))
+        #expect(errors.map(\.field) == ["Model \"tiny\" spec.source"])
+        if written == "./m.gguf" { #expect(errors.first?.message.hasSuffix("write it without the leading ./ (relative paths start at the config file's folder)") == true) }
     }
 
     @Test func remoteSourcesAreKeptAsRemote() throws {
@@ -135,7 +145,7 @@ func loadErrors(_ bytes: [UInt8], file: String = "/etc/ma/models.yaml") -> [Conf
     }
 
     @Test func reportsEveryErrorAtOnceInFileOrder() {
-        let errors = loadErrors(yaml(ggufModel, service("a", "contextSize: big"), service("b", "replicas: 2\nmodelRef2: x")))
+        let errors = loadErrors(yaml(ggufModel, service("a", "contextSize: big"), service("b", "replicas: 11\nmodelRef2: x")))
         #expect(errors.map(\.field) == [
             "InferenceService \"a\" spec.contextSize",
             "InferenceService \"b\" spec.replicas",
@@ -158,17 +168,24 @@ func loadErrors(_ bytes: [UInt8], file: String = "/etc/ma/models.yaml") -> [Conf
         #expect(errors[0].message.contains("duplicate key"))
     }
 
-    @Test func modelRefToNoModel() {
-        let errors = loadErrors(yaml(ggufModel, service("chat").replacingOccurrences(of: "modelRef: tiny", with: "modelRef: tinny")))
-        #expect(errors.map(\.field) == ["InferenceService \"chat\" spec.modelRef"])
-        #expect(errors[0].message == "no Model named \"tinny\" in this file; did you mean \"tiny\"?")
+    @Test func modelRefToNoModelIsNotAFileError() throws {
+        // As in a cluster, the Model may come later or from another file: an entry error (ModelNotFound), see DesiredStateTests.
+        let config = try ConfigLoader.load(yaml(ggufModel, service("chat").replacingOccurrences(of: "modelRef: tiny", with: "modelRef: tinny")), file: "m.yaml")
+        #expect(config.services.map(\.modelRef) == ["tinny"])
+        #expect(config.model(for: config.services[0]) == nil)
     }
 
-    @Test(arguments: ["Chat", "chat_1", "-chat", "chat-", String(repeating: "a", count: 64), "chat.v1"])
-    func rejectsNamesThatAreNotDNS1123Labels(name: String) {
+    @Test(arguments: ["Chat", "chat_1", "-chat", "chat-", "chat..v1", "chat.-v1", ".chat", String(repeating: "a", count: 254)])
+    func rejectsNamesThatAreNotDNS1123Subdomains(name: String) {
         let errors = loadErrors(yaml(ggufModel, service("\"\(name)\"")))
         #expect(errors.count == 1)
-        #expect(errors[0].message.contains("is not a DNS-1123 label"))
+        #expect(errors.first?.message.contains("is not a DNS-1123 subdomain") == true)
+    }
+
+    @Test(arguments: ["chat.v1", "llama-3.2-1b", String(repeating: "a", count: 64), String(repeating: "a.", count: 126) + "a"])
+    func acceptsDNS1123SubdomainNames(name: String) throws {
+        let config = try ConfigLoader.load(yaml(ggufModel, service(name)), file: "m.yaml")
+        #expect(config.services.map(\.name) == [name])
     }
 
     @Test func twoServicesOnOneFixedPort() {
@@ -260,5 +277,124 @@ func loadErrors(_ bytes: [UInt8], file: String = "/etc/ma/models.yaml") -> [Conf
         let errors = loadErrors(bytes)
         #expect(errors.map(\.message) == ["file is 1048577 bytes; the limit is 1048576 bytes"])
         #expect(errors.first?.line == 1 && errors.first?.column == 1)
+    }
+}
+
+/// Kubernetes object rules and the CRD's rules, beyond the fixtures.
+@Suite struct KubernetesObjectTests {
+    @Test func aBadMetadataDoesNotHideTheSpecsErrors() {
+        let text = """
+            \(header)
+            kind: InferenceService
+            metadata: {name: Bad_Name}
+            spec: {modelRef: tiny, contextSize: 1, runtme: x}
+            ---
+            \(header)
+            kind: InferenceService
+            spec: {modelRef: tiny, parallelSlots: 0}
+            """
+        let errors = loadErrors(Array(text.utf8))
+        #expect(errors.map(\.field) == [
+            "InferenceService \"Bad_Name\" metadata.name",
+            "InferenceService spec.contextSize",
+            "InferenceService spec.runtme",
+            "InferenceService metadata",
+            "InferenceService spec.parallelSlots",
+        ])
+    }
+
+    @Test func nullMeansNotSet() throws {
+        let text = """
+            \(header)
+            kind: Model
+            metadata: {name: tiny, labels: null, annotations: ~}
+            spec: {source: models/tiny.gguf, sha256: null, hardware: {gpu: }}
+            ---
+            \(header)
+            kind: InferenceService
+            metadata: {name: chat, namespace: null}
+            spec:
+              modelRef: tiny
+              env:
+              extraArgs:
+              contextSize: null
+              endpoint:
+            """
+        let config = try ConfigLoader.load(Array(text.utf8), file: "/m/models.yaml")
+        let s = try #require(config.services.first)
+        #expect(s.env.isEmpty && s.extraArgs.isEmpty && s.contextSize == nil && s.port == nil && s.namespace == "default")
+        // Required fields are not "not set" when null: they are missing.
+        #expect(loadErrors(yaml(ggufModel.replacingOccurrences(of: "source: models/tiny.gguf", with: "source: null"))).map(\.message)
+            == ["missing required field \"source\" (a path, or a file:// URL)"])
+    }
+
+    @Test func agentOnlyFieldsHaveAnnotationSpellings() throws {
+        let text = """
+            \(header)
+            kind: Model
+            metadata: {name: tiny}
+            spec: {source: models/tiny.gguf}
+            ---
+            \(header)
+            kind: InferenceService
+            metadata:
+              name: chat
+              annotations:
+                metal-agent.llmkube.dev/port: "8090"
+                metal-agent.llmkube.dev/restartPolicy: Never
+                metal-agent.llmkube.dev/terminationGracePeriodSeconds: "5"
+                metal-agent.llmkube.dev/startupTimeoutSeconds: "90"
+                metal-agent.llmkube.dev/runtime: mlx-server
+                other.example/port: "1"
+            spec: {modelRef: tiny, runtime: llamacpp}
+            """
+        // spec.runtime llamacpp and the annotation mlx-server disagree: an error.
+        #expect(loadErrors(Array(text.utf8)).map(\.field) == ["InferenceService \"chat\" metadata.annotations[metal-agent.llmkube.dev/runtime]"])
+        let config = try ConfigLoader.load(Array(text.replacingOccurrences(of: ", runtime: llamacpp", with: "").utf8), file: "/m/models.yaml")
+        let s = try #require(config.services.first)
+        #expect(s.port == 8090 && s.restartPolicy == .Never && s.terminationGracePeriodSeconds == 5 && s.startupTimeoutSeconds == 90)
+        #expect(s.runtime == "mlx-server")
+        // The same value in both places is fine.
+        let both = text.replacingOccurrences(of: ", runtime: llamacpp", with: ", port: 8090, runtime: mlx-server")
+        #expect(try ConfigLoader.load(Array(both.utf8), file: "/m/models.yaml").services.first?.port == 8090)
+    }
+
+    @Test func mergeKeepsFilesApartAndRejectsOnlyTheClashingOne() throws {
+        let a = try ConfigLoader.parse(yaml(ggufModel, service("a", "port: 9000")), file: "/m/a.yaml")
+        let b = try ConfigLoader.parse(yaml(service("b", "port: 9000")), file: "/m/b.yaml")
+        let c = try ConfigLoader.parse(yaml(service("c")), file: "/m/c.yaml")
+        let merged = ConfigLoader.merge([a, b, c])
+        #expect(merged.config.services.map(\.name) == ["a", "c"])
+        #expect(merged.rejected.keys.sorted() == ["/m/b.yaml"])
+        #expect(merged.rejected["/m/b.yaml"]?.first?.message == "port 9000 is already the fixed port of InferenceService \"a\"")
+        // c's modelRef resolves to a's Model across files.
+        #expect(merged.config.model(for: merged.config.services[1])?.name == "tiny")
+    }
+}
+
+@Suite struct KubectlListTests {
+    @Test func aV1ListOfObjectsIsReadItemByItem() throws {
+        // `kubectl get models,inferenceservices -o yaml` prints one v1 List.
+        let text = """
+            apiVersion: v1
+            kind: List
+            metadata: {resourceVersion: ""}
+            items:
+            - apiVersion: inference.llmkube.dev/v1alpha1
+              kind: Model
+              metadata: {name: tiny, namespace: default, uid: 1b2c, generation: 1}
+              spec: {source: models/tiny.gguf}
+              status: {phase: Ready}
+            - apiVersion: inference.llmkube.dev/v1alpha1
+              kind: InferenceService
+              metadata: {name: chat, namespace: default, resourceVersion: "42"}
+              spec: {modelRef: tiny, contextSize: 4096, contextSiz: 1}
+            """
+        let errors = loadErrors(Array(text.utf8))
+        // Errors inside an item point into the list.
+        #expect(errors.map(\.description) == ["/etc/ma/models.yaml:13:45: InferenceService \"chat\" spec.contextSiz: unknown field \"contextSiz\"; did you mean \"contextSize\"? (known: \(SpecFields.inferenceService.map(\.name).joined(separator: ", ")))"])
+        let config = try ConfigLoader.load(Array(text.replacingOccurrences(of: ", contextSiz: 1", with: "").utf8), file: "/m/models.yaml")
+        #expect(config.services.map(\.name) == ["chat"] && config.services[0].contextSize == 4096)
+        #expect(config.models.keys.sorted() == ["tiny"])
     }
 }

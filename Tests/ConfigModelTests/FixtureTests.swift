@@ -27,7 +27,9 @@ enum Fixtures {
         do { return .success(try ConfigLoader.load(bytes, file: path)) } catch { return .failure(error) }
     }
 
-    static var valid: [String] { files("valid") + [repo.appendingPathComponent("examples/models.yaml").path] }
+    static var valid: [String] {
+        files("valid") + ["examples/models.yaml", "examples/cluster-user.yaml"].map { repo.appendingPathComponent($0).path }
+    }
     static var invalid: [String] { files("invalid") }
     static var crossDocument: [String] { files("invalid-cross-document") }
 }
@@ -94,5 +96,25 @@ enum Fixtures {
             #expect(parserValid == expectParserValid, "parser on \(path)")
             #expect(schemaValid[path] == expectSchemaValid, "schema on \(path): \(String(describing: schemaValid[path]))")
         }
+    }
+}
+
+/// `schema/models.schema.json` is generated from the field table (`SpecFields`): the committed file must
+/// be exactly what the generator writes. `METAL_AGENT_WRITE_SCHEMA=1 swift test --filter SchemaFileTests`
+/// rewrites it after a change to the table.
+@Suite struct SchemaFileTests {
+    @Test func committedSchemaIsTheGeneratedOne() throws {
+        let path = Fixtures.repo.appendingPathComponent("schema/models.schema.json").path
+        let generated = JSONSchemaGenerator.schema()
+        if ProcessInfo.processInfo.environment["METAL_AGENT_WRITE_SCHEMA"] == "1" {
+            try Data(generated.utf8).write(to: URL(fileURLWithPath: path))
+        }
+        let committed = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(committed == generated, "schema/models.schema.json is stale: run METAL_AGENT_WRITE_SCHEMA=1 swift test --filter SchemaFileTests")
+        // It parses as JSON, and every field of the table is in it.
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(committed.utf8)) as? [String: Any])
+        let definitions = try #require(json["definitions"] as? [String: Any])
+        let service = try #require((definitions["inferenceServiceSpec"] as? [String: Any])?["properties"] as? [String: Any])
+        #expect(Set(service.keys) == Set(SpecFields.inferenceService.map(\.name)))
     }
 }

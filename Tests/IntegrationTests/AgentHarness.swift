@@ -27,6 +27,8 @@ final class AgentHarness {
     let statusPath: String
     let stderrPath: String
     private(set) var process: Process?
+    /// Replaces `--config <configPath>` when set (several files, a folder).
+    var configArguments: [String]?
 
     /// Deadline for any one condition: long, because CI is a busy 2-core machine.
     static let deadline: Duration = .seconds(90)
@@ -66,8 +68,8 @@ final class AgentHarness {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }
         process.executableURL = URL(fileURLWithPath: Self.agentBinary)
-        process.arguments = [
-            "--config", configPath, "--llama-server-bin", Self.fakeRuntime, "--mlx-server-bin", Self.fakeRuntime,
+        process.arguments = (configArguments ?? ["--config", configPath]) + [
+            "--llama-server-bin", Self.fakeRuntime, "--mlx-server-bin", Self.fakeRuntime,
             "--backoff-initial", "200ms", "--backoff-max", "1s", "--log-level", "debug",
         ] + extra
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)

@@ -341,7 +341,7 @@ extension AgentIntegrationTests {
     /// Regression: stopping a service while its HTTP probe was in flight cancelled a URLSession task,
     /// which can deadlock on Linux (swift-corelibs-foundation#5412) and froze the agent for good.
     @Test func editsWhileProbesAreInFlightNeverWedgeTheAgent() async throws {
-        let agent = try AgentHarness(config: configYAML(svc("quick", "contextSize: 100"), svc("slow", "contextSize: 100", "extraArgs: [\"--fake-slow-health\", \"0.3\"]")))
+        let agent = try AgentHarness(config: configYAML(svc("quick", "contextSize: 1000"), svc("slow", "contextSize: 1000", "extraArgs: [\"--fake-slow-health\", \"0.3\"]")))
         try agent.start()
         let rounds = 40
         for round in 1...rounds {
@@ -349,10 +349,10 @@ extension AgentIntegrationTests {
                 s.config.generation == round && s.services.allSatisfy { $0.pid != nil }
             }
             // Stop both while their first probes run: "quick" answers at once, "slow" after 0.3 s.
-            try agent.renameSave(configYAML(svc("quick", "contextSize: \(100 + round)"), svc("slow", "contextSize: \(100 + round)", "extraArgs: [\"--fake-slow-health\", \"0.3\"]")))
+            try agent.renameSave(configYAML(svc("quick", "contextSize: \(1000 + round)"), svc("slow", "contextSize: \(1000 + round)", "extraArgs: [\"--fake-slow-health\", \"0.3\"]")))
         }
         let settled = try await agent.waitFor("the last edit applied") { s in
-            s.config.generation == rounds + 1 && s.services.allSatisfy { $0.spec?["spec.contextSize"] == "\(100 + rounds)" && $0.phase == .Ready }
+            s.config.generation == rounds + 1 && s.services.allSatisfy { $0.spec?["spec.contextSize"] == "\(1000 + rounds)" && $0.phase == .Ready }
         }
         // No runtime leaked by a stop that landed mid-start (a spawn abandoned on cancellation used to orphan it).
         #expect(Set(try runningFakeRuntimes(in: agent.dir.path)) == Set(settled.services.compactMap(\.pid)))
@@ -377,11 +377,11 @@ extension AgentIntegrationTests {
         func config(_ ctx: Int) -> String {
             configYAML(svc("stubborn", "contextSize: \(ctx)", "terminationGracePeriodSeconds: 10", "extraArgs: [\"--fake-ignore-sigterm\"]"))
         }
-        let agent = try AgentHarness(config: config(100))
+        let agent = try AgentHarness(config: config(1000))
         try agent.start()
         let first = try await agent.waitFor("Ready") { agent.service("stubborn", in: $0)?.phase == .Ready }
         let oldPID = try #require(agent.service("stubborn", in: first)?.pid)
-        try agent.renameSave(config(200))
+        try agent.renameSave(config(2000))
         let terminating = try await agent.waitFor("Terminating during the grace period") { agent.service("stubborn", in: $0)?.phase == .Terminating }
         #expect(agent.service("stubborn", in: terminating)?.ready == false)
         #expect(AgentHarness.isAlive(oldPID), "SIGTERM is ignored, so it lives until the 10 s grace period ends")
@@ -389,7 +389,7 @@ extension AgentIntegrationTests {
             let x = agent.service("stubborn", in: s)
             return x?.phase == .Ready && x?.pid != oldPID
         }
-        #expect(agent.service("stubborn", in: restarted)?.spec?["spec.contextSize"] == "200")
+        #expect(agent.service("stubborn", in: restarted)?.spec?["spec.contextSize"] == "2000")
         #expect(!AgentHarness.isAlive(oldPID))
         try await agent.terminate()
     }
@@ -552,20 +552,20 @@ extension AgentIntegrationTests {
     @Test func aSlowStopHoldsBackNeitherOtherEntriesNorTheNextEdit() async throws {
         // "stubborn" ignores SIGTERM and has 20 s of grace: its restart takes 20 s. Everything else must go on.
         let stubborn = { (ctx: Int) in svc("stubborn", "contextSize: \(ctx)", "terminationGracePeriodSeconds: 20", "extraArgs: [\"--fake-ignore-sigterm\"]") }
-        let agent = try AgentHarness(config: configYAML(stubborn(100), svc("quick", "contextSize: 100")))
+        let agent = try AgentHarness(config: configYAML(stubborn(1000), svc("quick", "contextSize: 1000")))
         try agent.start()
         let first = try await agent.waitFor("both Ready") { readyPIDs($0).count == 2 }
-        try agent.renameSave(configYAML(stubborn(200), svc("quick", "contextSize: 200")))
+        try agent.renameSave(configYAML(stubborn(2000), svc("quick", "contextSize: 200")))
         try await agent.waitFor("quick restarted while stubborn is still stopping") { s in
             agent.service("stubborn", in: s)?.phase == .Terminating && readyPIDs(s)["quick"].map { $0 != first.services.first { $0.name == "quick" }?.pid } == true
         }
-        try agent.renameSave(configYAML(stubborn(200), svc("quick", "contextSize: 200"), svc("third")))
+        try agent.renameSave(configYAML(stubborn(2000), svc("quick", "contextSize: 200"), svc("third")))
         try await agent.waitFor("the next edit applied while stubborn is still stopping") { s in
             agent.service("stubborn", in: s)?.phase == .Terminating && agent.service("third", in: s)?.phase == .Ready && s.config.generation == 3
         }
         try await agent.waitFor("stubborn restarted after its grace") { s in
             let x = agent.service("stubborn", in: s)
-            return x?.phase == .Ready && x?.spec?["spec.contextSize"] == "200"
+            return x?.phase == .Ready && x?.spec?["spec.contextSize"] == "2000"
         }
         try await agent.terminate()
     }

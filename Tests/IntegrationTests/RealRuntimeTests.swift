@@ -80,6 +80,32 @@ import Glibc
         for pid in pids { #expect(!AgentHarness.isAlive(pid)) }
     }
 
+    /// `examples/cluster-user.yaml`, a manifest as a cluster user writes it (image, resources, endpoint,
+    /// tolerations, a namespace, annotations), is served unchanged by the real llama-server: cluster
+    /// fields are warned about and ignored, `endpoint.port` is the port, `batchSize` and `cacheTypeK`
+    /// reach llama-server's argv, and it answers a completion.
+    @Test(.enabled(if: available || required, "set METAL_AGENT_LLAMA_SERVER_BIN, METAL_AGENT_MLX_SERVER_BIN and METAL_AGENT_MODELS (scripts/provision) to run"))
+    func clusterUserManifestServedUnchangedByTheRealLlamaServer() async throws {
+        let llama = try #require(Self.llama, "METAL_AGENT_E2E=1 but METAL_AGENT_LLAMA_SERVER_BIN is not set")
+        let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("examples/cluster-user.yaml").path
+        let agent = try AgentHarness(config: "# unused\n")
+        agent.configArguments = ["--config", example]
+        try agent.start(["--llama-server-bin", llama, "--runtimes", "llama-server",
+                         "--status-file", agent.statusPath, "--log-dir", agent.dir.appendingPathComponent("logs").path])
+        let s = try await agent.waitFor("the cluster user's entry Ready") { $0.services.first?.phase == .Ready }
+        let chat = try #require(s.services.first)
+        #expect(chat.name == "llm/tiny-chat" && chat.namespace == "llm" && chat.runtime == "llama-server")
+        #expect(chat.port == 8083)
+        #expect(s.config.valid && s.config.warnings.filter { $0.hasSuffix("[IgnoredField]") }.count == 2)
+        let text = try await complete(endpoint: try #require(chat.endpoint))
+        #expect(!text.isEmpty)
+        // The tuning fields reached llama-server.
+        let cmdline = try String(contentsOfFile: "/proc/\(try #require(chat.pid))/cmdline", encoding: .utf8).split(separator: "\0").map(String.init)
+        #expect(cmdline.contains("--batch-size") && cmdline.contains("--cache-type-k"))
+        #expect(try await agent.terminate() == 0)
+    }
+
     /// POST /v1/completions; returns the first choice's text.
     func complete(endpoint: String) async throws -> String {
         var request = URLRequest(url: URL(string: endpoint + "/v1/completions")!)

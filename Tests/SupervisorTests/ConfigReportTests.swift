@@ -82,7 +82,7 @@ import Testing
     }
 
     @Test func fileErrorsComeAloneAndListEverything() {
-        let broken = Self.text.replacingOccurrences(of: "modelRef: gone", with: "modelRef: gone\n  replicas: 3\n  contextSize: \"big\"")
+        let broken = Self.text.replacingOccurrences(of: "modelRef: gone", with: "modelRef: gone\n  replicas: 11\n  contextSize: \"big\"")
         let report = ConfigReport.check(Array(broken.utf8), file: file, node: NodeRuntimes(defaultRuntime: "llama-server", binaries: [:]))
         #expect(report.fileErrors.map(\.field) == ["InferenceService \"missing\" spec.replicas", "InferenceService \"missing\" spec.contextSize"])
         #expect(report.entryErrors.isEmpty)

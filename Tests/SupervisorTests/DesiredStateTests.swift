@@ -73,3 +73,93 @@ import Testing
         #expect(desired[0].baseStatus.phase == .Stopped)
     }
 }
+
+/// LLMKube manifests on one node: suspend, ports from endpoint/containerPort, namespaces, companions.
+@Suite struct LLMKubeDesiredStateTests {
+    func build(_ yamlText: String, exists: @escaping @Sendable (String) -> Bool = { _ in true }) throws -> [DesiredService] {
+        let config = try ConfigLoader.load(Array(yamlText.utf8), file: "/m/models.yaml")
+        let builder = DesiredStateBuilder(node: NodeRuntimes(defaultRuntime: "llama-server", binaries: ["llama-server": "/bin/llama-server"]))
+        return builder.build(config) { path in (exists(path), false) }
+    }
+
+    let header = "apiVersion: inference.llmkube.dev/v1alpha1"
+
+    func doc(_ kind: String, _ meta: String, _ spec: String) -> String {
+        "\(header)\nkind: \(kind)\nmetadata: \(meta)\nspec: \(spec)\n---\n"
+    }
+
+    @Test func suspendStopsTheEntryLikeReplicasZero() throws {
+        let desired = try build(doc("Model", "{name: m}", "{source: /m/m.gguf}")
+            + doc("InferenceService", "{name: a}", "{modelRef: m, suspend: true}")
+            + doc("InferenceService", "{name: b}", "{modelRef: m, replicas: 0}")
+            + doc("InferenceService", "{name: c}", "{modelRef: m, suspend: false}"))
+        #expect(desired.map(\.baseStatus.reason) == ["Suspended", "ScaledToZero", nil])
+        #expect(desired.map(\.baseStatus.phase) == [.Stopped, .Stopped, .Pending])
+    }
+
+    @Test func portComesFromSpecThenAnnotationThenEndpointThenContainerPort() throws {
+        let desired = try build(doc("Model", "{name: m}", "{source: /m/m.gguf}")
+            + doc("InferenceService", "{name: a}", "{modelRef: m, port: 9001, endpoint: {port: 9002}, containerPort: 9003}")
+            + doc("InferenceService", "{name: b, annotations: {metal-agent.llmkube.dev/port: \"9011\"}}", "{modelRef: m, endpoint: {port: 9012}}")
+            + doc("InferenceService", "{name: c}", "{modelRef: m, endpoint: {port: 9022}, containerPort: 9023}")
+            + doc("InferenceService", "{name: d}", "{modelRef: m, containerPort: 9033}")
+            + doc("InferenceService", "{name: e}", "{modelRef: m, endpoint: {type: NodePort}}"))
+        let ports = desired.map { entry -> Int? in
+            if case .run(let r, _) = entry.action { return r.service.port }
+            return -1
+        }
+        #expect(ports == [9001, 9011, 9022, 9033, nil])
+    }
+
+    @Test func bindAddressIsTheHostOfThatEntryOnly() throws {
+        let desired = try build(doc("Model", "{name: m}", "{source: /m/m.gguf}")
+            + doc("InferenceService", "{name: a}", "{modelRef: m, bindAddress: 0.0.0.0}")
+            + doc("InferenceService", "{name: b}", "{modelRef: m}"))
+        let hosts = desired.compactMap { entry -> String? in
+            if case .run(let r, let executor) = entry.action { return executor.launch(r).host }
+            return nil
+        }
+        #expect(hosts == ["0.0.0.0", "127.0.0.1"])
+    }
+
+    @Test func namesAreScopedByNamespaceAndModelRefResolvesInItsOwn() throws {
+        let desired = try build(doc("Model", "{name: m, namespace: dev}", "{source: /m/dev.gguf}")
+            + doc("Model", "{name: m}", "{source: /m/default.gguf}")
+            + doc("InferenceService", "{name: s, namespace: dev}", "{modelRef: m}")
+            + doc("InferenceService", "{name: s}", "{modelRef: m}")
+            + doc("InferenceService", "{name: s, namespace: prod}", "{modelRef: m}"))
+        #expect(desired.map(\.name) == ["dev/s", "s", "prod/s"])
+        #expect(desired.map(\.baseStatus.namespace) == ["dev", "default", "prod"])
+        #expect(desired.map(\.baseStatus.modelPath) == ["/m/dev.gguf", "/m/default.gguf", nil])
+        #expect(desired.map(\.baseStatus.reason) == [nil, nil, "ModelNotFound"])
+    }
+
+    @Test func overriddenFlagWarnsOnlyForFlagsThisLaunchSets() throws {
+        let desired = try build(doc("Model", "{name: m}", "{source: /m/m.gguf}")
+            + doc("InferenceService", "{name: a}", "{modelRef: m, extraArgs: [\"--cache-type-k\", q8_0, \"-c\", \"512\", \"--parallel\", \"2\"]}")
+            + doc("InferenceService", "{name: b}", "{modelRef: m, cacheTypeK: f16, extraArgs: [\"-ctk\", q8_0]}"))
+        let flagged = desired.map { $0.warnings.filter { $0.reason == "OverriddenFlag" }.map(\.error.message) }
+        // a: only -c (the agent always sets --ctx-size); it sets no cache type and no --parallel here.
+        #expect(flagged[0].count == 1 && flagged[0][0].hasPrefix("\"-c\" repeats a flag the agent sets"))
+        // b: -ctk is llama-server's short spelling of the --cache-type-k the agent set.
+        #expect(flagged[1].count == 1 && flagged[1][0].hasPrefix("\"-ctk\" repeats"))
+    }
+
+    @Test func draftModelRefAndMmprojResolveToLocalFiles() throws {
+        let text = doc("Model", "{name: m}", "{source: /m/m.gguf, mmproj: proj/mm.gguf}")
+            + doc("Model", "{name: d}", "{source: /m/d.gguf}")
+            + doc("InferenceService", "{name: a}", "{modelRef: m, speculativeDecoding: {type: draft-simple, draftModelRef: d}}")
+            + doc("InferenceService", "{name: b}", "{modelRef: m, speculativeDecoding: {type: draft-eagle3, draftModel: eagle.gguf}}")
+        let desired = try build(text)
+        let args = desired.compactMap { entry -> [String]? in
+            if case .run(let r, let executor) = entry.action { return executor.launch(r).arguments }
+            return nil
+        }
+        #expect(args.count == 2)
+        #expect(args[0].contains("/m/proj/mm.gguf") && args[0].contains("/m/d.gguf"))
+        #expect(args[1].contains("/m/eagle.gguf"))
+        // A missing companion file fails the entry (the model waits for it), not the file.
+        let missing = try build(text) { !$0.hasSuffix("eagle.gguf") }
+        #expect(missing.map(\.baseStatus.reason) == [nil, "ModelNotFound"])
+    }
+}
