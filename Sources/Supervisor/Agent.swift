@@ -75,6 +75,9 @@ public actor Agent: Service {
                 if let sweeper { _ = await Task.detached { sweeper.sweep() }.value }
             }
         }
+        // A problem with the agent's own output (a closed stderr) shows in the status file at once.
+        let store = self.store
+        AgentOutput.shared.onWarning { Task { await store.flush() } }
         await store.flush()
         // Runtimes a killed predecessor left running would hold their ports (and memory): stop them first.
         await ledger.stopLeftovers(grace: .seconds(10))

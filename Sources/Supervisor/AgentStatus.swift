@@ -16,6 +16,9 @@ public struct AgentStatus: Sendable, Hashable, Codable {
     public var config: ConfigStatus
     /// One element per InferenceService in the last good config, in file order.
     public var services: [ServiceStatus]
+    /// Problems of the agent itself that do not stop supervision, one line each (its stderr cannot
+    /// be written, say). Always written (`[]` when none); nil only when read from an older file.
+    public var warnings: [String]? = []
 
     /// What this node offers.
     public struct Capabilities: Sendable, Hashable, Codable {

@@ -12,12 +12,18 @@ public actor StatusStore {
     private let file: StatusFile
     private let logger: Logger
     private var lastWriteError: String?
+    private let output: AgentOutput
     /// Each entry's resolved spec as the current config writes it.
     private var specs: [String: [String: String]] = [:]
 
     /// Creates the store; the file is first written by `flush()`.
-    public init(file: StatusFile, capabilities: AgentStatus.Capabilities, node: NodeInfo, configPath: String, logger: Logger) {
+    /// - Parameter output: whose `warnings` the file shows (the agent's own output problems).
+    public init(
+        file: StatusFile, capabilities: AgentStatus.Capabilities, node: NodeInfo, configPath: String, logger: Logger,
+        output: AgentOutput = .shared
+    ) {
         self.file = file
+        self.output = output
         self.logger = logger
         self.status = AgentStatus(
             updatedAt: Timestamp.string(), capabilities: capabilities, node: node,
@@ -69,6 +75,7 @@ public actor StatusStore {
     /// Writes the file now.
     func flush() {
         status.updatedAt = Timestamp.string()
+        status.warnings = output.warnings
         do {
             try file.write(snapshot)
             lastWriteError = nil
