@@ -16,9 +16,15 @@ public struct ResolvedService: Sendable, Hashable {
     public var host: String
     /// Port to listen on (`spec.port`, or one the agent assigned).
     public var port: Int
+    /// The binary's version, when known: flags are spelled the way it accepts (nil: the newest spelling).
+    public var version: RuntimeVersion?
 
     /// Creates a resolved service.
-    public init(service: InferenceService, model: Model, modelPath: String, runtime: ResolvedRuntime, binary: String, host: String, port: Int) {
+    public init(
+        service: InferenceService, model: Model, modelPath: String, runtime: ResolvedRuntime, binary: String, host: String, port: Int,
+        version: RuntimeVersion? = nil
+    ) {
+        self.version = version
         self.service = service
         self.model = model
         self.modelPath = modelPath

@@ -16,7 +16,8 @@ public actor Agent: Service {
     private let store: StatusStore
     private let ledger: ChildLedger
     private let sweeper: OrphanSweeper?
-    private let builder: DesiredStateBuilder
+    private var builder: DesiredStateBuilder
+    private let versionReader: RuntimeVersionReader
     private let prober = HTTPProber()
     private var controllers: [String: ServiceController] = [:]
     /// Stops still running in the background, by entry name.
@@ -48,6 +49,7 @@ public actor Agent: Service {
         self.ledger = ChildLedger(path: AgentOptions.ledgerPath(forStatus: options.statusPath), logger: logger)
         // With guards, the agent becomes a child subreaper: helpers a dead guard leaves come to it.
         self.sweeper = options.runtimeGuard == nil ? nil : OrphanSweeper(enabled: true)
+        self.versionReader = RuntimeVersionReader(sweeper: sweeper)
         self.builder = DesiredStateBuilder(node: NodeRuntimes(
             defaultRuntime: options.defaultRuntime, binaries: options.binaries, host: options.host, registry: options.registry))
     }
@@ -55,7 +57,12 @@ public actor Agent: Service {
     /// Runs until graceful shutdown, then stops every service and returns.
     /// - Throws: when the config's folder cannot be watched.
     public func run() async throws {
-        try FileManager.default.createDirectory(atPath: options.logDirectory, withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(atPath: options.logDirectory, withIntermediateDirectories: true)
+        } catch {
+            // Runtimes start anyway (their output is dropped); each start tries the folder again.
+            logger.warning("cannot create the log folder", metadata: ["path": "\(options.logDirectory)", "error": "\(error)"])
+        }
         let (triggers, trigger) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let watcher = ConfigWatcher(path: options.configPath) { trigger.yield() }
         try watcher.start()
@@ -125,12 +132,28 @@ public actor Agent: Service {
             appliedBytes = bytes
             logger.info("config loaded", metadata: ["generation": "\(generation)", "services": "\(config.services.count)"])
         }
+        await readVersions()
         let desired = builder.build(config)
         let warnings = desired.flatMap(\.warnings)
         if changed {
             for warning in warnings { logger.warning("\(warning)") }
         }
         await reconcile(desired, warnings: warnings, changed: changed)
+    }
+
+    /// Reads each binary's version (once per binary and change on disk): flags are spelled for it, and
+    /// the status file's capabilities show it.
+    private func readVersions() async {
+        let versions = await versionReader.versions(of: options.binaries)
+        guard versions != builder.node.versions else { return }
+        for (runtime, version) in versions.sorted(by: { $0.key < $1.key }) where builder.node.versions[runtime] != version {
+            logger.info("runtime version", metadata: ["runtime": "\(runtime)", "version": "\(version)"])
+            if runtime == RuntimeName.llamaServer, let build = version.build, build < LlamaServerExecutor.oldestSupportedBuild {
+                logger.warning("llama-server b\(build) is older than the oldest supported build b\(LlamaServerExecutor.oldestSupportedBuild)")
+            }
+        }
+        builder.node.versions = versions
+        await store.setVersions(versions.mapValues(\.text))
     }
 
     /// Makes the running services match `desired`: stops removed and changed entries, starts new and

@@ -32,6 +32,9 @@ public struct AgentStatus: Sendable, Hashable, Codable {
         public var formats: [String: [String]]
         /// Address the runtimes bind (`--host`).
         public var host: String
+        /// Enabled runtime -> its binary's version as read from it (`version: 6325 (0123abcd)`,
+        /// `0.32.2`); a runtime whose version could not be read is left out. nil only in older files.
+        public var versions: [String: String]? = [:]
     }
 
     /// The config file and whether its last edit was applied.

@@ -101,7 +101,7 @@ struct DesiredStateBuilder: Sendable {
             }
             let resolved = ResolvedService(
                 service: service, model: model, modelPath: path, runtime: runtime, binary: binary, host: node.host,
-                port: service.port ?? 0)
+                port: service.port ?? 0, version: node.versions[runtime.name])
             let hash = SpecHash.of(executor.launch(resolved))
             status.specHash = hash
             status.spec = Self.summary(service, model: model, runtime: runtime, binary: binary)

@@ -1,4 +1,5 @@
 import ConfigModel
+import Executors
 import Foundation
 
 /// What applying a config file to a running agent would do, entry by entry (`metal-agent plan`).
@@ -55,8 +56,9 @@ public struct Plan: Sendable, Hashable, Codable {
             plan.fileErrors = error.errors
             return plan
         }
-        let node = NodeRuntimes(
+        var node = NodeRuntimes(
             defaultRuntime: status.capabilities.defaultRuntime, binaries: status.capabilities.binaries, host: status.capabilities.host)
+        node.versions = (status.capabilities.versions ?? [:]).compactMapValues { RuntimeVersion.parse($0) }
         let desired = DesiredStateBuilder(node: node).build(config)
         plan.warnings = desired.flatMap(\.warnings)
         let running = Dictionary(status.services.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })

@@ -13,6 +13,8 @@ public actor StatusStore {
     private let logger: Logger
     private var lastWriteError: String?
     private let output: AgentOutput
+    /// A write again after a failed one, so the file catches up without waiting for the next change.
+    private var retry: Task<Void, Never>?
     /// Each entry's resolved spec as the current config writes it.
     private var specs: [String: [String: String]] = [:]
 
@@ -36,6 +38,13 @@ public actor StatusStore {
         var s = status
         s.services = order.compactMap { byName[$0] }
         return s
+    }
+
+    /// Records the enabled runtimes' versions (runtime -> version text) in the capabilities.
+    func setVersions(_ versions: [String: String]) {
+        guard status.capabilities.versions != versions else { return }
+        status.capabilities.versions = versions
+        flush()
     }
 
     /// Records a valid config: its generation and the order of its services.
@@ -78,14 +87,26 @@ public actor StatusStore {
         status.warnings = output.warnings
         do {
             try file.write(snapshot)
+            if lastWriteError != nil { logger.notice("status file written again", metadata: ["path": "\(file.path)"]) }
             lastWriteError = nil
         } catch {
             let text = "\(error)"
             if text != lastWriteError {
-                logger.error("cannot write status file", metadata: ["path": "\(file.path)", "error": "\(text)"])
+                logger.error("cannot write status file; retrying every second", metadata: ["path": "\(file.path)", "error": "\(text)"])
                 lastWriteError = text
             }
+            if retry == nil {
+                retry = Task { [weak self] in
+                    try? await Task.sleep(for: .seconds(1))
+                    await self?.retryFlush()
+                }
+            }
         }
+    }
+
+    private func retryFlush() {
+        retry = nil
+        if lastWriteError != nil { flush() }
     }
 }
 
