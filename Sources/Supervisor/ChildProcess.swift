@@ -38,6 +38,14 @@ final class ChildProcess: Sendable {
         self.logProblem = logProblem
     }
 
+    /// Variables the agent's environment may hold that make a runtime unreachable to its probes:
+    /// llama-server reads each as the flag it names (`--api-prefix` moves `/health`; `--ssl-key-file`
+    /// and `--ssl-cert-file` switch it to HTTPS), and the agent sets none of those flags. Left out of
+    /// every runtime's environment unless `spec.env` sets them. (`LLAMA_ARG_HOST` and `LLAMA_ARG_PORT`
+    /// need no such care: a command-line flag wins over its variable, and the agent always passes
+    /// `--host` and `--port`.)
+    static let unreachableIfInherited = ["LLAMA_ARG_API_PREFIX", "LLAMA_ARG_SSL_KEY_FILE", "LLAMA_ARG_SSL_CERT_FILE"]
+
     /// How it ended, once it has.
     var termination: Termination? { exit.result }
 
@@ -62,6 +70,11 @@ final class ChildProcess: Sendable {
         let tail = OutputTail()
         var environment = Environment.inherit
         var overrides: [Environment.Key: String?] = [:]
+        // Inherited variables that would change how the agent reaches the runtime are not passed on;
+        // spec.env can still set them.
+        for name in Self.unreachableIfInherited {
+            if let key = Environment.Key(rawValue: name) { overrides[key] = .some(nil) }
+        }
         for (name, value) in launch.environment {
             if let key = Environment.Key(rawValue: name) { overrides[key] = value }
         }

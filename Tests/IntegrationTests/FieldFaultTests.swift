@@ -261,4 +261,48 @@ import Glibc
         #expect(message("long").contains("its output: error: xxx") && message("long").count < 600, "\(message("long").count)")
         #expect(try await agent.terminate() == 0)
     }
+
+    // MARK: 2. The inherited environment changes how the agent talks to its own children
+
+    /// A proxy that accepts connections and never answers (a dead corporate proxy).
+    static func deadProxy() throws -> PortHolder { try PortHolder() }
+
+    /// The field report: with `http_proxy`/`ALL_PROXY` exported in lowercase, every probe to
+    /// 127.0.0.1 went to the (dead) proxy; every entry timed out and crash-looped. Both runtimes'
+    /// probes (GET /health, POST /v1/completions) must go straight to them; the runtimes still get the
+    /// variables, for their own traffic to the outside.
+    @Test(arguments: [
+        ["http_proxy", "https_proxy", "all_proxy"],
+        ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"],
+    ])
+    func probesNeverGoThroughAProxy(names: [String]) async throws {
+        let proxy = try Self.deadProxy()
+        defer { proxy.release() }
+        let url = "http://127.0.0.1:\(proxy.port)"
+        var environment = Dictionary(uniqueKeysWithValues: names.map { ($0, url) })
+        environment["no_proxy"] = ""
+        environment["NO_PROXY"] = ""
+        let agent = try AgentHarness(config: configYAML(svc("chat"), svc("coder", model: "tiny-mlx", "runtime: mlx-server")))
+        try agent.start(environment: environment)
+        let s = try await agent.waitFor("both Ready through no proxy") { $0.services.count == 2 && $0.services.allSatisfy { $0.phase == .Ready } }
+        #expect(s.services.allSatisfy { $0.restarts == 0 })
+        let (data, _) = try await URLSession(configuration: .ephemeral).data(from: URL(string: try #require(agent.service("chat", in: s)?.endpoint) + "/argv")!)
+        let env = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])["env"] as? [String: String]
+        for name in names { #expect(env?[name] == url, "the runtime keeps \(name) for its own downloads") }
+        #expect(try await agent.terminate() == 0)
+    }
+
+    /// The same kind: `LLAMA_ARG_API_PREFIX` in the agent's environment moved llama-server's
+    /// `/health` (llama-server reads it as `--api-prefix`); the entry never became Ready. It is not
+    /// passed on unless `spec.env` sets it.
+    @Test func anInheritedLlamaArgThatMovesHealthIsNotPassedOn() async throws {
+        let agent = try AgentHarness(config: configYAML(svc("chat")))
+        try agent.start(environment: ["LLAMA_ARG_API_PREFIX": "/api", "LLAMA_ARG_THREADS": "2"])
+        let s = try await agent.waitFor("chat Ready") { readyPID("chat", $0) != nil }
+        let (data, _) = try await URLSession(configuration: .ephemeral).data(from: URL(string: try #require(agent.service("chat", in: s)?.endpoint) + "/argv")!)
+        let env = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])["env"] as? [String: String]
+        #expect(env?["LLAMA_ARG_API_PREFIX"] == nil)
+        #expect(env?["LLAMA_ARG_THREADS"] == "2", "other variables are passed on")
+        #expect(try await agent.terminate() == 0)
+    }
 }
