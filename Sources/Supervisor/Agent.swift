@@ -85,6 +85,16 @@ public actor Agent: Service {
         // A problem with the agent's own output (a closed stderr) shows in the status file at once.
         let store = self.store
         AgentOutput.shared.onWarning { Task { await store.flush() } }
+        // Shutdown: the first SIGTERM/SIGINT is graceful (swift-service-lifecycle ends `triggers`); a
+        // second one, while runtimes take their grace period, kills them all at once, as docker compose does.
+        let signals = Task { [weak self] in
+            var count = 0
+            for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+                count += 1
+                if count >= 2 { await self?.killAllAndExit(signal) }
+            }
+        }
+        defer { signals.cancel() }
         await store.flush()
         // Runtimes a killed predecessor left running would hold their ports (and memory): stop them first.
         await ledger.stopLeftovers(grace: .seconds(10))
@@ -252,8 +262,33 @@ public actor Agent: Service {
         retiring[name] != nil ? lastPorts[name] : nil
     }
 
+    /// A second SIGINT or SIGTERM during shutdown: SIGKILL to every runtime's process group (with a
+    /// guard, its whole tree, helpers outside the group included) at once, the status file marks every
+    /// entry Stopped, and the agent exits with 128 + the signal's number (130 for SIGINT).
+    private func killAllAndExit(_ signal: UnixSignal) async -> Never {
+        let number = signal == .sigint ? SIGINT : SIGTERM
+        let groups = await ledger.groups
+        logger.warning("second \(signal): killing every runtime now", metadata: ["groups": "\(groups.map(\.pid).sorted())"])
+        for group in groups {
+            if group.guarded { ProcessTree.signal(treeOf: group.pid, SIGKILL, includingRoot: true) }
+            _ = killpg(group.pid, SIGKILL)
+        }
+        await store.markAllStopped(reason: "AgentKilled", message: "killed at once by a second \(signal) during shutdown")
+        exit(128 + number)
+    }
+
     /// Stops every service (concurrently) and marks each Stopped.
     private func stopAll() async {
+        // Say what the shutdown waits for, and until when at the latest.
+        let snapshot = await store.snapshot
+        let running = snapshot.services.filter { $0.pid != nil || $0.phase == .Terminating || $0.phase == .Starting }
+        let longest = controllers.values.map(\.terminationGracePeriodSeconds).max() ?? 0
+        let deadline = Date().addingTimeInterval(longest + (options.runtimeGuard == nil ? 0 : 10))
+        logger.notice("stopping \(running.count) of \(snapshot.services.count) entries; a second SIGINT or SIGTERM kills them at once", metadata: [
+            "entries": "\(running.map { "\($0.name) (pid \($0.pid.map(String.init) ?? "-"))" }.joined(separator: ", "))",
+            "deadline": "\(Timestamp.string(deadline))",
+            "grace": "\(Int(longest)) s",
+        ])
         let all = controllers
         controllers = [:]
         for stop in retiring.values { await stop.value }

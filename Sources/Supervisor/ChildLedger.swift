@@ -45,6 +45,9 @@ public actor ChildLedger {
         self.logger = logger
     }
 
+    /// Every process group recorded now: its leader's pid, and whether that is a guard.
+    var groups: [(pid: Int32, guarded: Bool)] { entries.map { ($0.key, $0.value.guarded) } }
+
     /// Records a runtime the agent just started.
     func started(_ service: String, pid: Int32, guarded: Bool) {
         guard let identity = ProcessIdentity.current(pid: pid) else { return }

@@ -12,6 +12,8 @@ final class ServiceController: Sendable {
     let specHash: String
     /// The port this service listens on for its whole life (restarts keep it).
     let port: Int
+    /// Seconds between SIGTERM and SIGKILL when it is stopped.
+    let terminationGracePeriodSeconds: Double
     private let task: Task<Void, Never>
     private let store: StatusStore
 
@@ -40,6 +42,7 @@ final class ServiceController: Sendable {
         self.name = desired.name
         self.specHash = desired.specHash ?? ""
         self.port = resolved.port
+        self.terminationGracePeriodSeconds = Double(resolved.service.terminationGracePeriodSeconds)
         self.store = context.store
         var launch = executor.launch(resolved)
         if let period = context.livenessPeriodSeconds { launch.liveness.periodSeconds = period }

@@ -305,4 +305,42 @@ import Glibc
         #expect(env?["LLAMA_ARG_THREADS"] == "2", "other variables are passed on")
         #expect(try await agent.terminate() == 0)
     }
+
+    // MARK: 4. A second Ctrl-C is ignored
+
+    /// The field report: during a long grace period a second SIGINT did nothing, and nothing said what
+    /// the agent waited for. Now the first signal logs the entries and the deadline; a second one (either
+    /// signal, in either order) kills every runtime's group at once and exits with 128 + its number.
+    @Test(arguments: [(SIGINT, SIGINT), (SIGTERM, SIGINT), (SIGINT, SIGTERM)])
+    func aSecondSignalKillsEveryRuntimeAtOnce(first: Int32, second: Int32) async throws {
+        let helper = "helper.pid"
+        let agent = try AgentHarness(config: "")
+        let helperPath = agent.dir.appendingPathComponent(helper).path
+        try agent.write(configYAML(
+            svc("chat", "terminationGracePeriodSeconds: 600", "extraArgs: [\"--fake-ignore-sigterm\", \"--fake-grandchild\", \"\(helperPath)\"]"),
+            svc("coder", model: "tiny-mlx", "runtime: mlx-server", "terminationGracePeriodSeconds: 600", "extraArgs: [\"--fake-ignore-sigterm\"]")))
+        try agent.start()
+        let s = try await agent.waitFor("both Ready") { $0.services.count == 2 && $0.services.allSatisfy { $0.phase == .Ready } }
+        let pids = s.services.compactMap(\.pid) + s.services.compactMap(\.processGroup) + [try await pidFromFile(helperPath)]
+        let process = try #require(agent.process)
+
+        kill(process.processIdentifier, first)
+        // The first signal says what the agent stops and until when.
+        let clock = ContinuousClock()
+        var end = clock.now + AgentHarness.deadline
+        func log() -> String { (try? String(contentsOfFile: agent.stderrPath, encoding: .utf8)) ?? "" }
+        while !log().contains("a second SIGINT or SIGTERM kills them at once"), clock.now < end { try await Task.sleep(for: .milliseconds(50)) }
+        let line = log().split(separator: "\n").first { $0.contains("a second SIGINT or SIGTERM kills them at once") }.map(String.init) ?? ""
+        #expect(line.contains("chat (pid") && line.contains("coder (pid") && line.contains("deadline=") && line.contains("grace=600 s"), "\(line)")
+        #expect(process.isRunning, "the runtimes ignore SIGTERM: the agent waits for their grace period")
+
+        kill(process.processIdentifier, second)
+        end = clock.now + AgentHarness.deadline
+        while process.isRunning, clock.now < end { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!process.isRunning, "a second signal ends the agent at once, not after 600 s")
+        #expect(process.terminationStatus == 128 + second)
+        for pid in pids { try await agent.waitUntilGone(pid) }
+        let final = try #require(agent.status())
+        #expect(final.services.allSatisfy { $0.phase == .Stopped && $0.reason == "AgentKilled" })
+    }
 }
