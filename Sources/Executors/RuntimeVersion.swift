@@ -1,7 +1,8 @@
 /// A runtime binary's version, as its `--version` output (or its Python package) tells it.
 ///
 /// llama.cpp prints `version: 6325 (0123abcd)` (the build number, `b6325` in release names, and the
-/// commit); `mlx_lm` is a Python package with a dotted version (`0.32.2`). Executors use it to spell
+/// commit), and newer builds `version: 0.6.0-dev (build 11434, commit b11434)`; `mlx_lm` is a Python
+/// package with a dotted version (`0.32.2`). Executors use it to spell
 /// each flag the way that build accepts; nil (unknown) means the newest spelling.
 public struct RuntimeVersion: Sendable, Hashable, Codable, CustomStringConvertible {
     /// The line the version was read from, trimmed (shown in the status file's capabilities).
@@ -15,11 +16,14 @@ public struct RuntimeVersion: Sendable, Hashable, Codable, CustomStringConvertib
     /// - Returns: nil when no line has a build number or a dotted version.
     public static func parse(_ output: String) -> RuntimeVersion? {
         let lines = output.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: " \t") }.filter { !$0.isEmpty }
-        // llama.cpp: "version: 6325 (0123abcd)"; release names: "b6325".
+        // llama.cpp: "version: 6325 (0123abcd)", "version: 0.6.0-dev (build 11434, commit b11434)";
+        // release names: "b6325".
         for line in lines {
-            let words = line.split(separator: " ")
-            if let i = words.firstIndex(of: "version:"), i + 1 < words.count, let build = Int(words[i + 1]) {
-                return RuntimeVersion(text: line, build: build, dotted: nil)
+            let words = line.split(separator: " ").map { $0.trimmingCharacters(in: "(),;") }
+            for marker in ["build", "version:"] {
+                if let i = words.firstIndex(of: marker), i + 1 < words.count, let build = Int(words[i + 1]) {
+                    return RuntimeVersion(text: line, build: build, dotted: nil)
+                }
             }
             if let word = words.first(where: { $0.first == "b" && $0.count > 1 && Int($0.dropFirst()) != nil }) {
                 return RuntimeVersion(text: line, build: Int(word.dropFirst()), dotted: nil)
