@@ -28,8 +28,23 @@ public enum YAMLParser {
 
     /// Parses a YAML stream into its documents, in order. An empty stream gives no documents; an
     /// explicitly empty document (`---` alone) gives a null scalar.
-    /// - Throws: `YAMLSyntaxError` for malformed YAML, an undefined alias, too many nodes or too deep nesting.
+    ///
+    /// A byte-order mark (U+FEFF) is accepted where YAML 1.2 allows one: at the start of the stream and
+    /// at the start of every document (before its `---`, or after the previous document's `...`), as
+    /// when files saved on Windows are joined with `cat` (YAML 1.2.2, 9.1.1 and 9.2 `l-document-prefix`).
+    /// Anywhere else it is an error that names it. An error caused by a tab in indentation says so.
+    /// - Throws: `YAMLSyntaxError` for malformed YAML, a byte-order mark inside a document, an undefined
+    ///   alias, too many nodes or too deep nesting.
     public static func parse(_ bytes: [UInt8]) throws(YAMLSyntaxError) -> [YAMLNode] {
+        let source = SourceText(try SourceText.removingDocumentPrefixBOMs(bytes))
+        do {
+            return try parseEvents(source.bytes)
+        } catch {
+            throw source.explainingTabs(error)
+        }
+    }
+
+    private static func parseEvents(_ bytes: [UInt8]) throws(YAMLSyntaxError) -> [YAMLNode] {
         var parser = yaml_parser_t()
         guard yaml_parser_initialize(&parser) == 1 else {
             throw YAMLSyntaxError(message: "libyaml could not initialise a parser", mark: SourceMark(line: 1, column: 1))

@@ -3,7 +3,8 @@ import ConfigModel
 /// llama.cpp's `llama-server` for GGUF models.
 ///
 /// argv: `--model PATH --host HOST --port PORT --ctx-size N --n-gpu-layers N`, then `--parallel N`
-/// when `parallelSlots` is set, `--flash-attn on|off` when `flashAttention` is set, `--jinja` or
+/// when `parallelSlots` is set, `--flash-attn on|off` when `flashAttention` is set (spelled per build,
+/// see `flashAttentionTakesValueFromBuild`), `--jinja` or
 /// `--no-jinja` when `jinja` is set, then the CRD's tuning fields (`tuningArguments`), then
 /// `spec.extraArgs`. Flags left out keep llama-server's own
 /// defaults, which in b11434 are `--parallel -1` (auto, 4 slots), `--flash-attn auto` and `--jinja`;
@@ -40,6 +41,14 @@ public struct LlamaServerExecutor: RuntimeExecutor {
 
     /// The oMLX-only fields: llama-server has no setting for them.
     public let unsupportedNodeFields: Set<String> = ["hotCacheMaxSize", "pagedSSDCacheDir", "pagedSSDCacheMaxSize", "turboQuantBits"]
+
+    /// The first llama.cpp build whose `--flash-attn` takes a value (`on|off|auto`): b6325, PR #15434
+    /// ("use FA + max. GPU layers by default", 2025-08-30). Older builds take a bare switch and read a
+    /// value after it as the next argument ("error: invalid argument: on"); newer ones reject the bare
+    /// switch. Before b6325 flash attention was off by default, so `false` there passes nothing.
+    public static let flashAttentionTakesValueFromBuild = 6325
+    /// The oldest llama-server build supported (see README, "Runtime versions").
+    public static let oldestSupportedBuild = 5000
     /// Context size in tokens when `spec.contextSize` is absent.
     public static let defaultContextSize = 2048
     /// Seconds a start may take: loading tens of GB from disk takes minutes.
@@ -67,7 +76,13 @@ public struct LlamaServerExecutor: RuntimeExecutor {
             "--n-gpu-layers", String(r.model.gpuLayers ?? defaultGPULayers),
         ]
         if let slots = s.parallelSlots { args += ["--parallel", String(slots)] }
-        if let fa = s.flashAttention { args += ["--flash-attn", fa ? "on" : "off"] }
+        if let fa = s.flashAttention {
+            if let build = r.version?.build, build < Self.flashAttentionTakesValueFromBuild {
+                if fa { args.append("--flash-attn") }
+            } else {
+                args += ["--flash-attn", fa ? "on" : "off"]
+            }
+        }
         if let jinja = s.jinja { args.append(jinja ? "--jinja" : "--no-jinja") }
         args += Self.tuningArguments(r)
         args += s.extraArgs

@@ -21,9 +21,15 @@ public struct ResolvedService: Sendable, Hashable {
     /// The draft model's local path for speculative decoding (`speculativeDecoding.draftModelRef`'s
     /// Model, or `draftModel` beside the model), llama-server `-md`.
     public var draftModelPath: String?
+    /// The binary's version, when known: flags are spelled the way it accepts (nil: the newest spelling).
+    public var version: RuntimeVersion?
 
     /// Creates a resolved service.
-    public init(service: InferenceService, model: Model, modelPath: String, runtime: ResolvedRuntime, binary: String, host: String, port: Int) {
+    public init(
+        service: InferenceService, model: Model, modelPath: String, runtime: ResolvedRuntime, binary: String, host: String, port: Int,
+        version: RuntimeVersion? = nil
+    ) {
+        self.version = version
         self.service = service
         self.model = model
         self.modelPath = modelPath
@@ -35,8 +41,8 @@ public struct ResolvedService: Sendable, Hashable {
 
     /// Creates a resolved service with its companion files.
     public init(service: InferenceService, model: Model, modelPath: String, runtime: ResolvedRuntime, binary: String, host: String, port: Int,
-                mmprojPath: String?, draftModelPath: String?) {
-        self.init(service: service, model: model, modelPath: modelPath, runtime: runtime, binary: binary, host: host, port: port)
+                mmprojPath: String?, draftModelPath: String?, version: RuntimeVersion? = nil) {
+        self.init(service: service, model: model, modelPath: modelPath, runtime: runtime, binary: binary, host: host, port: port, version: version)
         self.mmprojPath = mmprojPath
         self.draftModelPath = draftModelPath
     }

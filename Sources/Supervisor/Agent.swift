@@ -17,7 +17,8 @@ public actor Agent: Service {
     private let store: StatusStore
     private let ledger: ChildLedger
     private let sweeper: OrphanSweeper?
-    private let builder: DesiredStateBuilder
+    private var builder: DesiredStateBuilder
+    private let versionReader: RuntimeVersionReader
     private let prober = HTTPProber()
     private var controllers: [String: ServiceController] = [:]
     /// Stops still running in the background, by entry name.
@@ -55,6 +56,7 @@ public actor Agent: Service {
         self.ledger = ChildLedger(path: AgentOptions.ledgerPath(forStatus: options.statusPath), logger: logger)
         // With guards, the agent becomes a child subreaper: helpers a dead guard leaves come to it.
         self.sweeper = options.runtimeGuard == nil ? nil : OrphanSweeper(enabled: true)
+        self.versionReader = RuntimeVersionReader(sweeper: sweeper)
         self.builder = DesiredStateBuilder(node: NodeRuntimes(
             defaultRuntime: options.defaultRuntime, binaries: options.binaries, host: options.host, registry: options.registry))
     }
@@ -62,7 +64,12 @@ public actor Agent: Service {
     /// Runs until graceful shutdown, then stops every service and returns.
     /// - Throws: when the config's folder cannot be watched.
     public func run() async throws {
-        try FileManager.default.createDirectory(atPath: options.logDirectory, withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(atPath: options.logDirectory, withIntermediateDirectories: true)
+        } catch {
+            // Runtimes start anyway (their output is dropped); each start tries the folder again.
+            logger.warning("cannot create the log folder", metadata: ["path": "\(options.logDirectory)", "error": "\(error)"])
+        }
         let (triggers, trigger) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let watchers = options.configPaths.map { path in
             ConfigWatcher(path: path, folder: ConfigSources.isFolder(path)) { trigger.yield() }
@@ -93,6 +100,19 @@ public actor Agent: Service {
                 try? await Task.sleep(for: sweepInterval)
             }
         }
+        // A problem with the agent's own output (a closed stderr) shows in the status file at once.
+        let store = self.store
+        AgentOutput.shared.onWarning { Task { await store.flush() } }
+        // Shutdown: the first SIGTERM/SIGINT is graceful (swift-service-lifecycle ends `triggers`); a
+        // second one, while runtimes take their grace period, kills them all at once, as docker compose does.
+        let signals = Task { [weak self] in
+            var count = 0
+            for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+                count += 1
+                if count >= 2 { await self?.killAllAndExit(signal) }
+            }
+        }
+        defer { signals.cancel() }
         await store.flushNow()
         // Runtimes a killed predecessor left running would hold their ports (and memory): stop them first.
         await ledger.stopLeftovers(grace: .seconds(10))
@@ -132,12 +152,28 @@ public actor Agent: Service {
             appliedBytes = outcome.contentKey
             logger.info("config loaded", metadata: ["generation": "\(generation)", "services": "\(config.services.count)", "files": "\(config.files.count)"])
         }
+        await readVersions()
         let desired = builder.build(config)
         let warnings = builder.configWarnings(config) + desired.flatMap(\.warnings)
         if changed {
             for warning in warnings { logger.warning("\(warning)") }
         }
         await reconcile(desired, warnings: warnings, changed: changed, errors: outcome.errors, files: config.files)
+    }
+
+    /// Reads each binary's version (once per binary and change on disk): flags are spelled for it, and
+    /// the status file's capabilities show it.
+    private func readVersions() async {
+        let versions = await versionReader.versions(of: options.binaries)
+        guard versions != builder.node.versions else { return }
+        for (runtime, version) in versions.sorted(by: { $0.key < $1.key }) where builder.node.versions[runtime] != version {
+            logger.info("runtime version", metadata: ["runtime": "\(runtime)", "version": "\(version)"])
+            if runtime == RuntimeName.llamaServer, let build = version.build, build < LlamaServerExecutor.oldestSupportedBuild {
+                logger.warning("llama-server b\(build) is older than the oldest supported build b\(LlamaServerExecutor.oldestSupportedBuild)")
+            }
+        }
+        builder.node.versions = versions
+        await store.setVersions(versions.mapValues(\.text))
     }
 
     /// Makes the running services match `desired`: stops removed and changed entries, starts new and
@@ -239,10 +275,36 @@ public actor Agent: Service {
         retiring[name] != nil ? lastPorts[name] : nil
     }
 
+    /// A second SIGINT or SIGTERM during shutdown: SIGKILL to every runtime's process group (with a
+    /// guard, its whole tree, helpers outside the group included) at once, the status file marks every
+    /// entry Stopped, and the agent exits with 128 + the signal's number (130 for SIGINT).
+    private func killAllAndExit(_ signal: UnixSignal) async -> Never {
+        let number = signal == .sigint ? SIGINT : SIGTERM
+        let groups = await ledger.groups
+        logger.warning("second \(signal): killing every runtime now", metadata: ["groups": "\(groups.map(\.process.pid).sorted())"])
+        for group in groups {
+            // By identity: a group whose leader is gone and whose pid a stranger took is left alone.
+            if group.guarded { ProcessTree.signal(treeOf: group.process, SIGKILL, includingRoot: true) }
+            if group.process.pidIsNotAStranger { _ = killpg(group.process.pid, SIGKILL) }
+        }
+        await store.markAllStopped(reason: "AgentKilled", message: "killed at once by a second \(signal) during shutdown")
+        exit(128 + number)
+    }
+
     /// Stops every service at once (every process group gets its SIGTERM together, those already being
     /// stopped for an edit included), logs how many are left every 5 s until all are gone, and marks
     /// each Stopped.
     private func stopAll() async {
+        // Say what the shutdown waits for, and until when at the latest.
+        let snapshot = await store.snapshot
+        let running = snapshot.services.filter { $0.pid != nil || $0.phase == .Terminating || $0.phase == .Starting }
+        let longest = controllers.values.map(\.terminationGracePeriodSeconds).max() ?? 0
+        let deadline = Date().addingTimeInterval(longest + (options.runtimeGuard == nil ? 0 : 10))
+        logger.notice("stopping \(running.count) of \(snapshot.services.count) entries; a second SIGINT or SIGTERM kills them at once", metadata: [
+            "entries": "\(running.map { "\($0.name) (pid \($0.pid.map(String.init) ?? "-"))" }.joined(separator: ", "))",
+            "deadline": "\(Timestamp.string(deadline))",
+            "grace": "\(Int(longest)) s",
+        ])
         let all = controllers
         controllers = [:]
         let stopping = Array(retiring.values)

@@ -16,6 +16,9 @@ public struct AgentStatus: Sendable, Hashable, Codable {
     public var config: ConfigStatus
     /// One element per InferenceService in the last good config, in file order.
     public var services: [ServiceStatus]
+    /// Problems of the agent itself that do not stop supervision, one line each (its stderr cannot
+    /// be written, say). Always written (`[]` when none); nil only when read from an older file.
+    public var warnings: [String]? = []
 
     /// What this node offers.
     public struct Capabilities: Sendable, Hashable, Codable {
@@ -34,6 +37,9 @@ public struct AgentStatus: Sendable, Hashable, Codable {
         public var specRuntimes: [String: String]?
         /// Known `spec.runtime` values this agent cannot run (entry error `RuntimeNotSupported`).
         public var notSupportedRuntimes: [String]?
+        /// Enabled runtime -> its binary's version as read from it (`version: 6325 (0123abcd)`,
+        /// `0.32.2`); a runtime whose version could not be read is left out. nil only in older files.
+        public var versions: [String: String]? = [:]
     }
 
     /// The config file and whether its last edit was applied.

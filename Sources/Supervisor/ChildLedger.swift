@@ -45,6 +45,9 @@ public actor ChildLedger {
         self.logger = logger
     }
 
+    /// Every process group recorded now: its leader's pid, and whether that is a guard.
+    var groups: [Entry] { Array(entries.values) }
+
     /// Records a runtime the agent just started.
     func started(_ service: String, pid: Int32, guarded: Bool) {
         guard let identity = ProcessIdentity.current(pid: pid) else { return }
@@ -62,12 +65,9 @@ public actor ChildLedger {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         guard let data = try? encoder.encode(entries.values.sorted { $0.process.pid < $1.process.pid }) else { return }
-        let tmp = path + ".tmp-\(getpid())"
         do {
-            try data.write(to: URL(fileURLWithPath: tmp))
-            guard rename(tmp, path) == 0 else { throw POSIXError(.EIO) }
+            try AtomicFile.write(data, to: path)  // re-creates a deleted folder, leaves no temporary file
         } catch {
-            unlink(tmp)
             logger.error("cannot write the child ledger", metadata: ["path": "\(path)", "error": "\(error)"])
         }
     }

@@ -28,14 +28,28 @@ final class ChildProcess: Sendable {
     /// its pid may belong to a stranger.
     let leader: ProcessIdentity?
     private let exit: ExitLatch
+    /// The last lines of the runtime's output (complete once `termination` is set).
+    let output: OutputTail
+    /// Why the runtime's log file cannot be written, if it cannot (its output is then dropped).
+    let logProblem: String?
 
-    private init(pid: Int32, runtimePid: Int32, guarded: Bool, exit: ExitLatch) {
+    private init(pid: Int32, runtimePid: Int32, guarded: Bool, exit: ExitLatch, output: OutputTail, logProblem: String?) {
         self.pid = pid
         self.runtimePid = runtimePid
         self.guarded = guarded
         self.exit = exit
         self.leader = ProcessIdentity.read(pid: pid)?.0
+        self.output = output
+        self.logProblem = logProblem
     }
+
+    /// Variables the agent's environment may hold that make a runtime unreachable to its probes:
+    /// llama-server reads each as the flag it names (`--api-prefix` moves `/health`; `--ssl-key-file`
+    /// and `--ssl-cert-file` switch it to HTTPS), and the agent sets none of those flags. Left out of
+    /// every runtime's environment unless `spec.env` sets them. (`LLAMA_ARG_HOST` and `LLAMA_ARG_PORT`
+    /// need no such care: a command-line flag wins over its variable, and the agent always passes
+    /// `--host` and `--port`.)
+    static let unreachableIfInherited = ["LLAMA_ARG_API_PREFIX", "LLAMA_ARG_SSL_KEY_FILE", "LLAMA_ARG_SSL_CERT_FILE"]
 
     /// How it ended, once it has.
     var termination: Termination? { exit.result }
@@ -50,14 +64,22 @@ final class ChildProcess: Sendable {
         _ launch: LaunchDescription, logPath: String, limits: LogLimits, guardCommand: [String]? = nil,
         sweeper: OrphanSweeper? = nil
     ) async -> Result<ChildProcess, SpawnError> {
-        // Open the log before spawning, so a bad log folder is a clear start error.
+        // A model must never stop serving because of its log: a missing folder is created again, and a
+        // log that cannot be opened at all only drops the output (tried again while the runtime runs).
+        var logProblem: String?
         do {
             _ = try RotatingLog(path: logPath, limits: limits)
         } catch {
-            return .failure(SpawnError(message: "cannot open log file \(logPath): \(error)"))
+            logProblem = "log file \(logPath) cannot be written (\(error)); the runtime's output is dropped"
         }
+        let tail = OutputTail()
         var environment = Environment.inherit
         var overrides: [Environment.Key: String?] = [:]
+        // Inherited variables that would change how the agent reaches the runtime are not passed on;
+        // spec.env can still set them.
+        for name in Self.unreachableIfInherited {
+            if let key = Environment.Key(rawValue: name) { overrides[key] = .some(nil) }
+        }
         for (name, value) in launch.environment {
             if let key = Environment.Key(rawValue: name) { overrides[key] = value }
         }
@@ -109,8 +131,8 @@ final class ChildProcess: Sendable {
                 do {
                     let started: @Sendable (Int32) -> Void = { once.resume(.success($0)) }
                     let (status, pid) = agentEnd >= 0
-                        ? try await runLogging(configuration, input: .fileDescriptor(FileDescriptor(rawValue: guardEnd), closeAfterSpawningProcess: true), logPath: logPath, limits: limits, started: started)
-                        : try await runLogging(configuration, input: .none, logPath: logPath, limits: limits, started: started)
+                        ? try await runLogging(configuration, input: .fileDescriptor(FileDescriptor(rawValue: guardEnd), closeAfterSpawningProcess: true), logPath: logPath, limits: limits, tail: tail, started: started)
+                        : try await runLogging(configuration, input: .none, logPath: logPath, limits: limits, tail: tail, started: started)
                     switch status {
                     case .exited(let code): exit.resolve(.exited(code))
                     case .signaled(let signal): exit.resolve(.signaled(signal))
@@ -138,19 +160,21 @@ final class ChildProcess: Sendable {
         case .success(let spawned):
             pid = spawned
         }
-        guard agentEnd >= 0 else { return .success(ChildProcess(pid: pid, runtimePid: pid, guarded: false, exit: exit)) }
+        guard agentEnd >= 0 else {
+            return .success(ChildProcess(pid: pid, runtimePid: pid, guarded: false, exit: exit, output: tail, logProblem: logProblem))
+        }
 
         // The guard answers `pid <n>` once the runtime runs, or `error <why>`.
         let answer = await GuardHandshake.receive(agentEnd, timeout: .seconds(30))
         lifelineCloser.release()
         switch answer {
         case .runtime(let runtimePid):
-            return .success(ChildProcess(pid: pid, runtimePid: runtimePid, guarded: true, exit: exit))
+            return .success(ChildProcess(pid: pid, runtimePid: runtimePid, guarded: true, exit: exit, output: tail, logProblem: logProblem))
         case .failed(let message):
             _ = await Task.detached { await exit.wait(timeout: .seconds(10)) }.value  // it exits 127 now
             return .failure(SpawnError(message: message))
         case .noAnswer(let why):
-            await ChildProcess(pid: pid, runtimePid: pid, guarded: true, exit: exit)
+            await ChildProcess(pid: pid, runtimePid: pid, guarded: true, exit: exit, output: tail, logProblem: logProblem)
                 .terminate(grace: .seconds(1), logger: Logger(label: "metal-agent"))
             return .failure(SpawnError(message: "the runtime guard did not start the runtime: \(why)"))
         }
@@ -265,22 +289,26 @@ enum GuardHandshake: Sendable, Equatable {
 }
 
 /// Runs `configuration` with `input` on stdin, stdout and stderr copied to `logPath` (rotated by
-/// `limits`) until the process and every holder of the pipe are gone; calls `started` with the pid.
+/// `limits`; dropped while it cannot be written) and to `tail`, until the process and every holder of
+/// the pipe are gone; calls `started` with the pid.
 /// - Returns: how the process ended.
 /// - Throws: swift-subprocess's `SubprocessError` when it cannot be spawned.
 private func runLogging<Input: InputProtocol>(
-    _ configuration: Configuration, input: Input, logPath: String, limits: LogLimits,
+    _ configuration: Configuration, input: Input, logPath: String, limits: LogLimits, tail: OutputTail,
     started: @Sendable (Int32) -> Void
 ) async throws -> (TerminationStatus, pid_t) {
     let result = try await Subprocess.run(configuration, input: input, output: .sequence, error: .combinedWithOutput) { execution in
         started(execution.processIdentifier.value)
-        var log = try? RotatingLog(path: logPath, limits: limits)
+        var log = RotatingLog(openingLaterIfNeeded: logPath, limits: limits)
         do {
             for try await buffer in execution.standardOutput {
-                buffer.withUnsafeBytes { bytes in log?.write(bytes) }
+                buffer.withUnsafeBytes { bytes in
+                    log.write(bytes)
+                    tail.append(bytes)
+                }
             }
         } catch {}
-        log = nil
+        _ = consume log
     }
     return (result.terminationStatus, result.processIdentifier.value)
 }

@@ -159,7 +159,7 @@ struct DesiredStateBuilder: Sendable {
             }
             let resolved = ResolvedService(
                 service: service, model: model, modelPath: path, runtime: runtime, binary: binary, host: service.bindAddress ?? node.host,
-                port: service.port ?? 0, mmprojPath: mmprojPath, draftModelPath: draftPath)
+                port: service.port ?? 0, mmprojPath: mmprojPath, draftModelPath: draftPath, version: node.versions[runtime.name])
             let hash = SpecHash.of(executor.launch(resolved))
             status.specHash = hash
             status.spec = Self.summary(service, model: model, runtime: runtime, binary: binary)

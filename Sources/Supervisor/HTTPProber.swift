@@ -36,6 +36,9 @@ struct HTTPProber: Sendable {
         }
     }
 
+    /// Most body bytes read from one answer (enough for any probe's `bodyContains`).
+    static let maxBody = 4096
+
     private let loop: ProbeLoop
 
     init(loop: ProbeLoop = .shared) {
@@ -107,8 +110,8 @@ struct SocketAddress: Sendable {
 }
 
 /// One thread with one `poll(2)` loop that carries out every probe's exchange: connect, send the
-/// request, read the response until the server closes or the body (by `Content-Length`) is complete,
-/// or the deadline passes. Submissions and cancellations wake it through a pipe.
+/// request, read the response until the server closes or the body (by `Content-Length` or chunked
+/// framing, `ResponseReader`) is complete, or the deadline passes. Submissions and cancellations wake it through a pipe.
 final class ProbeLoop: Sendable {
     /// The agent's one loop, started on first use.
     static let shared = ProbeLoop()
@@ -122,7 +125,7 @@ final class ProbeLoop: Sendable {
         var address: SocketAddress
         var request: [UInt8]
         var sent = 0
-        var received: [UInt8] = []
+        var response = ResponseReader()
         var connected = false
         var deadline: ContinuousClock.Instant
         var continuation: CheckedContinuation<Response, Never>
@@ -281,13 +284,17 @@ final class ProbeLoop: Sendable {
             return .failure(ProbeError(message: "recv: \(String(cString: strerror(errno)))"))
         }
         if n > 0 {
-            exchange.received += buffer[..<n]
-            if let response = HTTPResponseHead.complete(exchange.received) { return .success(response) }
-            if exchange.received.count < 64 * 1024 { return nil }
+            exchange.response.add(buffer[..<n])
+        } else {
+            exchange.response.endOfStream()  // closed by the server: whatever arrived is the answer
         }
-        // Closed by the server (or 64 KiB read): whatever arrived is the response.
-        if let response = HTTPResponseHead.parse(exchange.received) { return .success(response) }
-        return .failure(ProbeError(message: exchange.received.isEmpty ? "connection closed without a response" : "not an HTTP response"))
+        guard exchange.response.isComplete else { return nil }
+        if let error = exchange.response.error { return .failure(ProbeError(message: error)) }
+        guard let status = exchange.response.status else {
+            return .failure(ProbeError(message: n == 0 && exchange.sent > 0 ? "connection closed without a response" : "not an HTTP response"))
+        }
+        let body = exchange.response.body.prefix(HTTPProber.maxBody)
+        return .success((status, String(decoding: body, as: UTF8.self)))
     }
 
     private func finish(_ exchange: Exchange, _ response: Response) {
@@ -296,41 +303,85 @@ final class ProbeLoop: Sendable {
     }
 }
 
-/// The few facts a probe needs from an HTTP/1.1 response: the status code, and the body's start.
-enum HTTPResponseHead {
-    /// The status and up to 4 KiB of body when `bytes` hold the whole head and as much body as its
-    /// `Content-Length` says (or 4 KiB of it); nil while more is needed.
-    static func complete(_ bytes: [UInt8]) -> (status: Int, body: String)? {
-        guard let end = headEnd(bytes), let length = contentLength(bytes[..<end]) else { return nil }
-        guard bytes.count - end >= min(length, 4096) else { return nil }
-        return parse(bytes)
+/// Parses an HTTP/1.x response incrementally: status line, headers, then a body framed by
+/// `Content-Length`, `chunked`, or the end of the stream; stops once `HTTPProber.maxBody` body bytes are in.
+struct ResponseReader {
+    private var head: [UInt8] = []
+    private var raw: [UInt8] = []  // body bytes as sent (still chunk-framed when chunked)
+    private(set) var status: Int?
+    private(set) var error: String?
+    private var contentLength: Int?
+    private var chunked = false
+    private var headDone = false
+    private var ended = false
+
+    /// The body read so far (chunk framing removed).
+    var body: [UInt8] { chunked ? Self.unchunk(raw).bytes : raw }
+
+    /// True once the whole answer (or enough of it) is in.
+    var isComplete: Bool {
+        if ended || error != nil { return true }
+        guard headDone else { return false }
+        if raw.count >= HTTPProber.maxBody + 64 { return true }
+        if chunked { return Self.unchunk(raw).complete || body.count >= HTTPProber.maxBody }
+        if let contentLength { return raw.count >= contentLength }
+        return false
     }
 
-    /// The status and up to 4 KiB of body of whatever arrived; nil when it is not an HTTP response.
-    static func parse(_ bytes: [UInt8]) -> (status: Int, body: String)? {
-        // "HTTP/1.1 200 OK": the three digits after the first space.
-        guard bytes.starts(with: Array("HTTP/".utf8)), let space = bytes.firstIndex(of: UInt8(ascii: " ")),
-              bytes.count >= space + 4 else { return nil }
-        let digits = bytes[(space + 1)..<(space + 4)]
-        guard digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
-              let status = Int(String(decoding: digits, as: UTF8.self)) else { return nil }
-        let body = headEnd(bytes).map { bytes[$0...].prefix(4096) } ?? []
-        return (status, String(decoding: body, as: UTF8.self))
+    mutating func endOfStream() { ended = true }
+
+    mutating func add(_ bytes: ArraySlice<UInt8>) {
+        if headDone {
+            raw += bytes
+            return
+        }
+        head += bytes
+        guard let end = Self.find([13, 10, 13, 10], in: head) else {
+            if head.count > 65536 { error = "headers too long" }
+            return
+        }
+        raw = Array(head[(end + 4)...])
+        let lines = String(decoding: head[..<end], as: UTF8.self).components(separatedBy: "\r\n")
+        headDone = true
+        let parts = lines.first?.split(separator: " ") ?? []
+        guard parts.count >= 2, parts[0].hasPrefix("HTTP/"), let code = Int(parts[1]) else {
+            error = "not an HTTP status line: \(lines.first ?? "")"
+            return
+        }
+        status = code
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let name = line[..<colon].lowercased()
+            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            if name == "content-length" { contentLength = Int(value) }
+            if name == "transfer-encoding", value.lowercased().contains("chunked") { chunked = true }
+        }
+        if status == 204 || status == 304 || (100..<200).contains(code) { contentLength = 0 }
     }
 
-    /// Index just past the blank line that ends the head.
-    private static func headEnd(_ bytes: [UInt8]) -> Int? {
-        let marker: [UInt8] = [13, 10, 13, 10]
-        guard bytes.count >= 4 else { return nil }
-        for i in 0...(bytes.count - 4) where bytes[i] == 13 && Array(bytes[i..<(i + 4)]) == marker { return i + 4 }
-        return nil
-    }
-
-    private static func contentLength(_ head: ArraySlice<UInt8>) -> Int? {
-        let text = String(decoding: head, as: UTF8.self).lowercased()
-        for line in text.split(separator: "\r\n") where line.hasPrefix("content-length:") {
-            return Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces))
+    private static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
+        guard haystack.count >= needle.count else { return nil }
+        for i in 0...(haystack.count - needle.count) where haystack[i] == needle[0] {
+            if Array(haystack[i..<(i + needle.count)]) == needle { return i }
         }
         return nil
+    }
+
+    /// Removes chunk framing; `complete` once the last (zero-size) chunk was seen.
+    private static func unchunk(_ raw: [UInt8]) -> (bytes: [UInt8], complete: Bool) {
+        var out: [UInt8] = []
+        var i = 0
+        while true {
+            guard let lineEnd = find([13, 10], in: Array(raw[i...])).map({ $0 + i }) else { return (out, false) }
+            let sizeText = String(decoding: raw[i..<lineEnd], as: UTF8.self).split(separator: ";").first ?? ""
+            guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16) else { return (out, true) }
+            if size == 0 { return (out, true) }
+            let start = lineEnd + 2
+            let available = min(size, raw.count - start)
+            out += raw[start..<(start + max(available, 0))]
+            if available < size { return (out, false) }
+            i = start + size + 2
+            if i > raw.count { return (out, false) }
+        }
     }
 }

@@ -12,6 +12,8 @@ public struct NodeRuntimes: Sendable {
     public var host: String
     /// The executors.
     public var registry: ExecutorRegistry
+    /// Enabled runtime -> its binary's version, where known (flags are spelled for it).
+    public var versions: [String: RuntimeVersion] = [:]
 
     /// Creates a node description; `defaultRuntime` aliases are canonicalised.
     public init(defaultRuntime: String, binaries: [String: String], host: String = "127.0.0.1", registry: ExecutorRegistry = .standard) {

@@ -1,4 +1,5 @@
 import ConfigModel
+import Executors
 import Foundation
 
 /// What applying a config file to a running agent would do, entry by entry (`metal-agent plan`).
@@ -58,8 +59,9 @@ public struct Plan: Sendable, Hashable, Codable {
             plan.fileErrors = errors
             return plan
         }
-        let node = NodeRuntimes(
+        var node = NodeRuntimes(
             defaultRuntime: status.capabilities.defaultRuntime, binaries: status.capabilities.binaries, host: status.capabilities.host)
+        node.versions = (status.capabilities.versions ?? [:]).compactMapValues { RuntimeVersion.parse($0) }
         let builder = DesiredStateBuilder(node: node)
         let desired = builder.build(config)
         plan.warnings = builder.configWarnings(config) + desired.flatMap(\.warnings)

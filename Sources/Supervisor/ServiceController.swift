@@ -119,7 +119,8 @@ struct SupervisionLoop: Sendable {
                     status.processGroup = child.pid
                     status.startedAt = Timestamp.string()
                     status.reason = nil
-                    status.message = nil
+                    status.message = child.logProblem
+                    if let problem = child.logProblem { logger.warning("\(problem)") }
                     await context.store.update(status)
                     logger.info("started", metadata: ["pid": "\(child.runtimePid)", "pgid": "\(child.pid)", "endpoint": "\(launch.endpoint)"])
 
@@ -129,7 +130,9 @@ struct SupervisionLoop: Sendable {
                         return
                     case .exited(let t):
                         termination = t
-                        why = ("ExitedBeforeReady", "exited before it became ready: \(t)")
+                        // Why it failed is in its own output (a bad flag, a model that fails to load, a port in use).
+                        let said = child.output.tellingLine.map { "; its output: \($0)" } ?? ""
+                        why = ("ExitedBeforeReady", "exited before it became ready: \(t)\(said)")
                     case .timedOut:
                         termination = await child.terminate(grace: grace, logger: logger)
                         why = ("StartupTimeout", "not ready within \(Int(launch.startupTimeoutSeconds)) s (readiness \(launch.readiness.method) \(launch.readiness.path)); stopped")
@@ -147,7 +150,8 @@ struct SupervisionLoop: Sendable {
                             return
                         case .exited(let t):
                             termination = t
-                            why = ("Exited", "exited while ready: \(t)")
+                            let said = child.output.tellingLine.map { "; its output: \($0)" } ?? ""
+                            why = ("Exited", "exited while ready: \(t)\(said)")
                         case .livenessFailed(let detail):
                             termination = await child.terminate(grace: grace, logger: logger)
                             why = ("LivenessFailed", "liveness probe \(launch.liveness.method) \(launch.liveness.path) failed \(launch.liveness.failureThreshold) times (\(detail)); restarted")

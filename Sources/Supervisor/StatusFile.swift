@@ -6,26 +6,21 @@ public struct StatusFile: Sendable {
     /// Path of the status file.
     public let path: String
 
-    /// - Parameter path: where the status document is written; its folder must exist.
+    /// - Parameter path: where the status document is written; its folder is created when missing.
     public init(path: String) {
         self.path = path
     }
 
     /// Encodes and writes `status`.
-    /// - Throws: encoding or file-system errors (folder missing, no permission, disk full).
+    /// A deleted folder is created again; a failed write (disk full) leaves no temporary file and the
+    /// old file as it was (see `AtomicFile`).
+    /// - Throws: encoding or file-system errors (no permission, disk full, file-size limit).
     public func write(_ status: AgentStatus) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         var data = try encoder.encode(status)
         data.append(0x0A)
-        let tmp = path + ".tmp-\(getpid())"
-        let url = URL(fileURLWithPath: tmp)
-        try data.write(to: url)
-        guard rename(tmp, path) == 0 else {
-            let code = errno
-            unlink(tmp)
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "rename to \(path) failed: \(String(cString: strerror(code)))"])
-        }
+        try AtomicFile.write(data, to: path)
     }
 
     /// Reads and decodes a status file (for `plan` and tests).

@@ -18,6 +18,9 @@ public actor StatusStore {
     private let file: StatusFile
     private let logger: Logger
     private var lastWriteError: String?
+    private let output: AgentOutput
+    /// A write again after a failed one, so the file catches up without waiting for the next change.
+    private var retry: Task<Void, Never>?
     /// Each entry's resolved spec as the current config writes it.
     private var specs: [String: [String: String]] = [:]
     private let minimumWriteInterval: Duration
@@ -26,12 +29,15 @@ public actor StatusStore {
     private var dirty = false
 
     /// Creates the store; the file is first written by `flush()`.
-    /// - Parameter minimumWriteInterval: the shortest time between two writes of the file.
+    /// - Parameters:
+    ///   - minimumWriteInterval: the shortest time between two writes of the file.
+    ///   - output: whose `warnings` the file shows (the agent's own output problems).
     public init(
         file: StatusFile, capabilities: AgentStatus.Capabilities, node: NodeInfo, configPath: String,
-        minimumWriteInterval: Duration = .milliseconds(50), logger: Logger
+        minimumWriteInterval: Duration = .milliseconds(50), logger: Logger, output: AgentOutput = .shared
     ) {
         self.file = file
+        self.output = output
         self.logger = logger
         self.minimumWriteInterval = minimumWriteInterval
         self.status = AgentStatus(
@@ -45,6 +51,13 @@ public actor StatusStore {
         var s = status
         s.services = order.compactMap { byName[$0] }
         return s
+    }
+
+    /// Records the enabled runtimes' versions (runtime -> version text) in the capabilities.
+    func setVersions(_ versions: [String: String]) {
+        guard status.capabilities.versions != versions else { return }
+        status.capabilities.versions = versions
+        flush()
     }
 
     /// Records a valid config: its generation and the order of its services.
@@ -117,16 +130,29 @@ public actor StatusStore {
         status.updatedAt = Timestamp.string()
         let started = ContinuousClock.now
         defer { lastWrite = (started, .now - started) }
+        status.warnings = output.warnings
         do {
             try file.write(snapshot)
+            if lastWriteError != nil { logger.notice("status file written again", metadata: ["path": "\(file.path)"]) }
             lastWriteError = nil
         } catch {
             let text = "\(error)"
             if text != lastWriteError {
-                logger.error("cannot write status file", metadata: ["path": "\(file.path)", "error": "\(text)"])
+                logger.error("cannot write status file; retrying every second", metadata: ["path": "\(file.path)", "error": "\(text)"])
                 lastWriteError = text
             }
+            if retry == nil {
+                retry = Task { [weak self] in
+                    try? await Task.sleep(for: .seconds(1))
+                    await self?.retryFlush()
+                }
+            }
         }
+    }
+
+    private func retryFlush() {
+        retry = nil
+        if lastWriteError != nil { flush() }
     }
 }
 

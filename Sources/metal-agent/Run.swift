@@ -65,9 +65,11 @@ struct Run: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Nothing the agent writes may end it: a closed stderr pipe (SIGPIPE) or a file-size limit (SIGXFSZ).
+        AgentOutput.ignoreFatalOutputSignals()
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler = AgentLogHandler(label: label)
             handler.logLevel = level
             return handler
         }

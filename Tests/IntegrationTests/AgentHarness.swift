@@ -60,20 +60,29 @@ final class AgentHarness {
         try? FileManager.default.removeItem(at: dir)
     }
 
-    /// Starts the agent with both fake runtimes and a fast backoff; `extra` flags go last; `environment`
-    /// is added to the test's own.
-    func start(_ extra: [String] = [], environment: [String: String] = [:]) throws {
+    /// Starts the agent with both fake runtimes and a fast backoff; `extra` flags go last.
+    /// - Parameters:
+    ///   - stderr: where the agent's stderr goes (default: `stderrPath`).
+    ///   - shell: a `/bin/sh` command run first, which then execs the agent (`ulimit -f 16`, say).
+    ///   - environment: variables set for the agent on top of the test's own.
+    func start(_ extra: [String] = [], stderr: FileHandle? = nil, shell: String? = nil, environment: [String: String] = [:]) throws {
         let process = Process()
-        if !environment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        }
-        process.executableURL = URL(fileURLWithPath: Self.agentBinary)
-        process.arguments = (configArguments ?? ["--config", configPath]) + [
+        let arguments = (configArguments ?? ["--config", configPath]) + [
             "--llama-server-bin", Self.fakeRuntime, "--mlx-server-bin", Self.fakeRuntime,
             "--backoff-initial", "200ms", "--backoff-max", "1s", "--log-level", "debug",
         ] + extra
+        if let shell {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", shell + " && exec \"$0\" \"$@\"", Self.agentBinary] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: Self.agentBinary)
+            process.arguments = arguments
+        }
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        process.standardError = FileHandle(forWritingAtPath: stderrPath)
+        process.standardError = stderr ?? FileHandle(forWritingAtPath: stderrPath)
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         self.process = process
