@@ -16,11 +16,14 @@ public struct StatusFile: Sendable {
     /// old file as it was (see `AtomicFile`).
     /// - Throws: encoding or file-system errors (no permission, disk full, file-size limit).
     public func write(_ status: AgentStatus) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        var data = try encoder.encode(status)
-        data.append(0x0A)
-        try AtomicFile.write(data, to: path)
+        var encoder = StatusEncoder()
+        try write(encoded: encoder.encode(status))
+    }
+
+    /// Writes an already encoded document (`StatusEncoder`).
+    /// - Throws: file-system errors (no permission, disk full, file-size limit).
+    func write(encoded bytes: [UInt8]) throws {
+        try AtomicFile.write(Data(bytes), to: path)
     }
 
     /// Reads and decodes a status file (for `plan` and tests).

@@ -26,6 +26,8 @@ public actor StatusStore {
     private let minimumWriteInterval: Duration
     private var lastWrite: (at: ContinuousClock.Instant, took: Duration)?
     private var writeScheduled = false
+    /// Keeps each service's JSON between writes; only changed services are encoded again.
+    private var encoder = StatusEncoder()
     private var dirty = false
 
     /// Creates the store; the file is first written by `flush()`.
@@ -132,7 +134,7 @@ public actor StatusStore {
         defer { lastWrite = (started, .now - started) }
         status.warnings = output.warnings
         do {
-            try file.write(snapshot)
+            try file.write(encoded: encoder.encode(snapshot))
             if lastWriteError != nil { logger.notice("status file written again", metadata: ["path": "\(file.path)"]) }
             lastWriteError = nil
         } catch {

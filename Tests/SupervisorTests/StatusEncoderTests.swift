@@ -1,0 +1,48 @@
+import Foundation
+@testable import Supervisor
+import Testing
+
+/// The spliced status document is the same JSON as encoding the whole document at once, before and
+/// after a change to one service, with none, one and many services.
+@Suite struct StatusEncoderTests {
+    func document(_ services: [ServiceStatus]) -> AgentStatus {
+        AgentStatus(
+            updatedAt: "2026-11-29T00:00:00.000Z",
+            capabilities: .init(runtimes: ["llama-server"], defaultRuntime: "llama-server", binaries: ["llama-server": "/bin/x"],
+                                formats: ["llama-server": ["gguf"]], host: "127.0.0.1"),
+            node: NodeInfo.current(agentVersion: "test"),
+            config: .init(path: "/srv/models.yaml", generation: 3, valid: true, error: nil, errors: [], warnings: ["w \"quoted\" ["], appliedAt: nil),
+            services: services)
+    }
+
+    func whole(_ status: AgentStatus) throws -> NSDictionary {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try #require(JSONSerialization.jsonObject(with: encoder.encode(status)) as? NSDictionary)
+    }
+
+    func spliced(_ encoder: inout StatusEncoder, _ status: AgentStatus) throws -> NSDictionary {
+        let bytes = try encoder.encode(status)
+        let plain = JSONEncoder()
+        #expect(try JSONDecoder().decode(AgentStatus.self, from: Data(bytes))
+            == JSONDecoder().decode(AgentStatus.self, from: plain.encode(status)))
+        return try #require(JSONSerialization.jsonObject(with: Data(bytes)) as? NSDictionary)
+    }
+
+    @Test func splicedDocumentsEqualWholeOnes() throws {
+        var encoder = StatusEncoder()
+        #expect(try spliced(&encoder, document([])) == whole(document([])))
+        var services = (0..<300).map { i -> ServiceStatus in
+            var s = ServiceStatus(name: "e\(i)", model: "m", phase: .Ready)
+            s.message = "line with ] and [ and \"quotes\"\nand a break"
+            s.spec = ["spec.services": "[x]"]
+            return s
+        }
+        #expect(try spliced(&encoder, document(services)) == whole(document(services)))
+        services[150].phase = .CrashLoopBackOff
+        services[150].restarts = 4
+        services.remove(at: 7)
+        #expect(try spliced(&encoder, document(services)) == whole(document(services)))
+        #expect(try spliced(&encoder, document([services[0]])) == whole(document([services[0]])))
+    }
+}
