@@ -155,7 +155,11 @@ public enum ConfigLoader {
                 if text.isEmpty {
                     reader.fail(node, "\(entry) spec.source", "expected a path or file:// URL, found an empty string")
                 } else {
-                    source = resolveSource(text, folder: folder)
+                    do throws(ModelSource.ParseError) {
+                        source = try ModelSource.parse(text, folder: folder)
+                    } catch {
+                        reader.fail(node, "\(entry) spec.source", error.message)
+                    }
                 }
             }
         } else {
@@ -271,20 +275,6 @@ public enum ConfigLoader {
         var marks: [String: SourceMark] = [:]
         for (key, node) in spec { marks["spec.\(key)"] = node.mark }
         return marks
-    }
-
-    /// Resolves `spec.source`: `file://` URLs become paths, relative paths are joined to `folder`,
-    /// other URL schemes are remote.
-    static func resolveSource(_ text: String, folder: String) -> ModelSource {
-        if text.hasPrefix("file://") {
-            let path = String(text.dropFirst("file://".count))
-            return .path(path.hasPrefix("/") ? path : join(folder, path))
-        }
-        if let colon = text.firstIndex(of: ":"), text[colon...].hasPrefix("://"),
-           text[..<colon].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == "." }) {
-            return .remote(text)
-        }
-        return .path(text.hasPrefix("/") ? text : join(folder, text))
     }
 
     static func directory(of file: String) -> String {

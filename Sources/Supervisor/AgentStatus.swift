@@ -29,6 +29,13 @@ public struct AgentStatus: Sendable, Hashable, Codable {
         public var formats: [String: [String]]
         /// Address the runtimes bind (`--host`).
         public var host: String
+        /// Bytes the agent may commit to running entries (`--memory-budget`, or `--memory-fraction` of
+        /// physical memory); null when `--memory-check off`.
+        public var memoryBudgetBytes: Int64? = nil
+        /// Bytes the admitted (started) entries' estimates add up to.
+        public var memoryCommittedBytes: Int64? = nil
+        /// Folder downloaded models are kept in (`--model-store`).
+        public var modelStore: String? = nil
     }
 
     /// The config file and whether its last edit was applied.

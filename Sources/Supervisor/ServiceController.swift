@@ -27,6 +27,10 @@ final class ServiceController: Sendable {
         var runtimeGuard: [String]?
         /// Stops helpers a dead guard handed to the agent; nil without guards.
         var sweeper: OrphanSweeper?
+        /// Downloads and checks models before a start; nil skips that (the model must be in place).
+        var fetcher: ModelFetcher? = nil
+        /// Admits starts within the memory budget; nil admits every start.
+        var admission: MemoryAdmission? = nil
         /// Measures Ready time and sleeps between restarts (backoff).
         var clock: any SupervisionClock = SystemSupervisionClock()
         var logger: Logger
@@ -48,7 +52,9 @@ final class ServiceController: Sendable {
         status.port = resolved.port
         status.endpoint = launch.endpoint
         status.logFile = logPath
-        let loop = SupervisionLoop(launch: launch, logPath: logPath, status: status, context: context)
+        var loop = SupervisionLoop(launch: launch, logPath: logPath, status: status, context: context)
+        loop.fetch = desired.fetch
+        loop.resolved = resolved
         task = Task {
             await predecessor?.value
             await loop.run()
@@ -70,6 +76,10 @@ struct SupervisionLoop: Sendable {
     let initialStatus: ServiceStatus
     let context: Context
     typealias Context = ServiceController.Context
+    /// A download or checksum to finish before the first start.
+    var fetch: ModelFetch?
+    /// The entry as resolved, for its memory estimate.
+    var resolved: ResolvedService?
 
     init(launch: LaunchDescription, logPath: String, status: ServiceStatus, context: Context) {
         self.launch = launch
@@ -81,8 +91,65 @@ struct SupervisionLoop: Sendable {
     private enum StartOutcome { case ready, exited(Termination), timedOut, cancelled }
     private enum RunOutcome { case exited(Termination), livenessFailed(String), cancelled }
 
+    /// Fetches the model (when the entry needs that), waits for memory admission, then supervises the
+    /// runtime until cancelled or it ends for good; the admission is released when it returns.
     func run() async {
         var status = initialStatus
+        if let fetch, let fetcher = context.fetcher {
+            let store = context.store
+            status.phase = .Pending
+            status.reason = fetch.downloads ? "Downloading" : "VerifyingChecksum"
+            status.message = fetch.downloads ? "downloading \(fetch.source) to \(fetch.destination)" : "computing the SHA-256 of \(fetch.source)"
+            await store.update(status)
+            let base = status
+            do {
+                try await fetcher.ensure(fetch) { progress in
+                    var s = base
+                    s.download = progress
+                    s.message = "downloading \(progress.source): \(progress.summary)"
+                    await store.update(s)
+                }
+            } catch let error as ModelFetchError {
+                status.phase = .Failed
+                status.reason = error.reason.rawValue
+                status.message = error.message
+                status.download = nil
+                await store.update(status)
+                return
+            } catch {
+                return  // cancelled: the entry was removed or changed, or the agent is stopping
+            }
+            status.download = nil
+            status.reason = nil
+            status.message = nil
+        }
+        var grant: MemoryAdmission.Grant?
+        if let admission = context.admission, let resolved {
+            let estimate = MemoryEstimate.of(resolved, format: resolved.model.format, path: resolved.modelPath)
+            status.memoryEstimateBytes = estimate.bytes
+            await context.store.update(status)
+            let store = context.store
+            let base = status
+            do {
+                grant = try await admission.admit(status.name, bytes: estimate.bytes) { why in
+                    var s = base
+                    s.phase = .Pending
+                    s.reason = "InsufficientMemory"
+                    s.message = why + " (estimate: \(estimate.detail))"
+                    await store.update(s)
+                }
+            } catch {
+                return
+            }
+            status.reason = nil
+            status.message = nil
+        }
+        await supervise(status)
+        if let grant, let admission = context.admission { await admission.release(grant) }
+    }
+
+    private func supervise(_ initial: ServiceStatus) async {
+        var status = initial
         var logger = context.logger
         logger[metadataKey: "service"] = "\(status.name)"
         var attempt = 0

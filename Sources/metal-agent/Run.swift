@@ -46,6 +46,8 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Re-check the config this often even without a file event (retries missing models, rewrites the status file).")
     var resyncInterval: DurationArgument = DurationArgument(argument: "10s")!
 
+    @OptionGroup var models: ModelOptions
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -54,6 +56,7 @@ struct Run: AsyncParsableCommand {
         guard logMaxBytes > 0 else { throw ValidationError("--log-max-bytes must be a positive number of bytes") }
         guard logMaxFiles >= 1 else { throw ValidationError("--log-max-files must be at least 1") }
         if let t = livenessFailureThreshold, t < 1 { throw ValidationError("--liveness-failure-threshold must be at least 1") }
+        try models.check()
     }
 
     func run() async throws {
@@ -82,6 +85,7 @@ struct Run: AsyncParsableCommand {
             livenessFailureThreshold: livenessFailureThreshold,
             agentVersion: MetalAgent.version)
         options.resyncInterval = resyncInterval.duration
+        models.apply(to: &options)
         #if os(Linux)
         // Each runtime runs under `metal-agent guard` (this binary, even if replaced on disk meanwhile).
         options.runtimeGuard = ["/proc/self/exe", "guard"]

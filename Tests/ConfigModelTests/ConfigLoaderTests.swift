@@ -88,9 +88,23 @@ func loadErrors(_ bytes: [UInt8], file: String = "/etc/ma/models.yaml") -> [Conf
         #expect(config.models["tiny"]?.source == .path(resolved))
     }
 
-    @Test func remoteSourcesAreKeptAsRemote() throws {
+    @Test func urlSourcesAreTyped() throws {
         let model = ggufModel.replacingOccurrences(of: "models/tiny.gguf", with: "https://huggingface.co/x/y.gguf")
-        #expect(try ConfigLoader.load(yaml(model), file: "m.yaml").models["tiny"]?.source == .remote("https://huggingface.co/x/y.gguf"))
+        #expect(try ConfigLoader.load(yaml(model), file: "m.yaml").models["tiny"]?.source == .http("https://huggingface.co/x/y.gguf"))
+        let s3 = ggufModel.replacingOccurrences(of: "models/tiny.gguf", with: "s3://bucket/y.gguf")
+        #expect(try ConfigLoader.load(yaml(s3), file: "m.yaml").models["tiny"]?.source == .remote("s3://bucket/y.gguf"))
+    }
+
+    @Test func aFileURLWithAForeignHostIsAFileErrorAtTheField() throws {
+        let model = ggufModel.replacingOccurrences(of: "models/tiny.gguf", with: "file://nas.local/srv/m.gguf")
+        do {
+            _ = try ConfigLoader.load(yaml(model), file: "/etc/ma/models.yaml")
+            Issue.record("a file:// URL naming another host must be rejected")
+        } catch {
+            let first = try #require(error.errors.first)
+            #expect(first.field == "Model \"tiny\" spec.source")
+            #expect(first.message.contains("names host \"nas.local\""))
+        }
     }
 
     @Test func skipsEmptyDocuments() throws {
