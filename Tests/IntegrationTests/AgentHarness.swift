@@ -58,9 +58,15 @@ final class AgentHarness {
         try? FileManager.default.removeItem(at: dir)
     }
 
-    /// Starts the agent with both fake runtimes and a fast backoff; `extra` flags go last.
-    func start(_ extra: [String] = []) throws {
+    /// Starts the agent with both fake runtimes and a fast backoff; `extra` flags go last; `environment`
+    /// entries are added to (or, with nil, removed from) the test's own environment.
+    func start(_ extra: [String] = [], environment: [String: String?] = [:]) throws {
         let process = Process()
+        if !environment.isEmpty {
+            var env = ProcessInfo.processInfo.environment
+            for (name, value) in environment { env[name] = value }
+            process.environment = env
+        }
         process.executableURL = URL(fileURLWithPath: Self.agentBinary)
         process.arguments = [
             "--config", configPath, "--llama-server-bin", Self.fakeRuntime, "--mlx-server-bin", Self.fakeRuntime,

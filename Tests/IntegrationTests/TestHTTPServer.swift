@@ -35,6 +35,7 @@ final class TestHTTPServer: @unchecked Sendable {
     private let lock = NSLock()
     private var log: [Request] = []
     private var stopped = false
+    private var released = false
 
     /// Starts listening; `handler` gets each request and its 0-based number.
     init(_ handler: @escaping @Sendable (Request, Int) -> Reply) throws {
@@ -68,6 +69,11 @@ final class TestHTTPServer: @unchecked Sendable {
     var requests: [Request] { lock.withLock { log } }
 
     var isStopped: Bool { lock.withLock { stopped } }
+
+    /// Ends every stall now and from now on: a stalled connection is closed (the client sees it end early).
+    func releaseStalls() { lock.withLock { released = true } }
+
+    private var stallsReleased: Bool { lock.withLock { released || stopped } }
 
     /// Stops accepting; stalled connections end within 100 ms.
     func stop() {
@@ -137,11 +143,11 @@ final class TestHTTPServer: @unchecked Sendable {
                 }
                 return
             }
-            if let stallAfter {
+            if let stallAfter, !stallsReleased {
                 send(client, Array(body.prefix(stallAfter)))
-                // Silent, but open, until the client gives up or the server stops.
+                // Silent, but open, until the client gives up, or the server stops or releases stalls.
                 var pfd = pollfd(fd: client, events: Int16(POLLIN), revents: 0)
-                while !isStopped {
+                while !stallsReleased {
                     if poll(&pfd, 1, 100) > 0 {
                         var scratch = [UInt8](repeating: 0, count: 512)
                         if recv(client, &scratch, scratch.count, 0) <= 0 { return }

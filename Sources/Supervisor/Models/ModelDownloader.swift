@@ -33,7 +33,7 @@ struct ModelDownloader: Sendable {
     var logger: Logger
 
     /// Downloads `request.url` to `request.destination`, resuming a `.partial` left by an earlier try.
-    /// - Parameter progress: called about four times a second while bytes arrive, and once at the end.
+    /// - Parameter progress: called for every chunk written (the caller throttles what it shows).
     /// - Returns: the file's SHA-256 (lower-case hex).
     /// - Throws: `ModelFetchError` (`ModelDownloadFailed`, `ChecksumMismatch`, `InsufficientStorage`) once
     ///   retries are used up or the failure is final; `CancellationError` when the task is cancelled (the
@@ -195,7 +195,6 @@ struct ModelDownloader: Sendable {
 
         let clock = ContinuousClock()
         let started = clock.now
-        var lastReport = started
         var done = offset
         func report() async {
             let elapsed = clock.now - started
@@ -218,10 +217,7 @@ struct ModelDownloader: Sendable {
                     unlink(partial)
                     throw ModelFetchError(.ModelDownloadFailed, "\(request.url) sent more than the \(total) bytes it announced; restarting", retryable: true)
                 }
-                if clock.now - lastReport >= .milliseconds(250) {
-                    lastReport = clock.now
-                    await report()
-                }
+                await report()
             }
         } catch let error as ModelFetchError {
             throw error

@@ -22,6 +22,9 @@ actor ModelFetcher {
         var task: Task<Void, Never>?
         var waiters: [UUID: Waiter] = [:]
         var loggedDecile = -1
+        /// The newest progress not yet passed to the waiters, and whether a pass is scheduled.
+        var latest: DownloadProgress?
+        var flushScheduled = false
     }
 
     private var flights: [String: Flight] = [:]
@@ -118,12 +121,37 @@ actor ModelFetcher {
         if winding[key] == task { winding[key] = nil }
     }
 
-    private func progress(_ key: String, _ p: DownloadProgress) async {
+    /// Takes every progress report; passes the newest to the waiters at most four times a second, and
+    /// always the last one (a download that stalls still shows the bytes it got). Logs one line per 10 %.
+    private func progress(_ key: String, _ p: DownloadProgress) {
         guard let flight = flights[key] else { return }
         if let percent = p.percent, percent / 10 > flight.loggedDecile {
             flights[key]?.loggedDecile = percent / 10
             logger.info("download progress", metadata: ["source": "\(p.source)", "progress": "\(p.summary)"])
         }
+        flights[key]?.latest = p
+        guard !flight.flushScheduled else { return }
+        flights[key]?.flushScheduled = true
+        Task {
+            await self.flush(key)
+            try? await Task.sleep(for: .milliseconds(250))
+            await self.flush(key, last: true)
+        }
+    }
+
+    private func flush(_ key: String, last: Bool = false) async {
+        guard let flight = flights[key] else { return }
+        if last {
+            flights[key]?.flushScheduled = false
+            // Reports that came in meanwhile schedule the next pass.
+            if let pending = flights[key]?.latest {
+                flights[key]?.latest = nil
+                progress(key, pending)
+            }
+            return
+        }
+        guard let p = flight.latest else { return }
+        flights[key]?.latest = nil
         for waiter in flight.waiters.values { await waiter.progress(p) }
     }
 
