@@ -9,7 +9,9 @@ import Foundation
 public struct ProxySettings: Sendable, Hashable {
     /// A proxy's address.
     public struct Server: Sendable, Hashable {
+        /// Host name or IP address of the proxy.
         public var host: String
+        /// TCP port of the proxy (80 when the variable names none, 443 for an `https://` proxy URL).
         public var port: Int
     }
 
