@@ -140,6 +140,7 @@ import Testing
         _ = try await (a, b)
         #expect(server.requests.count == 1, "one download for both entries")
         #expect(FileManager.default.contents(atPath: store.path(forURL: url)).map { [UInt8]($0) } == Self.payload)
+        #expect(await fetcher.cachedDigest(of: store.path(forURL: url)) == Self.digest, "verified while downloading: not hashed again")
         server.stop()
         // Offline: the server is gone, the store file is used as it is (and its digest is remembered).
         try await fetcher.ensure(fetch) { _ in }

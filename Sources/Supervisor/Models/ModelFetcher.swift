@@ -90,7 +90,11 @@ actor ModelFetcher {
             do {
                 try FileManager.default.createDirectory(
                     atPath: (fetch.destination as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                try await Self.perform(fetch, downloader: downloader) { p in await self.progress(key, p) }
+                if let digest = try await Self.perform(fetch, downloader: downloader, progress: { p in await self.progress(key, p) }),
+                   let identity = LocalChecksumCache.identity(of: fetch.destination) {
+                    // Verified while downloading: a restart need not hash the file again.
+                    self.checksums.remember(digest, of: fetch.destination, identity: identity)
+                }
                 result = .success(())
             } catch {
                 result = .failure(error)
@@ -188,14 +192,15 @@ actor ModelFetcher {
         LocalChecksumCache.identity(of: path).flatMap { checksums.digest(of: path, identity: $0) }
     }
 
+    /// Does the download; returns the file's SHA-256 for a single file, nil otherwise.
     private static func perform(
         _ fetch: ModelFetch, downloader: ModelDownloader, progress: @escaping @Sendable (DownloadProgress) async -> Void
-    ) async throws {
+    ) async throws -> String? {
         switch fetch {
         case .verify:
-            return
+            return nil
         case .file(let url, let headers, let destination, let sha256):
-            _ = try await downloader.download(
+            return try await downloader.download(
                 .init(url: url, headers: headers.map { ($0.name, $0.value) }, destination: destination, sha256: sha256),
                 progress: progress)
         case .repository(let source, let listURL, let resolveBase, let headers, let destination):
@@ -222,6 +227,7 @@ actor ModelFetcher {
             guard rename(staging, destination) == 0 else {
                 throw ModelFetchError(.ModelDownloadFailed, "cannot rename \(staging) to \(destination): \(String(cString: strerror(errno)))")
             }
+            return nil
         }
     }
 }
