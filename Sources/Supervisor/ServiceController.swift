@@ -95,57 +95,11 @@ struct SupervisionLoop: Sendable {
     /// runtime until cancelled or it ends for good; the admission is released when it returns.
     func run() async {
         var status = initialStatus
-        if let fetch, let fetcher = context.fetcher {
-            let store = context.store
-            status.phase = .Pending
-            status.reason = fetch.downloads ? "Downloading" : "VerifyingChecksum"
-            status.message = fetch.downloads ? "downloading \(fetch.source) to \(fetch.destination)" : "computing the SHA-256 of \(fetch.source)"
-            await store.update(status)
-            let base = status
-            do {
-                try await fetcher.ensure(fetch) { progress in
-                    var s = base
-                    s.download = progress
-                    s.message = "downloading \(progress.source): \(progress.summary)"
-                    await store.update(s)
-                }
-            } catch let error as ModelFetchError {
-                status.phase = .Failed
-                status.reason = error.reason.rawValue
-                status.message = error.message
-                status.download = nil
-                await store.update(status)
-                return
-            } catch {
-                return  // cancelled: the entry was removed or changed, or the agent is stopping
-            }
-            status.download = nil
-            status.reason = nil
-            status.message = nil
-        }
-        var grant: MemoryAdmission.Grant?
-        if let admission = context.admission, let resolved {
-            let estimate = MemoryEstimate.of(resolved, format: resolved.model.format, path: resolved.modelPath)
-            status.memoryEstimateBytes = estimate.bytes
-            await context.store.update(status)
-            let store = context.store
-            let base = status
-            do {
-                grant = try await admission.admit(status.name, bytes: estimate.bytes) { why in
-                    var s = base
-                    s.phase = .Pending
-                    s.reason = "InsufficientMemory"
-                    s.message = why + " (estimate: \(estimate.detail))"
-                    await store.update(s)
-                }
-            } catch {
-                return
-            }
-            status.reason = nil
-            status.message = nil
-        }
+        guard await fetchModel(&status) else { return }
+        let admission = await admit(&status)
+        if case .cancelled = admission { return }
         await supervise(status)
-        if let grant, let admission = context.admission { await admission.release(grant) }
+        if case .granted(let grant) = admission, let memory = context.admission { await memory.release(grant) }
     }
 
     private func supervise(_ initial: ServiceStatus) async {
