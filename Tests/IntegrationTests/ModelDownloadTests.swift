@@ -233,6 +233,45 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: location.path + ".partial"))
     }
 
+    @Test func downloadsGoThroughHTTPProxyUnlessNoProxySaysOtherwise() async throws {
+        // The "proxy" opens a tunnel (AsyncHTTPClient sends CONNECT for http and https alike) and then
+        // plays the origin, a TEST-NET-2 address (RFC 5737) that is never reached: everything stays on 127.0.0.1.
+        let proxy = try TestHTTPServer { request, _ in
+            switch (request.method, request.path) {
+            case ("CONNECT", "198.51.100.7:80"): .tunnel
+            case ("GET", "/m.gguf"): .file(Self.payload)
+            default: .status(404)
+            }
+        }
+        let viaProxy = ModelDownloader(policy: Self.policy, proxies: ProxySettings(environment: ["HTTP_PROXY": proxy.base]), logger: Logger(label: "test"))
+        #expect(try await viaProxy.download(.init(url: "http://198.51.100.7/m.gguf", destination: dir + "/p.gguf", sha256: Self.digest)) { _ in } == Self.digest)
+        #expect(proxy.requests.map { "\($0.method) \($0.path)" } == ["CONNECT 198.51.100.7:80", "GET /m.gguf"])
+        // NO_PROXY: the origin (a local server) is reached directly; the proxy sees nothing more.
+        let origin = try TestHTTPServer { _, _ in .file(Self.payload) }
+        let direct = ModelDownloader(policy: Self.policy, proxies: ProxySettings(environment: ["HTTP_PROXY": proxy.base, "NO_PROXY": "127.0.0.1"]), logger: Logger(label: "test"))
+        #expect(try await direct.download(.init(url: origin.base + "/m.gguf", destination: dir + "/d.gguf", sha256: Self.digest)) { _ in } == Self.digest)
+        #expect(proxy.requests.count == 2 && origin.requests.count == 1)
+    }
+
+    @Test func aProxyThatRefusesTheTunnelFailsTheDownload() async throws {
+        let proxy = try TestHTTPServer { _, _ in .status(403, body: "forbidden") }
+        let viaProxy = ModelDownloader(policy: DownloadPolicy(attempts: 2, initialDelay: .milliseconds(10), stallTimeout: .seconds(2), connectTimeout: .seconds(2)),
+                                       proxies: ProxySettings(environment: ["HTTP_PROXY": proxy.base]), logger: Logger(label: "test"))
+        let error = await expectFailure(.ModelDownloadFailed) {
+            _ = try await viaProxy.download(.init(url: "http://198.51.100.7/m.gguf", destination: dir + "/p.gguf", sha256: nil)) { _ in }
+        }
+        #expect(error?.message.contains("gave up after 2 attempts") == true, "\(String(describing: error))")
+    }
+
+    @Test func aServerThatIsDownFailsAfterTheAttemptsInsteadOfWaitingForever() async throws {
+        let gone = try TestHTTPServer { _, _ in .status(200) }
+        let url = gone.base + "/m.gguf"
+        gone.stop()
+        let policy = DownloadPolicy(attempts: 2, initialDelay: .milliseconds(10), stallTimeout: .seconds(2), connectTimeout: .seconds(2))
+        _ = await expectFailure(.ModelDownloadFailed) { _ = try await download(url, policy: policy) }
+        #expect(contents("m.gguf") == nil)
+    }
+
     @Test func proxiesComeFromTheEnvironmentAndNoProxyExcludesHosts() {
         let proxies = ProxySettings(environment: ["HTTPS_PROXY": "http://proxy.corp:3128", "http_proxy": "proxy.corp", "NO_PROXY": "localhost,.internal, 127.0.0.1"])
         #expect(proxies.server(scheme: "https", host: "huggingface.co") == .init(host: "proxy.corp", port: 3128))

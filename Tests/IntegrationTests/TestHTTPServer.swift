@@ -27,6 +27,9 @@ final class TestHTTPServer: @unchecked Sendable {
         case redirect(String)
         /// These bytes as they are (status line and headers included), then the connection closes.
         case raw([UInt8])
+        /// `200 Connection Established` to a `CONNECT` (an HTTP proxy's tunnel); the next request on the
+        /// same connection is then handled as if it came directly.
+        case tunnel
     }
 
     let port: Int
@@ -101,6 +104,10 @@ final class TestHTTPServer: @unchecked Sendable {
 
     private func serve(_ client: Int32) {
         defer { close(client) }
+        respond(client)
+    }
+
+    private func respond(_ client: Int32) {
         guard let request = readRequest(client) else { return }
         let number = lock.withLock { () -> Int in
             log.append(request)
@@ -113,6 +120,9 @@ final class TestHTTPServer: @unchecked Sendable {
             send(client, Array((head + "\r\n" + body).utf8))
         case .raw(let bytes):
             send(client, bytes)
+        case .tunnel:
+            send(client, Array("HTTP/1.1 200 Connection Established\r\n\r\n".utf8))
+            respond(client)
         case .redirect(let location):
             send(client, Array("HTTP/1.1 302 Found\r\nLocation: \(location)\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8))
         case .file(let bytes, let dropAfter, let stallAfter):

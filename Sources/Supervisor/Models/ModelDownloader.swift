@@ -82,7 +82,7 @@ struct ModelDownloader: Sendable {
                 let response: HTTPClientResponse
                 let body: ByteBuffer
                 do {
-                    response = try await client.execute(request, timeout: .seconds(300))
+                    response = try await client.execute(request, timeout: headTimeout)
                     body = try await response.body.collect(upTo: 16 << 20)
                 } catch {
                     if Task.isCancelled { throw CancellationError() }
@@ -99,6 +99,13 @@ struct ModelDownloader: Sendable {
                 try await Task.sleep(for: policy.delay(afterAttempt: attempt))
             }
         }
+    }
+
+    /// How long a request may take until the response head arrives (the body is bounded by the stall
+    /// timeout alone). AsyncHTTPClient keeps retrying a connection that cannot be made (a refused port, a
+    /// proxy refusing the tunnel) until this deadline, so it must be finite.
+    private var headTimeout: TimeAmount {
+        Self.timeAmount(policy.connectTimeout + policy.stallTimeout)
     }
 
     private func configuration(scheme: String, host: String) -> HTTPClient.Configuration {
@@ -148,7 +155,7 @@ struct ModelDownloader: Sendable {
 
         let response: HTTPClientResponse
         do {
-            response = try await client.execute(http, timeout: .hours(24 * 365))
+            response = try await client.execute(http, timeout: headTimeout)
         } catch {
             if Task.isCancelled { throw CancellationError() }
             throw Self.classify(error, url: request.url, at: have)
@@ -259,6 +266,7 @@ struct ModelDownloader: Sendable {
             switch e {
             case .readTimeout: what = "no data for the stall timeout (stalled)"
             case .connectTimeout: what = "connect timed out"
+            case .deadlineExceeded: what = "no response (cannot connect, or a proxy refused the tunnel)"
             case .remoteConnectionClosed: what = "the server closed the connection"
             default: what = "\(e)"
             }
