@@ -380,15 +380,20 @@ public enum ConfigLoader {
         if let name = text(gpu["resourceName"]), !name.isEmpty, case .sequence(let claims)? = gpu["resourceClaims"]?.value, !claims.isEmpty {
             reader.fail(gpu["resourceName"]!, "\(entry) spec.hardware.gpu", "resourceClaims and resourceName are mutually exclusive: use one or the other for GPU scheduling")
         }
-        if let source = text(spec["source"]), source.hasPrefix("./") || source.hasPrefix("../"),
-           let i = reader.errors.lastIndex(where: { $0.field == "\(entry) spec.source" && $0.message.contains("does not match") }) {
-            // The CRD's pattern has no leading `.`; say how to write the same path.
-            var e = reader.errors[i]
-            e.message += source.hasPrefix("./") ? "; write it without the leading ./ (relative paths start at the config file's folder)" : "; write an absolute path"
-            reader.replace(at: i, with: e)
+        if let written = text(spec["source"]), ModelSource.isNodeLocalSpelling(written) {
+            // `./x`, `../x` and `~/x` name a path on this node (issue 9); the CRD's pattern has no leading
+            // `.` or `~`, so a cluster rejects them, but here they mean what a user expects (README).
+            reader.removeErrors { $0.field == "\(entry) spec.source" && $0.message.contains("does not match") }
         }
-        guard reader.errors.count == before, let written = text(spec["source"]) else { return nil }
-        var model = Model(name: "", source: resolveSource(written, folder: folder))
+        guard reader.errors.count == before, let written = text(spec["source"]), let sourceNode = spec["source"] else { return nil }
+        let source: ModelSource
+        do throws(ModelSource.ParseError) {
+            source = try ModelSource.parse(written, folder: folder)
+        } catch {
+            reader.fail(sourceNode, "\(entry) spec.source", error.message)
+            return nil
+        }
+        var model = Model(name: "", source: source)
         model.format = text(spec["format"]).flatMap(ModelFormat.init(rawValue:)) ?? .gguf
         model.sha256 = text(spec["sha256"])?.lowercased()
         model.gpuLayers = integer(gpu["layers"])
@@ -396,7 +401,7 @@ public enum ConfigLoader {
         let sharding = present(gpu["sharding"])
         model.shardingStrategy = text(sharding["strategy"])
         model.layerSplit = strings(sharding["layerSplit"])
-        model.mmproj = text(spec["mmproj"]).flatMap { $0.isEmpty ? nil : resolveSource($0, folder: folder) }
+        model.mmproj = text(spec["mmproj"]).flatMap { $0.isEmpty ? nil : try? ModelSource.parse($0, folder: folder) }
         model.ignoredFields = validator.sortedClusterFields
         model.fieldMarks = fieldMarks(spec)
         return model
@@ -536,20 +541,6 @@ public enum ConfigLoader {
         var marks: [String: SourceMark] = [:]
         for (key, node) in spec { marks["spec.\(key)"] = node.mark }
         return marks
-    }
-
-    /// Resolves `spec.source`: `file://` URLs become paths, relative paths are joined to `folder`,
-    /// other URL schemes are remote.
-    static func resolveSource(_ text: String, folder: String) -> ModelSource {
-        if text.hasPrefix("file://") {
-            let path = String(text.dropFirst("file://".count))
-            return .path(path.hasPrefix("/") ? path : join(folder, path))
-        }
-        if let colon = text.firstIndex(of: ":"), text[colon...].hasPrefix("://"),
-           text[..<colon].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == "." }) {
-            return .remote(text)
-        }
-        return .path(text.hasPrefix("/") ? text : join(folder, text))
     }
 
     static func directory(of file: String) -> String {

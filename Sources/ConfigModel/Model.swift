@@ -1,11 +1,3 @@
-/// Where a model's weights live (`Model.spec.source`).
-public enum ModelSource: Sendable, Hashable {
-    /// A local file or folder, absolute after resolution against the config file's folder.
-    case path(String)
-    /// A URL this agent cannot fetch (http, https, hf, ...). Services using it fail with a reason.
-    case remote(String)
-}
-
 /// A `kind: Model` document: a named set of weights on this node.
 public struct Model: Sendable, Hashable {
     /// `metadata.name`, a DNS-1123 subdomain.
@@ -14,7 +6,7 @@ public struct Model: Sendable, Hashable {
     public var namespace: String = ObjectName.defaultNamespace
     /// `name` in the `default` namespace, `namespace/name` elsewhere: the key in `AgentConfig.models`.
     public var qualifiedName: String { ObjectName.qualified(namespace: namespace, name: name) }
-    /// `spec.source`, resolved: relative paths are taken from the config file's folder, `file://` URLs become paths.
+    /// `spec.source`, typed by `ModelSource.parse`: relative paths are taken from the config file's folder, `file://` URLs become paths.
     public var source: ModelSource
     /// `spec.format`; `gguf` when absent.
     public var format: ModelFormat

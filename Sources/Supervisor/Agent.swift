@@ -20,6 +20,8 @@ public actor Agent: Service {
     private var builder: DesiredStateBuilder
     private let versionReader: RuntimeVersionReader
     private let prober = HTTPProber()
+    private let fetcher: ModelFetcher
+    private let admission: MemoryAdmission?
     private var controllers: [String: ServiceController] = [:]
     /// Stops still running in the background, by entry name.
     private var retiring: [String: Task<Void, Never>] = [:]
@@ -38,7 +40,7 @@ public actor Agent: Service {
         self.options = options
         self.logger = logger
         let enabled = options.binaries.keys.sorted()
-        let capabilities = AgentStatus.Capabilities(
+        var capabilities = AgentStatus.Capabilities(
             runtimes: enabled, defaultRuntime: RuntimeName.canonical(options.defaultRuntime) ?? options.defaultRuntime,
             binaries: options.binaries,
             formats: Dictionary(uniqueKeysWithValues: enabled.map { name in
@@ -49,16 +51,30 @@ public actor Agent: Service {
                 RuntimeName.canonical(value).flatMap { enabled.contains($0) ? (value, $0) : nil }
             }),
             notSupportedRuntimes: RuntimeName.notSupported)
-        self.store = StatusStore(
+        capabilities.memoryBudgetBytes = options.memoryCheck == .off ? nil : options.memoryBudget
+        capabilities.memoryCommittedBytes = options.memoryCheck == .off ? nil : 0
+        capabilities.modelStore = options.modelStore
+        let store = StatusStore(
             file: StatusFile(path: options.statusPath), capabilities: capabilities,
             node: NodeInfo.current(agentVersion: options.agentVersion), configPath: options.configPath,
             minimumWriteInterval: options.statusWriteInterval, logger: logger)
+        self.store = store
+        let modelStore = ModelStore(directory: options.modelStore)
+        self.fetcher = ModelFetcher(
+            store: modelStore, policy: options.downloadPolicy, proxies: ProxySettings(environment: options.environment), logger: logger)
+        self.admission = options.memoryCheck == .off ? nil : MemoryAdmission(
+            budget: options.memoryBudget, mode: options.memoryCheck, logger: logger) { committed in
+                await store.memoryCommitted(committed)
+            }
         self.ledger = ChildLedger(path: AgentOptions.ledgerPath(forStatus: options.statusPath), logger: logger)
         // With guards, the agent becomes a child subreaper: helpers a dead guard leaves come to it.
         self.sweeper = options.runtimeGuard == nil ? nil : OrphanSweeper(enabled: true)
         self.versionReader = RuntimeVersionReader(sweeper: sweeper)
-        self.builder = DesiredStateBuilder(node: NodeRuntimes(
-            defaultRuntime: options.defaultRuntime, binaries: options.binaries, host: options.host, registry: options.registry))
+        var node = NodeRuntimes(
+            defaultRuntime: options.defaultRuntime, binaries: options.binaries, host: options.host, registry: options.registry)
+        node.modelStore = modelStore
+        node.environment = options.environment
+        self.builder = DesiredStateBuilder(node: node)
     }
 
     /// Runs until graceful shutdown, then stops every service and returns.
@@ -259,7 +275,8 @@ public actor Agent: Service {
                     context: .init(store: store, ledger: ledger, prober: prober, backoff: options.backoff, logLimits: options.logLimits,
                                   livenessPeriodSeconds: options.livenessPeriodSeconds,
                                   livenessFailureThreshold: options.livenessFailureThreshold,
-                                  runtimeGuard: options.runtimeGuard, sweeper: sweeper, logger: logger))
+                                  runtimeGuard: options.runtimeGuard, sweeper: sweeper,
+                                  fetcher: fetcher, admission: admission, logger: logger))
             }
         }
     }

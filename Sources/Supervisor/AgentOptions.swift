@@ -1,4 +1,5 @@
 import Executors
+import Foundation
 
 /// How an agent is set up: what it reads, where it writes, and what this node can run.
 public struct AgentOptions: Sendable {
@@ -31,6 +32,17 @@ public struct AgentOptions: Sendable {
     public var orphanSweepInterval: Duration?
     /// The shortest time between two writes of the status file (changes in between are coalesced).
     public var statusWriteInterval: Duration = .milliseconds(50)
+    /// Folder downloaded models are kept in (`--model-store`).
+    public var modelStore: String = ModelStore.defaultDirectory(environment: ProcessInfo.processInfo.environment)
+    /// Retries, backoff and stall timeout of model downloads.
+    public var downloadPolicy: DownloadPolicy = .standard
+    /// Bytes entries may commit together (`--memory-budget`, or `--memory-fraction` of physical memory).
+    public var memoryBudget: Int64 = Int64(Double(ProcessInfo.processInfo.physicalMemory) * MemoryBudget.defaultFraction)
+    /// What happens to an entry over the memory budget (`--memory-check`).
+    public var memoryCheck: MemoryCheckMode = .enforce
+    /// The environment sources are resolved with (`HOME` for `~/`, `HF_ENDPOINT`, `HF_TOKEN`) and downloads
+    /// read their proxy from (`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`).
+    public var environment: [String: String] = ProcessInfo.processInfo.environment
     /// How to start the runtime guard that runs each runtime (executable, then arguments before
     /// `--grace-seconds`), e.g. `["/usr/local/bin/metal-agent-guard", "guard"]`; nil starts runtimes
     /// directly, and then a runtime outlives an agent that is SIGKILLed until the next agent start stops it.

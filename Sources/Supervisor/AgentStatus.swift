@@ -40,6 +40,13 @@ public struct AgentStatus: Sendable, Hashable, Codable {
         /// Enabled runtime -> its binary's version as read from it (`version: 6325 (0123abcd)`,
         /// `0.32.2`); a runtime whose version could not be read is left out. nil only in older files.
         public var versions: [String: String]? = [:]
+        /// Bytes the agent may commit to running entries (`--memory-budget`, or `--memory-fraction` of
+        /// physical memory); null when `--memory-check off`.
+        public var memoryBudgetBytes: Int64? = nil
+        /// Bytes the admitted (started) entries' estimates add up to.
+        public var memoryCommittedBytes: Int64? = nil
+        /// Folder downloaded models are kept in (`--model-store`).
+        public var modelStore: String? = nil
     }
 
     /// The config file and whether its last edit was applied.

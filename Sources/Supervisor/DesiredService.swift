@@ -21,6 +21,8 @@ struct DesiredService: Sendable {
     var specHash: String?
     /// Things that work but are probably not what was meant (extraArgs repeating a flag the agent sets).
     var warnings: [EntryDiagnostic] = []
+    /// What must happen before the runtime starts (a download, a checksum); nil when the model is ready as it is.
+    var fetch: ModelFetch?
 }
 
 /// Resolves every InferenceService of a valid config against the node: runtime (spec or default),
@@ -110,19 +112,34 @@ struct DesiredStateBuilder: Sendable {
             }
             let sourceMark = model.fieldMarks["spec.source"]
             let path: String
-            switch model.source {
-            case .remote(let url):
-                return failed("UnsupportedModelSource", "spec.modelRef", at: sourceMark ?? modelRefMark,
-                              "Model \"\(model.name)\" source \(url) is not a local path; download it and point spec.source at the file")
-            case .path(let p):
-                path = p
+            var fetch: ModelFetch?
+            switch ModelLocation.resolve(model, store: node.modelStore, environment: node.environment) {
+            case .failure(let problem):
+                return failed(problem.reason, "spec.modelRef", at: sourceMark ?? modelRefMark, problem.message)
+            case .success(let location):
+                path = location.path
+                fetch = location.fetch
             }
             status.modelPath = path
             var mmprojPath: String?
             switch model.mmproj {
-            case .remote(let url)?:
+            case .remote(let url)?, .http(let url)?:
                 return failed("UnsupportedModelSource", "spec.modelRef", at: model.fieldMarks["spec.mmproj"] ?? modelRefMark,
                               "Model \"\(model.name)\" mmproj \(url) is not a local path; download it and point spec.mmproj at the file")
+            case .huggingFace(let hf)?:
+                return failed("UnsupportedModelSource", "spec.modelRef", at: model.fieldMarks["spec.mmproj"] ?? modelRefMark,
+                              "Model \"\(model.name)\" mmproj \(hf) is not a local path; download it and point spec.mmproj at the file")
+            case .home(let rest)?:
+                guard let home = node.environment["HOME"], !home.isEmpty else {
+                    return failed("ModelNotFound", "spec.modelRef", at: model.fieldMarks["spec.mmproj"] ?? modelRefMark,
+                                  "Model \"\(model.name)\": mmproj ~/\(rest) needs HOME, which is not set for the agent")
+                }
+                let p = (home as NSString).appendingPathComponent(rest)
+                guard fileExists(p).exists else {
+                    return failed("ModelNotFound", "spec.modelRef", at: model.fieldMarks["spec.mmproj"] ?? modelRefMark,
+                                  "Model \"\(model.name)\": mmproj file \(p) does not exist")
+                }
+                mmprojPath = p
             case .path(let p)?:
                 guard fileExists(p).exists else {
                     return failed("ModelNotFound", "spec.modelRef", at: model.fieldMarks["spec.mmproj"] ?? modelRefMark,
@@ -146,7 +163,11 @@ struct DesiredStateBuilder: Sendable {
                 return failed("ModelNotFound", "spec.speculativeDecoding", at: service.fieldMarks["spec.speculativeDecoding"],
                               "draft model file \(draftPath) does not exist")
             }
-            let found = fileExists(path)
+            var found = fileExists(path)
+            if let fetch, fetch.downloads {
+                // Downloaded into the store before the start: a file, or a folder for a whole repository.
+                found = (exists: true, isDirectory: model.format == .mlx)
+            }
             if !found.exists {
                 return failed("ModelNotFound", "spec.modelRef", at: sourceMark ?? modelRefMark,
                               "Model \"\(model.name)\": \(model.format == .mlx ? "folder" : "file") \(path) does not exist")
@@ -160,10 +181,15 @@ struct DesiredStateBuilder: Sendable {
             let resolved = ResolvedService(
                 service: service, model: model, modelPath: path, runtime: runtime, binary: binary, host: service.bindAddress ?? node.host,
                 port: service.port ?? 0, mmprojPath: mmprojPath, draftModelPath: draftPath, version: node.versions[runtime.name])
-            let hash = SpecHash.of(executor.launch(resolved))
+            var hash = SpecHash.of(executor.launch(resolved))
+            if let fetch {
+                // A new digest or URL re-checks the model, even when the runtime's argv stays the same.
+                hash = SpecHash.of([hash, fetch.source, model.sha256 ?? ""])
+            }
             status.specHash = hash
             status.spec = Self.summary(service, model: model, runtime: runtime, binary: binary)
             var desired = DesiredService(name: key, action: .run(resolved, executor), baseStatus: status, specHash: hash)
+            desired.fetch = fetch
             desired.warnings = overriddenFlags(service, executor: executor, launch: executor.launch(resolved), file: file)
                 + ignoredFieldWarnings(service, executor: executor, binary: binary, file: file)
             return desired
@@ -238,11 +264,7 @@ struct DesiredStateBuilder: Sendable {
     /// The resolved fields of an entry, flattened to strings, for the status file and `plan` diffs.
     static func summary(_ s: InferenceService, model: Model, runtime: ResolvedRuntime, binary: String) -> [String: String] {
         func text(_ value: (some CustomStringConvertible)?) -> String { value.map { "\($0)" } ?? "unset" }
-        let source: String
-        switch model.source {
-        case .path(let p): source = p
-        case .remote(let url): source = url
-        }
+        let source = model.source.display
         return [
             "spec.modelRef": s.modelRef,
             "spec.runtime": "\(runtime.name) (\(runtime.source.rawValue))",

@@ -1,5 +1,6 @@
 import ConfigModel
 import Executors
+import Foundation
 
 /// What this node can run: the default runtime, the enabled runtimes with their binaries, the bind
 /// address, and the executors. The context entry checks and launches are resolved against.
@@ -14,6 +15,10 @@ public struct NodeRuntimes: Sendable {
     public var registry: ExecutorRegistry
     /// Enabled runtime -> its binary's version, where known (flags are spelled for it).
     public var versions: [String: RuntimeVersion] = [:]
+    /// Where downloaded models go; remote sources resolve to paths in it.
+    public var modelStore = ModelStore(directory: ModelStore.defaultDirectory(environment: ProcessInfo.processInfo.environment))
+    /// Environment for source resolution: `HOME` (`~/` paths), `HF_ENDPOINT` and `HF_TOKEN` (`hf://` sources).
+    public var environment: [String: String] = ProcessInfo.processInfo.environment
 
     /// Creates a node description; `defaultRuntime` aliases are canonicalised.
     public init(defaultRuntime: String, binaries: [String: String], host: String = "127.0.0.1", registry: ExecutorRegistry = .standard) {

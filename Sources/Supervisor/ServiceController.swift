@@ -29,6 +29,10 @@ final class ServiceController: Sendable {
         var runtimeGuard: [String]?
         /// Stops helpers a dead guard handed to the agent; nil without guards.
         var sweeper: OrphanSweeper?
+        /// Downloads and checks models before a start; nil skips that (the model must be in place).
+        var fetcher: ModelFetcher? = nil
+        /// Admits starts within the memory budget; nil admits every start.
+        var admission: MemoryAdmission? = nil
         /// Measures Ready time and sleeps between restarts (backoff).
         var clock: any SupervisionClock = SystemSupervisionClock()
         var logger: Logger
@@ -51,7 +55,9 @@ final class ServiceController: Sendable {
         status.port = resolved.port
         status.endpoint = launch.endpoint
         status.logFile = logPath
-        let loop = SupervisionLoop(launch: launch, logPath: logPath, status: status, context: context)
+        var loop = SupervisionLoop(launch: launch, logPath: logPath, status: status, context: context)
+        loop.fetch = desired.fetch
+        loop.resolved = resolved
         task = Task {
             await predecessor?.value
             await loop.run()
@@ -73,6 +79,10 @@ struct SupervisionLoop: Sendable {
     let initialStatus: ServiceStatus
     let context: Context
     typealias Context = ServiceController.Context
+    /// A download or checksum to finish before the first start.
+    var fetch: ModelFetch?
+    /// The entry as resolved, for its memory estimate.
+    var resolved: ResolvedService?
 
     init(launch: LaunchDescription, logPath: String, status: ServiceStatus, context: Context) {
         self.launch = launch
@@ -84,8 +94,19 @@ struct SupervisionLoop: Sendable {
     private enum StartOutcome { case ready, exited(Termination), timedOut, cancelled }
     private enum RunOutcome { case exited(Termination), livenessFailed(String), cancelled }
 
+    /// Fetches the model (when the entry needs that), waits for memory admission, then supervises the
+    /// runtime until cancelled or it ends for good; the admission is released when it returns.
     func run() async {
         var status = initialStatus
+        guard await fetchModel(&status) else { return }
+        let admission = await admit(&status)
+        if case .cancelled = admission { return }
+        await supervise(status)
+        if case .granted(let grant) = admission, let memory = context.admission { await memory.release(grant) }
+    }
+
+    private func supervise(_ initial: ServiceStatus) async {
+        var status = initial
         var logger = context.logger
         logger[metadataKey: "service"] = "\(status.name)"
         var attempt = 0

@@ -68,6 +68,11 @@ public struct ServiceStatus: Sendable, Hashable, Codable {
     /// The entry's fields as resolved (`spec.contextSize` -> `512`, `model.source` -> path, `binary` -> path),
     /// so `metal-agent plan` can say which fields an edit changes.
     public var spec: [String: String]?
+    /// While the entry waits for its model to download (phase `Pending`, reason `Downloading`): bytes done,
+    /// total and rate; null otherwise.
+    public var download: DownloadProgress?
+    /// The memory this entry is expected to need, in bytes (see `MemoryEstimate`), once estimated.
+    public var memoryEstimateBytes: Int64?
 
     /// Creates a status with nothing known yet but the name, model and phase.
     public init(name: String, model: String, phase: ServicePhase) {
@@ -81,6 +86,7 @@ public struct ServiceStatus: Sendable, Hashable, Codable {
     enum CodingKeys: String, CodingKey {
         case name, namespace, runtime, runtimeSource, model, modelPath, format, phase, ready, pid, processGroup, port, endpoint, restarts
         case lastExitCode, lastSignal, lastTerminationReason, reason, message, nextRestartAt, startedAt, specHash, logFile, spec
+        case download, memoryEstimateBytes
     }
 
     /// Writes every key, with `null` for absent values.
@@ -110,5 +116,7 @@ public struct ServiceStatus: Sendable, Hashable, Codable {
         try c.encode(specHash, forKey: .specHash)
         try c.encode(logFile, forKey: .logFile)
         try c.encode(spec, forKey: .spec)
+        try c.encode(download, forKey: .download)
+        try c.encode(memoryEstimateBytes, forKey: .memoryEstimateBytes)
     }
 }

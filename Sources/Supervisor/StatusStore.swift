@@ -178,6 +178,15 @@ extension StatusStore {
 }
 
 extension StatusStore {
+    /// Records the bytes admitted entries hold (`capabilities.memoryCommittedBytes`).
+    func memoryCommitted(_ bytes: Int64) {
+        guard status.capabilities.memoryCommittedBytes != bytes else { return }
+        status.capabilities.memoryCommittedBytes = bytes
+        flush()
+    }
+}
+
+extension StatusStore {
     /// Marks a service `Terminating` while its process group is being stopped (before a restart).
     func markTerminating(_ name: String) {
         guard var s = byName[name], s.phase != .Failed, s.phase != .Stopped else { return }

@@ -53,6 +53,8 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Shortest time between two writes of the status file; changes in between are written together.")
     var statusWriteInterval: DurationArgument = DurationArgument(argument: "50ms")!
 
+    @OptionGroup var models: ModelOptions
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -62,6 +64,7 @@ struct Run: AsyncParsableCommand {
         guard logMaxBytes > 0 else { throw ValidationError("--log-max-bytes must be a positive number of bytes") }
         guard logMaxFiles >= 1 else { throw ValidationError("--log-max-files must be at least 1") }
         if let t = livenessFailureThreshold, t < 1 { throw ValidationError("--liveness-failure-threshold must be at least 1") }
+        try models.check()
     }
 
     func run() async throws {
@@ -100,6 +103,7 @@ struct Run: AsyncParsableCommand {
         options.orphanSweepInterval = orphanSweepInterval?.duration
         options.statusWriteInterval = statusWriteInterval.duration
         options.configPaths = configPaths
+        models.apply(to: &options)
         #if os(Linux)
         // Each runtime runs under the runtime guard, a small C program installed beside this binary.
         guard let guardPath = RuntimeGuardBinary.path() else {

@@ -88,19 +88,40 @@ func loadErrors(_ bytes: [UInt8], file: String = "/etc/ma/models.yaml") -> [Conf
         #expect(config.models["tiny"]?.source == .path(resolved))
     }
 
-    @Test(arguments: ["./m.gguf", "../m.gguf", "/srv/my models/m.gguf", ""])
+    @Test(arguments: ["/srv/my models/m.gguf", "", "-m.gguf"])
     func sourcesTheCRDRejectsAreFileErrors(written: String) {
         // The CRD's pattern: a URL of a known scheme, an absolute path without spaces, or a relative path
-        // starting with a letter or digit. What a cluster rejects is rejected here too.
+        // starting with a letter or digit. What a cluster rejects is rejected here too, except the
+        // node-local spellings of a path (./, ../, ~/), accepted below.
         let model = ggufModel.replacingOccurrences(of: "models/tiny.gguf", with: "\"\(written)\"")
         let errors = loadErrors(yaml(model))
         #expect(errors.map(\.field) == ["Model \"tiny\" spec.source"])
-        if written == "./m.gguf" { #expect(errors.first?.message.hasSuffix("write it without the leading ./ (relative paths start at the config file's folder)") == true) }
     }
 
-    @Test func remoteSourcesAreKeptAsRemote() throws {
+    @Test func nodeLocalSpellingsOfAPathAreAccepted() throws {
+        for (written, expected) in [("./m.gguf", ModelSource.path("/etc/ma/m.gguf")), ("../m.gguf", .path("/etc/m.gguf")), ("~/m.gguf", .home("m.gguf"))] {
+            let model = ggufModel.replacingOccurrences(of: "models/tiny.gguf", with: written)
+            #expect(try ConfigLoader.load(yaml(model), file: "/etc/ma/models.yaml").models["tiny"]?.source == expected, "\(written)")
+        }
+    }
+
+    @Test func urlSourcesAreTyped() throws {
         let model = ggufModel.replacingOccurrences(of: "models/tiny.gguf", with: "https://huggingface.co/x/y.gguf")
-        #expect(try ConfigLoader.load(yaml(model), file: "m.yaml").models["tiny"]?.source == .remote("https://huggingface.co/x/y.gguf"))
+        #expect(try ConfigLoader.load(yaml(model), file: "m.yaml").models["tiny"]?.source == .http("https://huggingface.co/x/y.gguf"))
+        let s3 = ggufModel.replacingOccurrences(of: "models/tiny.gguf", with: "s3://bucket/y.gguf")
+        #expect(try ConfigLoader.load(yaml(s3), file: "m.yaml").models["tiny"]?.source == .remote("s3://bucket/y.gguf"))
+    }
+
+    @Test func aFileURLWithAForeignHostIsAFileErrorAtTheField() throws {
+        let model = ggufModel.replacingOccurrences(of: "models/tiny.gguf", with: "file://nas.local/srv/m.gguf")
+        do {
+            _ = try ConfigLoader.load(yaml(model), file: "/etc/ma/models.yaml")
+            Issue.record("a file:// URL naming another host must be rejected")
+        } catch {
+            let first = try #require(error.errors.first)
+            #expect(first.field == "Model \"tiny\" spec.source")
+            #expect(first.message.contains("names host \"nas.local\""))
+        }
     }
 
     @Test func skipsEmptyDocuments() throws {

@@ -64,8 +64,8 @@ final class AgentHarness {
     /// - Parameters:
     ///   - stderr: where the agent's stderr goes (default: `stderrPath`).
     ///   - shell: a `/bin/sh` command run first, which then execs the agent (`ulimit -f 16`, say).
-    ///   - environment: variables set for the agent on top of the test's own.
-    func start(_ extra: [String] = [], stderr: FileHandle? = nil, shell: String? = nil, environment: [String: String] = [:]) throws {
+    ///   - environment: variables added to (or, with nil, removed from) the test's own environment.
+    func start(_ extra: [String] = [], stderr: FileHandle? = nil, shell: String? = nil, environment: [String: String?] = [:]) throws {
         let process = Process()
         let arguments = (configArguments ?? ["--config", configPath]) + [
             "--llama-server-bin", Self.fakeRuntime, "--mlx-server-bin", Self.fakeRuntime,
@@ -79,7 +79,9 @@ final class AgentHarness {
             process.arguments = arguments
         }
         if !environment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+            var env = ProcessInfo.processInfo.environment
+            for (name, value) in environment { env[name] = value }
+            process.environment = env
         }
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.standardError = stderr ?? FileHandle(forWritingAtPath: stderrPath)

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -9,7 +10,9 @@ import Glibc
 #endif
 
 /// The real thing: one agent runs the real llama-server (llama.cpp) and the real mlx_lm.server (MLX on
-/// CPU) side by side on tiny generated models, and both answer a completion.
+/// CPU) side by side on tiny generated models, and both answer a completion. The models come the way
+/// users name them: the GGUF from an `http://127.0.0.1` URL with its sha256, the MLX folder from an
+/// `hf://` repository through `HF_ENDPOINT`, both served by a local HTTP server this test starts.
 ///
 /// Needs `scripts/provision` (README's test command runs it and sets these variables):
 /// `METAL_AGENT_LLAMA_SERVER_BIN`, `METAL_AGENT_MLX_SERVER_BIN`, `METAL_AGENT_MODELS` (folder with
@@ -28,18 +31,38 @@ import Glibc
         let llama = try #require(Self.llama, "METAL_AGENT_E2E=1 but METAL_AGENT_LLAMA_SERVER_BIN is not set")
         let mlx = try #require(Self.mlx, "METAL_AGENT_E2E=1 but METAL_AGENT_MLX_SERVER_BIN is not set")
         let models = try #require(Self.models, "METAL_AGENT_E2E=1 but METAL_AGENT_MODELS is not set")
+        let gguf = try [UInt8](Data(contentsOf: URL(fileURLWithPath: models + "/tiny-llama.gguf")))
+        let sha256 = SHA256.hash(data: gguf).map { String(format: "%02x", $0) }.joined()
+        let mlxFolder = models + "/tiny-mlx"
+        let mlxFiles = try FileManager.default.contentsOfDirectory(atPath: mlxFolder).sorted()
+        let listing = #"{"id": "local/tiny-mlx", "siblings": ["# + mlxFiles.map { #"{"rfilename": "\#($0)"}"# }.joined(separator: ", ") + "]}"
+        // The hub and the file server, on 127.0.0.1.
+        let server = try TestHTTPServer { request, _ in
+            switch request.path {
+            case "/files/tiny-llama.gguf": return .file(gguf)
+            case "/api/models/local/tiny-mlx/revision/main?blobs=true": return .status(200, body: listing)
+            default:
+                let prefix = "/local/tiny-mlx/resolve/main/"
+                let name = String(request.path.dropFirst(prefix.count))
+                if request.path.hasPrefix(prefix), mlxFiles.contains(name),
+                   let bytes = FileManager.default.contents(atPath: mlxFolder + "/" + name) {
+                    return .file([UInt8](bytes))
+                }
+                return .status(404)
+            }
+        }
         func config(ctx: Int) -> String {
             let header = "apiVersion: inference.llmkube.dev/v1alpha1"
             return """
                 \(header)
                 kind: Model
                 metadata: {name: gguf}
-                spec: {source: \(models)/tiny-llama.gguf, format: gguf}
+                spec: {source: "\(server.base)/files/tiny-llama.gguf", format: gguf, sha256: \(sha256)}
                 ---
                 \(header)
                 kind: Model
                 metadata: {name: mlx}
-                spec: {source: \(models)/tiny-mlx, format: mlx}
+                spec: {source: "hf://local/tiny-mlx", format: mlx}
                 ---
                 \(header)
                 kind: InferenceService
@@ -54,8 +77,14 @@ import Glibc
                 """
         }
         let agent = try AgentHarness(config: config(ctx: 256))
-        try agent.start(["--llama-server-bin", llama, "--mlx-server-bin", mlx])
+        try agent.start(["--llama-server-bin", llama, "--mlx-server-bin", mlx, "--model-store", agent.dir.path + "/store"],
+                        environment: ["HF_ENDPOINT": server.base, "HF_TOKEN": nil])
         let s = try await agent.waitFor("both real runtimes Ready") { $0.services.count == 2 && $0.services.allSatisfy { $0.phase == .Ready } }
+        for service in s.services {
+            #expect(service.modelPath?.hasPrefix(agent.dir.path + "/store/") == true, "\(service.name) runs the downloaded model: \(service.modelPath ?? "")")
+        }
+        #expect(server.requests.contains { $0.path == "/files/tiny-llama.gguf" })
+        #expect(server.requests.contains { $0.path.hasPrefix("/api/models/local/tiny-mlx/") })
         #expect(s.capabilities.runtimes == ["llama-server", "mlx-server"])
         let chat = try #require(agent.service("chat", in: s))
         let mlxChat = try #require(agent.service("mlx-chat", in: s))

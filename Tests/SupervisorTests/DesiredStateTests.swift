@@ -8,7 +8,7 @@ import Testing
         "g": Model(name: "g", source: .path("/m/g.gguf"), format: .gguf),
         "x": Model(name: "x", source: .path("/m/x-mlx"), format: .mlx),
         "gone": Model(name: "gone", source: .path("/m/missing.gguf"), format: .gguf),
-        "web": Model(name: "web", source: .remote("https://example.invalid/m.gguf"), format: .gguf),
+        "web": Model(name: "web", source: .remote("pvc://models/m.gguf"), format: .gguf),
     ]
 
     func build(_ services: [InferenceService], enabled: [String: String] = ["llama-server": "/bin/llama-server", "mlx-server": "/bin/mlx_lm.server"]) -> [DesiredService] {

@@ -1,0 +1,100 @@
+import Foundation
+import Logging
+
+/// Admits entries to start only while their memory estimates fit the budget together.
+///
+/// Each start asks `admit`; an entry that does not fit waits (its caller shows `Pending` /
+/// `InsufficientMemory`) and is admitted as soon as a `release` (an entry removed, stopped or ended) frees
+/// enough. Waiters are re-checked in arrival order; a smaller later one may start before a larger earlier one.
+actor MemoryAdmission {
+    /// One admitted entry.
+    struct Grant: Sendable, Hashable {
+        var id: UUID
+        var bytes: Int64
+    }
+
+    /// Total bytes entries may commit.
+    let budget: Int64
+    let mode: MemoryCheckMode
+    private let logger: Logger
+    private let changed: @Sendable (_ committed: Int64) async -> Void
+    private var admitted: [UUID: (name: String, bytes: Int64)] = [:]
+    private var waiting: [(id: UUID, name: String, bytes: Int64, continuation: CheckedContinuation<Void, any Error>)] = []
+    private var cancelledEarly: Set<UUID> = []
+
+    /// - Parameter changed: told the committed total after each change (for the status file).
+    init(budget: Int64, mode: MemoryCheckMode, logger: Logger, changed: @escaping @Sendable (Int64) async -> Void) {
+        self.budget = budget
+        self.mode = mode
+        self.logger = logger
+        self.changed = changed
+    }
+
+    /// Bytes admitted entries hold now.
+    var committed: Int64 { admitted.values.reduce(0) { $0 + $1.bytes } }
+
+    /// Waits until `bytes` fit next to what is admitted, then holds them for `name` until `release`.
+    /// - Parameter waiting: called once when the entry has to wait, with a sentence that has the figures.
+    /// - Throws: `CancellationError` when the caller is cancelled while it waits.
+    func admit(_ name: String, bytes: Int64, waiting onWait: @Sendable (String) async -> Void) async throws -> Grant {
+        let id = UUID()
+        let grant = Grant(id: id, bytes: bytes)
+        if mode == .off || committed + bytes <= budget {
+            await hold(id, name, bytes)
+            return grant
+        }
+        let message = "needs an estimated \(bytes) bytes; the memory budget is \(budget) bytes and running entries hold \(committed) (\(budget - committed) free); it starts when memory frees up"
+        if mode == .warn {
+            logger.warning("over the memory budget; starting anyway (--memory-check warn)", metadata: ["service": "\(name)", "detail": "\(message)"])
+            await hold(id, name, bytes)
+            return grant
+        }
+        logger.warning("waiting for memory", metadata: ["service": "\(name)", "detail": "\(message)"])
+        await onWait(message)
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                if cancelledEarly.remove(id) != nil {
+                    continuation.resume(throwing: CancellationError())
+                } else {
+                    waiting.append((id, name, bytes, continuation))
+                }
+            }
+        } onCancel: {
+            Task { await self.abandon(id) }
+        }
+        return grant
+    }
+
+    /// Gives back what `grant` held, and admits waiters that now fit.
+    func release(_ grant: Grant) async {
+        guard admitted.removeValue(forKey: grant.id) != nil else { return }
+        await changed(committed)
+        var still: [(id: UUID, name: String, bytes: Int64, continuation: CheckedContinuation<Void, any Error>)] = []
+        var admittedNow = false
+        for waiter in waiting {
+            if committed + waiter.bytes <= budget {
+                admitted[waiter.id] = (waiter.name, waiter.bytes)
+                logger.info("memory freed; admitted", metadata: ["service": "\(waiter.name)", "bytes": "\(waiter.bytes)"])
+                waiter.continuation.resume()
+                admittedNow = true
+            } else {
+                still.append(waiter)
+            }
+        }
+        waiting = still
+        if admittedNow { await changed(committed) }
+    }
+
+    private func hold(_ id: UUID, _ name: String, _ bytes: Int64) async {
+        admitted[id] = (name, bytes)
+        await changed(committed)
+    }
+
+    private func abandon(_ id: UUID) {
+        if let index = waiting.firstIndex(where: { $0.id == id }) {
+            waiting.remove(at: index).continuation.resume(throwing: CancellationError())
+        } else if admitted[id] == nil {
+            cancelledEarly.insert(id)
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import ConfigModel
+import Executors
+import Foundation
+
+/// What one entry is expected to need in memory (bytes), and how the figure was made.
+///
+/// GGUF (llama-server): the file's size (the weights, mapped whole) plus the KV cache,
+/// `blockCount x contextSize x headCountKV x (keyLength x bytes(cache-type-k) + valueLength x bytes(cache-type-v))`,
+/// with the counts from the GGUF header and the cache types from `-ctk`/`--cache-type-k` and
+/// `-ctv`/`--cache-type-v` in `spec.extraArgs` (default f16, 2 bytes). `contextSize` is llama-server's whole
+/// `--ctx-size`, which it divides among `parallelSlots`, so more slots do not add KV memory.
+/// A header that cannot be read counts the file's size alone (the message says so).
+///
+/// MLX (mlx-server): the folder's size times `MemoryEstimate.mlxFactor` (1.25): the safetensors are loaded
+/// as they are; the factor covers the KV cache and activations of ordinary contexts.
+public struct MemoryEstimate: Sendable, Hashable {
+    /// Total bytes.
+    public var bytes: Int64
+    /// Bytes of weights (file or folder size).
+    public var weightBytes: Int64
+    /// Bytes of KV cache (GGUF only; 0 for MLX and unreadable headers).
+    public var kvCacheBytes: Int64
+    /// How it was computed, for the status message.
+    public var detail: String
+
+    /// The factor an MLX folder's size is multiplied by.
+    public static let mlxFactor = 1.25
+
+    /// Bytes per element of llama.cpp cache types (ggml block sizes: q8_0 is 34 bytes per 32 values, ...).
+    static let cacheTypeBytes: [String: Double] = [
+        "f32": 4, "f16": 2, "bf16": 2, "q8_0": 34.0 / 32, "q4_0": 18.0 / 32, "q4_1": 20.0 / 32,
+        "iq4_nl": 18.0 / 32, "q5_0": 22.0 / 32, "q5_1": 24.0 / 32,
+    ]
+
+    /// Estimates what `service` needs with its model at `path` (which must exist).
+    public static func of(_ service: ResolvedService, format: ModelFormat, path: String) -> MemoryEstimate {
+        switch format {
+        case .safetensors, .pytorch, .custom:
+            // Formats this agent does not serve (entry error FormatNotSupported): weights only.
+            let weights = max(fileSize(path), folderSize(path))
+            return MemoryEstimate(bytes: weights, weightBytes: weights, kvCacheBytes: 0, detail: "weights \(weights) bytes")
+        case .mlx:
+            let weights = folderSize(path)
+            let total = Int64(Double(weights) * mlxFactor)
+            return MemoryEstimate(bytes: total, weightBytes: weights, kvCacheBytes: 0,
+                                  detail: "MLX weights \(weights) bytes x \(mlxFactor)")
+        case .gguf:
+            let weights = fileSize(path)
+            let context = service.service.contextSize ?? 2048
+            do throws(GGUFHeader.ReadError) {
+                let header = try GGUFHeader.read(path: path)
+                // spec.cacheTypeK/V (the custom forms included), then extraArgs, which come last on the argv and win.
+                let tuning = service.service.tuning
+                let k = cacheType(service.service.extraArgs, ["-ctk", "--cache-type-k"],
+                                  default: tuning.cacheTypeK?.lowercased() ?? "f16")
+                let v = cacheType(service.service.extraArgs, ["-ctv", "--cache-type-v"],
+                                  default: tuning.cacheTypeV?.lowercased() ?? "f16")
+                let perToken = Double(header.headCountKV) * (Double(header.keyLength) * (cacheTypeBytes[k] ?? 2) + Double(header.valueLength) * (cacheTypeBytes[v] ?? 2))
+                let kv = Int64((Double(header.blockCount) * Double(context) * perToken).rounded(.up))
+                return MemoryEstimate(
+                    bytes: weights + kv, weightBytes: weights, kvCacheBytes: kv,
+                    detail: "weights \(weights) bytes + KV cache \(kv) bytes (\(header.blockCount) layers x \(context) tokens x \(header.headCountKV) KV heads x \(header.keyLength)+\(header.valueLength) dims, \(k)/\(v))")
+            } catch {
+                return MemoryEstimate(bytes: weights, weightBytes: weights, kvCacheBytes: 0,
+                                      detail: "weights \(weights) bytes (GGUF header unreadable: \(error.message); KV cache not counted)")
+            }
+        }
+    }
+
+    /// The value of the last `flags` occurrence in `args` (`-ctk q8_0` or `--cache-type-k=q8_0`), default `f16`.
+    static func cacheType(_ args: [String], _ flags: [String], default: String = "f16") -> String {
+        var value = `default`
+        var i = 0
+        while i < args.count {
+            let arg = args[i]
+            if flags.contains(arg), i + 1 < args.count {
+                value = args[i + 1].lowercased()
+                i += 2
+                continue
+            }
+            for flag in flags where arg.hasPrefix(flag + "=") { value = String(arg.dropFirst(flag.count + 1)).lowercased() }
+            i += 1
+        }
+        return value
+    }
+
+    static func fileSize(_ path: String) -> Int64 {
+        ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? NSNumber)?.int64Value ?? 0
+    }
+
+    static func folderSize(_ path: String) -> Int64 {
+        guard let walker = FileManager.default.enumerator(atPath: path) else { return 0 }
+        var total: Int64 = 0
+        while let name = walker.nextObject() as? String {
+            if let type = walker.fileAttributes?[.type] as? FileAttributeType, type == .typeRegular {
+                total += fileSize(path + "/" + name)
+            }
+        }
+        return total
+    }
+}

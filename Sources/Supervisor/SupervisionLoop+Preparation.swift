@@ -1,0 +1,75 @@
+import ConfigModel
+import Executors
+
+/// The steps before a runtime's first start: the model fetch (download or checksum) and memory admission.
+extension SupervisionLoop {
+    /// How memory admission ended.
+    enum Admission {
+        /// No admission configured (or nothing to estimate).
+        case skipped
+        /// Admitted: release the grant when the entry ends.
+        case granted(MemoryAdmission.Grant)
+        /// The entry was removed or the agent stops while it waited.
+        case cancelled
+    }
+
+    /// Makes the model ready when the entry needs a download or a checksum: phase `Pending`, reason
+    /// `Downloading` (with `download` progress) or `VerifyingChecksum` meanwhile.
+    /// - Returns: false when the entry must not start: the fetch failed (phase `Failed` with the fetch's
+    ///   reason, status written) or was cancelled.
+    func fetchModel(_ status: inout ServiceStatus) async -> Bool {
+        guard let fetch, let fetcher = context.fetcher else { return true }
+        let store = context.store
+        status.phase = .Pending
+        status.reason = fetch.downloads ? "Downloading" : "VerifyingChecksum"
+        status.message = fetch.downloads ? "downloading \(fetch.source) to \(fetch.destination)" : "computing the SHA-256 of \(fetch.source)"
+        await store.update(status)
+        let base = status
+        do {
+            try await fetcher.ensure(fetch) { progress in
+                var s = base
+                s.download = progress
+                s.message = "downloading \(progress.source): \(progress.summary)"
+                await store.update(s)
+            }
+        } catch let error as ModelFetchError {
+            status.phase = .Failed
+            status.reason = error.reason.rawValue
+            status.message = error.message
+            status.download = nil
+            await store.update(status)
+            return false
+        } catch {
+            return false  // cancelled: the entry was removed or changed, or the agent is stopping
+        }
+        status.download = nil
+        status.reason = nil
+        status.message = nil
+        return true
+    }
+
+    /// Estimates the entry's memory (`memoryEstimateBytes`) and waits until it fits the budget: phase
+    /// `Pending`, reason `InsufficientMemory`, with the figures, while it waits.
+    func admit(_ status: inout ServiceStatus) async -> Admission {
+        guard let admission = context.admission, let resolved else { return .skipped }
+        let estimate = MemoryEstimate.of(resolved, format: resolved.model.format, path: resolved.modelPath)
+        status.memoryEstimateBytes = estimate.bytes
+        await context.store.update(status)
+        let store = context.store
+        let base = status
+        do {
+            let grant = try await admission.admit(status.name, bytes: estimate.bytes) { why in
+                var s = base
+                s.phase = .Pending
+                s.reason = "InsufficientMemory"
+                s.message = why + " (estimate: \(estimate.detail))"
+                await store.update(s)
+            }
+            status.reason = nil
+            status.message = nil
+            return .granted(grant)
+        } catch {
+            return .cancelled
+        }
+    }
+}

@@ -1,0 +1,143 @@
+import ConfigModel
+import Executors
+import Foundation
+@testable import Supervisor
+import Testing
+
+/// Writes GGUF v3 headers (ggml docs/gguf.md) for tests: metadata only, no tensors.
+struct GGUFWriter {
+    enum Value {
+        case u32(UInt32), u64(UInt64), f32(Float), string(String), strings([String]), i32s([Int32])
+    }
+
+    var pairs: [(String, Value)] = []
+
+    func bytes() -> [UInt8] {
+        var out: [UInt8] = Array("GGUF".utf8)
+        func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out += $0 } }
+        func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { out += $0 } }
+        func str(_ s: String) { u64(UInt64(s.utf8.count)); out += Array(s.utf8) }
+        u32(3)
+        u64(0)
+        u64(UInt64(pairs.count))
+        for (key, value) in pairs {
+            str(key)
+            switch value {
+            case .u32(let v): u32(4); u32(v)
+            case .u64(let v): u32(10); u64(v)
+            case .f32(let v): u32(6); u32(v.bitPattern)
+            case .string(let s): u32(8); str(s)
+            case .strings(let list): u32(9); u32(8); u64(UInt64(list.count)); list.forEach(str)
+            case .i32s(let list): u32(9); u32(5); u64(UInt64(list.count)); list.forEach { u32(UInt32(bitPattern: $0)) }
+            }
+        }
+        return out
+    }
+}
+
+@Suite struct GGUFHeaderTests {
+    /// Mistral-7B-v0.1 as its published config.json gives it: num_hidden_layers 32, hidden_size 4096,
+    /// num_attention_heads 32, num_key_value_heads 8, max_position_embeddings 32768 (GGUF: llama architecture).
+    static let mistral7B = GGUFWriter(pairs: [
+        ("general.architecture", .string("llama")),
+        ("general.name", .string("mistralai_mistral-7b-v0.1")),
+        ("llama.context_length", .u32(32768)),
+        ("llama.embedding_length", .u32(4096)),
+        ("llama.block_count", .u32(32)),
+        ("llama.feed_forward_length", .u32(14336)),
+        ("llama.rope.dimension_count", .u32(128)),
+        ("llama.attention.head_count", .u32(32)),
+        ("llama.attention.head_count_kv", .u32(8)),
+        ("llama.attention.layer_norm_rms_epsilon", .f32(1e-5)),
+        ("general.file_type", .u32(15)),
+        ("tokenizer.ggml.model", .string("llama")),
+        // A vocabulary-sized array that must be skipped, not kept.
+        ("tokenizer.ggml.tokens", .strings((0..<32000).map { "tok\($0)" })),
+        ("tokenizer.ggml.token_type", .i32s(Array(repeating: 1, count: 32000))),
+        ("tokenizer.ggml.bos_token_id", .u32(1)),
+    ])
+
+    @Test func readsTheCountsOfARealSevenBModel() throws {
+        let header = try GGUFHeader.parse(bytes: Self.mistral7B.bytes())
+        #expect(header.architecture == "llama")
+        #expect(header.blockCount == 32)
+        #expect(header.embeddingLength == 4096)
+        #expect(header.headCount == 32)
+        #expect(header.headCountKV == 8)
+        #expect(header.keyLength == 128 && header.valueLength == 128)
+        #expect(header.contextLength == 32768)
+    }
+
+    @Test func kvCacheOfASevenBModelMatchesTheKnownFigure() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mistral-\(UUID().uuidString.prefix(6)).gguf").path
+        try Data(Self.mistral7B.bytes()).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        func estimate(_ service: InferenceService) -> MemoryEstimate {
+            let model = Model(name: "m", source: .path(path), format: .gguf)
+            let resolved = ResolvedService(service: service, model: model, modelPath: path, runtime: ResolvedRuntime(name: "llama-server", source: .default), binary: "/bin/true", host: "127.0.0.1", port: 1)
+            return MemoryEstimate.of(resolved, format: .gguf, path: path)
+        }
+        // 2 (K and V) x 32 layers x 4096 tokens x 8 KV heads x 128 dims x 2 bytes (f16) = 512 MiB.
+        let f16 = estimate(InferenceService(name: "s", modelRef: "m", contextSize: 4096))
+        #expect(f16.kvCacheBytes == 512 << 20)
+        #expect(f16.bytes == f16.weightBytes + f16.kvCacheBytes)
+        // q8_0 keys and values: 34 bytes per 32 values.
+        let q8 = estimate(InferenceService(name: "s", modelRef: "m", contextSize: 4096, extraArgs: ["-ctk", "q8_0", "--cache-type-v=q8_0"]))
+        #expect(q8.kvCacheBytes == (512 << 20) / 2 * 34 / 32)
+        // Slots share llama-server's --ctx-size: more slots, same KV cache.
+        #expect(estimate(InferenceService(name: "s", modelRef: "m", contextSize: 4096, parallelSlots: 4)).kvCacheBytes == 512 << 20)
+    }
+
+    static let notHeaders: [([UInt8], String)] = [
+        (Array("GGUX".utf8) + [3, 0, 0, 0], "not a GGUF file"),
+        (Array("GGUF".utf8) + [9, 0, 0, 0], "version 9"),
+        (Array("GGUF".utf8) + [3, 0, 0], "truncated"),
+    ]
+
+    @Test(arguments: GGUFHeaderTests.notHeaders)
+    func rejectsWhatIsNotAHeader(bytes: [UInt8], expected: String) {
+        do {
+            _ = try GGUFHeader.parse(bytes: bytes)
+            Issue.record("accepted")
+        } catch {
+            #expect(error.message.contains(expected), "\(error.message)")
+        }
+    }
+
+    @Test func aHeaderWithoutTheCountsIsAnError() {
+        let bytes = GGUFWriter(pairs: [("general.architecture", .string("llama"))]).bytes()
+        #expect(throws: GGUFHeader.ReadError.self) { try GGUFHeader.parse(bytes: bytes) }
+    }
+
+    /// The tiny model `scripts/provision` generates (scripts/make-tiny-models: 2 layers, 64 wide, 4 heads, 2 KV heads).
+    @Test(.enabled(if: GGUFHeaderTests.tinyModel != nil || ProcessInfo.processInfo.environment["METAL_AGENT_E2E"] == "1",
+                   "run scripts/provision to generate examples/models/tiny-llama.gguf"))
+    func readsTheGeneratedTinyModel() throws {
+        let path = try #require(Self.tinyModel, "METAL_AGENT_E2E=1 but no tiny-llama.gguf")
+        let header = try GGUFHeader.read(path: path)
+        #expect(header.architecture == "llama")
+        #expect(header.blockCount == 2)
+        #expect(header.embeddingLength == 64)
+        #expect(header.headCount == 4)
+        #expect(header.headCountKV == 2)
+        #expect(header.keyLength == 16)
+        #expect(header.contextLength == 2048)
+    }
+
+    static var tinyModel: String? {
+        let env = ProcessInfo.processInfo.environment
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let candidates: [String?] = [env["METAL_AGENT_MODELS"].map { $0 + "/tiny-llama.gguf" }, repo.appendingPathComponent("examples/models/tiny-llama.gguf").path]
+        return candidates.compactMap { $0 }.first { FileManager.default.fileExists(atPath: $0) }
+    }
+
+    @Test(arguments: [("24Gi", Int64(24) << 30), ("8192Mi", Int64(8192) << 20), ("1000", 1000), ("2G", 2_000_000_000), ("1.5Gi", Int64(1536) << 20)])
+    func byteQuantities(text: String, bytes: Int64) {
+        #expect(MemoryBudget.parseBytes(text) == bytes)
+    }
+
+    @Test(arguments: ["", "Gi", "-1Gi", "0", "24GB", "abc", "1e3"])
+    func malformedByteQuantities(text: String) {
+        #expect(MemoryBudget.parseBytes(text) == nil)
+    }
+}
