@@ -380,11 +380,6 @@ public enum ConfigLoader {
         if let name = text(gpu["resourceName"]), !name.isEmpty, case .sequence(let claims)? = gpu["resourceClaims"]?.value, !claims.isEmpty {
             reader.fail(gpu["resourceName"]!, "\(entry) spec.hardware.gpu", "resourceClaims and resourceName are mutually exclusive: use one or the other for GPU scheduling")
         }
-        if let written = text(spec["source"]), ModelSource.isNodeLocalSpelling(written) {
-            // `./x`, `../x` and `~/x` name a path on this node (issue 9); the CRD's pattern has no leading
-            // `.` or `~`, so a cluster rejects them, but here they mean what a user expects (README).
-            reader.removeErrors { $0.field == "\(entry) spec.source" && $0.message.contains("does not match") }
-        }
         guard reader.errors.count == before, let written = text(spec["source"]), let sourceNode = spec["source"] else { return nil }
         let source: ModelSource
         do throws(ModelSource.ParseError) {

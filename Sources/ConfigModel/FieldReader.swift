@@ -17,11 +17,6 @@ struct FieldReader {
     }
 
     /// Replaces a recorded error (to add a hint to it).
-    /// Withdraws the errors `shouldRemove` picks (a check that a later, more specific rule overrides).
-    mutating func removeErrors(where shouldRemove: (ConfigError) -> Bool) {
-        errors.removeAll(where: shouldRemove)
-    }
-
     mutating func replace(at index: Int, with error: ConfigError) {
         errors[index] = error
     }

@@ -1,3 +1,4 @@
+import Foundation
 /// Where a model's weights live (`Model.spec.source`), as typed by `ModelSource.parse`.
 ///
 /// Parsing is pure: nothing is read from disk or the environment. `~/` paths stay `.home` until the agent,
@@ -61,12 +62,6 @@ public enum ModelSource: Sendable, Hashable {
             throw ParseError(message: "\"\(text)\": only ~/ (the agent user's own home) is supported, not ~user/; write an absolute path")
         }
         return .path(text.hasPrefix("/") ? text : join(folder, text))
-    }
-
-    /// True for the spellings of a path on this node that LLMKube's CRD pattern does not admit: `./…`,
-    /// `../…`, `~` and `~/…`. The agent accepts them (a cluster would not).
-    public static func isNodeLocalSpelling(_ text: String) -> Bool {
-        text.hasPrefix("./") || text.hasPrefix("../") || text == "~" || text.hasPrefix("~/")
     }
 
     /// The scheme of `SCHEME:` text when it is a URL (RFC 3986: a letter, then letters, digits, `+`, `-`, `.`),
@@ -133,8 +128,7 @@ public enum ModelSource: Sendable, Hashable {
     }
 
     static func join(_ folder: String, _ path: String) -> String {
-        var rest = Substring(path)
-        while rest.hasPrefix("./") { rest = rest.dropFirst(2) }
-        return folder.hasSuffix("/") ? folder + rest : folder + "/" + rest
+        // Lexically: `./` and `a/../` go (the config's folder is absolute, so the result is too).
+        ((folder.hasSuffix("/") ? folder : folder + "/") + path as NSString).standardizingPath
     }
 }

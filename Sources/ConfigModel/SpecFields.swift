@@ -45,11 +45,13 @@ public enum SpecFields {
 
     /// Every field of a Model's `spec`.
     public static var model: [SpecField] { [
-        SpecField("source", .string(pattern: "^(https?|file|pvc|hf|s3)://.*|^/[^\\s]+$|^[a-zA-Z0-9][\\w\\-\\.\\/]+$"), .node, required: true,
-                  "absolute path, `file://` URL, or a path relative to the config file's folder; other URLs are an entry error"),
+        // The CRD's pattern, and (issue 9) the node-local spellings of a path it has no room for: `./…`,
+        // `../…`, `~` and `~/…`. A cluster rejects those three; this node takes them as a user means them.
+        SpecField("source", .string(pattern: "^(https?|file|pvc|hf|s3)://.*|^/[^\\s]+$|^[a-zA-Z0-9][\\w\\-\\.\\/]+$|^\\.{1,2}/[^\\s]+$|^~(/[^\\s]*)?$"), .node, required: true,
+                  "absolute path, a path relative to the config file's folder (`./…` and `../…` too), `~/…`, or a `file://`, `http(s)://` or `hf://` URL; `pvc://`, `s3://`: entry error"),
         SpecField("format", .enumeration(formats, noun: "format"), .node, default: "gguf",
                   "`gguf` (llama-server) or `mlx` (mlx-server); `safetensors`, `pytorch`, `custom`: entry error `FormatNotSupported`"),
-        SpecField("sha256", .string(pattern: "^[a-fA-F0-9]{64}$", expected: "64 hexadecimal digits"), .node, "recorded; not yet checked"),
+        SpecField("sha256", .string(pattern: "^[a-fA-F0-9]{64}$", expected: "64 hexadecimal digits"), .node, "checked before the first start (`ChecksumMismatch`)"),
         SpecField("mmproj", .text, .node, "llama-server `--mmproj` (a local path, relative to the config file's folder)"),
         SpecField("files", .strings, .informational, "companion files a cluster stages; on a node they are already beside the model"),
         SpecField("quantization", .text, .informational, "e.g. Q4_K_M"),

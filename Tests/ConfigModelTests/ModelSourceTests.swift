@@ -20,7 +20,7 @@ import Testing
         // relative to the config file's folder, with and without ./
         ("models/m.gguf", "/etc/ma/models/m.gguf"),
         ("./m.gguf", "/etc/ma/m.gguf"),
-        ("../shared/m.gguf", "/etc/ma/../shared/m.gguf"),
+        ("../shared/m.gguf", "/etc/shared/m.gguf"),
         // RFC 8089: empty host, localhost (any case), the host-less file:/path form
         ("file:///srv/m.gguf", "/srv/m.gguf"),
         ("file://localhost/srv/m.gguf", "/srv/m.gguf"),
