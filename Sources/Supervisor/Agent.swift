@@ -32,6 +32,8 @@ public actor Agent: Service {
     private var appliedBytes: [UInt8]?
     /// Every file's last good content.
     private var assembler = ConfigAssembler()
+    /// Asks `run()` for another reload (set while it runs).
+    private var recheck: (@Sendable () -> Void)?
     /// The last errors logged, so the same errors are logged once, not on every re-check.
     private var loggedErrors: [ConfigError] = []
 
@@ -87,6 +89,7 @@ public actor Agent: Service {
             logger.warning("cannot create the log folder", metadata: ["path": "\(options.logDirectory)", "error": "\(error)"])
         }
         let (triggers, trigger) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        recheck = { trigger.yield() }
         let watchers = options.configPaths.map { path in
             ConfigWatcher(path: path, folder: ConfigSources.isFolder(path)) { trigger.yield() }
         }
@@ -151,6 +154,13 @@ public actor Agent: Service {
     /// at a time, so reconciles never interleave.
     private func reload() async {
         let outcome = assembler.assemble(options.configPaths)
+        if let after = outcome.recheckAfter, let recheck {
+            // A file vanished from a folder: look again once its grace is over (it may be back by then).
+            Task {
+                try? await Task.sleep(for: after + .milliseconds(10))
+                recheck()
+            }
+        }
         if outcome.errors != loggedErrors {
             for e in outcome.errors { logger.error("config rejected: \(e)") }
             if !outcome.errors.isEmpty {

@@ -27,6 +27,8 @@ final class ChildProcess: Sendable {
     /// or to its process group, is checked against this, because once swift-subprocess has reaped it
     /// its pid may belong to a stranger.
     let leader: ProcessIdentity?
+    /// Who the runtime under a guard was when it started (nil without a guard).
+    let runtime: ProcessIdentity?
     private let exit: ExitLatch
     /// The last lines of the runtime's output (complete once `termination` is set).
     let output: OutputTail
@@ -36,6 +38,7 @@ final class ChildProcess: Sendable {
     private init(pid: Int32, runtimePid: Int32, guarded: Bool, exit: ExitLatch, output: OutputTail, logProblem: String?) {
         self.pid = pid
         self.runtimePid = runtimePid
+        self.runtime = runtimePid == pid ? nil : ProcessIdentity.read(pid: runtimePid)?.0
         self.guarded = guarded
         self.exit = exit
         self.leader = ProcessIdentity.read(pid: pid)?.0
@@ -196,6 +199,7 @@ final class ChildProcess: Sendable {
         let exit = self.exit
         let guarded = self.guarded
         let leader = self.leader
+        let runtime = self.runtime
         /// Signals the process group unless its id now belongs to a stranger: once the leader has been
         /// reaped, its pid (and so the group id) is free for reuse when no member is left.
         @Sendable func signalGroup(_ signal: Int32) {
@@ -224,6 +228,13 @@ final class ChildProcess: Sendable {
             }
             signalGroup(SIGKILL)
             let done = await exit.wait()
+            // The runtime of a guard killed this way is no longer the guard's to reap (it comes to the agent,
+            // a subreaper): wait, briefly, until it is gone, so that its port is free for the next start.
+            if let runtime {
+                let clock = ContinuousClock()
+                let deadline = clock.now + .seconds(10)
+                while runtime.isStillRunning && clock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+            }
             return done ?? .signaled(SIGKILL)
         }.value
     }

@@ -4,8 +4,16 @@ import Foundation
 /// Puts the config together from several files, keeping each file's last good content: a file whose
 /// edit is rejected (a file error, or a clash with another file) keeps its previous content in force,
 /// and the other files' edits still apply.
+///
+/// A file that disappears from a watched folder keeps its last good content for `vanishGrace` (editors
+/// that save by deleting and re-creating a file, or by moving the old one away first, leave it missing
+/// for a moment); only a file still missing after that is taken as removed, with its entries.
 struct ConfigAssembler {
     private var lastGood: [String: (bytes: [UInt8], file: ConfigFile)] = [:]
+    /// When each file that vanished from a folder was first found missing.
+    private var vanishedAt: [String: ContinuousClock.Instant] = [:]
+    /// How long a file that vanished from a folder stays in force (seconds).
+    var vanishGrace: Duration = .seconds(2)
 
     /// The outcome of one read of every file.
     struct Outcome {
@@ -16,6 +24,8 @@ struct ConfigAssembler {
         var errors: [ConfigError]
         /// Identifies the content in force: equal outcomes need no new generation.
         var contentKey: [UInt8]
+        /// Read again after this long: a vanished file's grace ends then.
+        var recheckAfter: Duration?
     }
 
     /// Reads every file of `paths` (see `ConfigSources.expand`) and assembles the config.
@@ -24,6 +34,19 @@ struct ConfigAssembler {
         var errors: [ConfigError] = []
         var candidates: [(path: String, bytes: [UInt8], file: ConfigFile, isNew: Bool)] = []
         var kept: [String: (bytes: [UInt8], file: ConfigFile)] = [:]
+        let now = ContinuousClock.now
+        var recheckAfter: Duration?
+        // Files that were in force and are no longer listed in their folder: kept within the grace.
+        let listed = Set(sources.map(\.path))
+        for (path, previous) in lastGood where !listed.contains(path) {
+            let since = vanishedAt[path] ?? now
+            guard now - since < vanishGrace else { continue }
+            vanishedAt[path] = since
+            candidates.append((path, previous.bytes, previous.file, false))
+            let left = vanishGrace - (now - since)
+            recheckAfter = min(recheckAfter ?? left, left)
+        }
+        vanishedAt = vanishedAt.filter { !listed.contains($0.key) && now - $0.value < vanishGrace }
         for source in sources {
             let previous = lastGood[source.path]
             guard let data = FileManager.default.contents(atPath: source.path) else {
@@ -69,6 +92,7 @@ struct ConfigAssembler {
                                       message: "no config files: the folder holds no *.yaml or *.yml file"))
         }
         let anyEver = !candidates.isEmpty
-        return Outcome(config: anyEver ? merged.config : nil, errors: errors.sorted { ($0.file, $0.line, $0.column) < ($1.file, $1.line, $1.column) }, contentKey: key)
+        return Outcome(config: anyEver ? merged.config : nil, errors: errors.sorted { ($0.file, $0.line, $0.column) < ($1.file, $1.line, $1.column) },
+                       contentKey: key, recheckAfter: recheckAfter)
     }
 }

@@ -271,7 +271,7 @@ static void kill_all_descendants(int signals) {
 // ---------------------------------------------------------------------------------------------------
 
 // fork + exec of the runtime: it gets SIGKILL when this guard dies, an empty signal mask and default
-// dispositions, stdin from /dev/null; stdout, stderr and the process group stay this guard's. Returns
+// dispositions (SIGPIPE ignored), stdin from /dev/null; stdout, stderr and the process group stay this guard's. Returns
 // its pid, or -1 with *spawn_errno from fork or exec (the child, if any, reaped).
 static pid_t spawn_runtime(char *const argv[], int *spawn_errno) {
     int report[2];  // the child reports a failed exec here (close-on-exec: EOF means exec succeeded)
@@ -294,6 +294,12 @@ static pid_t spawn_runtime(char *const argv[], int *spawn_errno) {
         for (int s = 1; s < NSIG; s++) {
             if (s != SIGKILL && s != SIGSTOP) (void)sigaction(s, &dfl, NULL);
         }
+        // SIGPIPE ignored, as systemd does for its services (IgnoreSIGPIPE=yes, systemd.exec(5)): once the
+        // agent is gone nobody reads the runtime's output pipe, and a runtime that logs while it shuts down
+        // must get EPIPE and its grace period, not die of the signal at its next log line.
+        struct sigaction ignore = dfl;
+        ignore.sa_handler = SIG_IGN;
+        (void)sigaction(SIGPIPE, &ignore, NULL);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);

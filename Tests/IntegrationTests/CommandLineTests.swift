@@ -102,6 +102,16 @@ func runAgentCommand(_ arguments: [String], in directory: URL? = nil) throws -> 
         #expect(missing.err.contains("cannot execute /nonexistent/llama-server: No such file or directory"), "\(missing.err)")
     }
 
+    @Test func aRuntimeStartsWithSIGPIPEIgnoredAndEverythingElseDefault() throws {
+        // systemd's IgnoreSIGPIPE=yes: a runtime that logs after the agent (its output's reader) is gone
+        // gets EPIPE, not death by SIGPIPE before its grace period.
+        let result = try runAgentCommand(["guard", "--", "/bin/grep", "SigIgn", "/proc/self/status"])
+        #expect(result.status == 0)
+        let mask = UInt64(result.out.split(separator: ":").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "", radix: 16)
+        // Of the standard signals (1 to 31; the C library keeps 32 and 33 for itself) only SIGPIPE is ignored.
+        #expect(mask.map { $0 & 0x7fff_ffff } == 1 << (SIGPIPE - 1), "SigIgn of the runtime: \(result.out)")
+    }
+
     @Test func aGuardExitsWithItsRuntimesCodeOrSignal() throws {
         #expect(try runAgentCommand(["guard", "--", "/bin/sh", "-c", "exit 7"]).status == 7)
         let killed = Process()

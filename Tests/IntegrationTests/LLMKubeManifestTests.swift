@@ -107,6 +107,35 @@ import Testing
         #expect(try await agent.terminate() == 0)
     }
 
+    @Test func aFileSavedByDeleteAndRecreateInAFolderKeepsItsEntriesAndOneDeletedForGoodStopsThem() async throws {
+        let agent = try AgentHarness(config: "# unused\n")
+        let conf = agent.dir.appendingPathComponent("conf")
+        try FileManager.default.createDirectory(at: conf, withIntermediateDirectories: true)
+        let source = agent.dir.appendingPathComponent("models/tiny.gguf").path
+        try Data(Self.models(source).utf8).write(to: conf.appendingPathComponent("10-models.yaml"))
+        let servicesFile = conf.appendingPathComponent("20-services.yaml")
+        let services = configYAML(svc("chat", model: "tiny")).components(separatedBy: "\n---\n").last!
+        try Data(services.utf8).write(to: servicesFile)
+        agent.configArguments = ["--config", conf.path]
+        try agent.start(["--status-file", agent.statusPath, "--log-dir", agent.dir.appendingPathComponent("logs").path])
+        let ready = try await agent.waitFor("chat Ready") { s in s.services.first { $0.name == "chat" }?.phase == .Ready }
+        let pid = try #require(ready.services.first { $0.name == "chat" }?.pid)
+
+        // An editor's save that deletes the file and writes it again a moment later: nothing restarts.
+        try FileManager.default.removeItem(at: servicesFile)
+        try await Task.sleep(for: .milliseconds(300))  // the agent sees the folder without the file meanwhile
+        try Data(services.utf8).write(to: servicesFile)
+        try await Task.sleep(for: .seconds(3))  // past the 2 s grace: a stop would have happened by now
+        let after = try #require(agent.status())
+        #expect(after.services.first { $0.name == "chat" }?.pid == pid, "chat was restarted by a delete-and-recreate save")
+
+        // Deleted for good: after the grace its entry stops and leaves the status file.
+        try FileManager.default.removeItem(at: servicesFile)
+        try await agent.waitFor("chat removed") { s in !s.services.contains { $0.name == "chat" } }
+        try await agent.waitUntilGone(pid)
+        #expect(try await agent.terminate() == 0)
+    }
+
     @Test func validateAcceptsClusterManifestsWithWarningsAndSeveralConfigs() async throws {
         let h = try AgentHarness(config: Self.models())
         let services = h.dir.appendingPathComponent("services.yaml")
