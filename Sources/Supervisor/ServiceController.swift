@@ -231,12 +231,16 @@ struct SupervisionLoop: Sendable {
         let deadline = ContinuousClock.now + .milliseconds(Int64(launch.startupTimeoutSeconds * 1000))
         var successes = 0
         let period = Duration.milliseconds(Int64(probe.periodSeconds * 1000))
-        // Start fast and slow down to the probe's period: a small model is up in a few hundred ms.
-        var interval = min(Duration.milliseconds(10), period)
+        // Start fast and slow down to the probe's period once the runtime answers (a model loading):
+        // a small model is up in a few hundred ms. While nothing listens yet (connection refused, which
+        // costs microseconds), keep the fast pace, so a runtime that binds its port late is seen at once.
+        let fastest = min(Duration.milliseconds(10), period)
+        var interval = fastest
         while true {
             if Task.isCancelled { return .cancelled }
             if let t = child.termination { return .exited(t) }
-            if await context.prober.check(probe, endpoint: launch.endpoint).passed {
+            let outcome = await context.prober.check(probe, endpoint: launch.endpoint)
+            if outcome.passed {
                 successes += 1
                 if successes >= probe.successThreshold { return .ready }
             } else {
@@ -244,7 +248,7 @@ struct SupervisionLoop: Sendable {
             }
             if ContinuousClock.now >= deadline { return .timedOut }
             if let t = await child.waitForExit(timeout: interval) { return .exited(t) }
-            interval = min(interval * 2, period)
+            if case .unreachable = outcome { interval = fastest } else { interval = min(interval * 2, period) }
         }
     }
 
