@@ -234,7 +234,7 @@ struct SupervisionLoop: Sendable {
         // Start fast and slow down to the probe's period once the runtime answers (a model loading):
         // a small model is up in a few hundred ms. While nothing listens yet (connection refused, which
         // costs microseconds), keep the fast pace, so a runtime that binds its port late is seen at once.
-        let fastest = min(Duration.milliseconds(10), period)
+        let fastest = min(Duration.milliseconds(20), period)
         var interval = fastest
         while true {
             if Task.isCancelled { return .cancelled }
