@@ -392,6 +392,10 @@ public enum ConfigLoader {
         model.format = text(spec["format"]).flatMap(ModelFormat.init(rawValue:)) ?? .gguf
         model.sha256 = text(spec["sha256"])?.lowercased()
         model.gpuLayers = integer(gpu["layers"])
+        // The CRD takes any string and any number here; a value this node cannot use leaves the agent's
+        // own budget in force (README).
+        model.memoryBudgetBytes = text(hardware["memoryBudget"]).flatMap(ByteQuantity.parse)
+        model.memoryFraction = number(hardware["memoryFraction"]).flatMap { $0 > 0 && $0 <= 1 ? $0 : nil }
         model.gpuCount = integer(gpu["count"])
         let sharding = present(gpu["sharding"])
         model.shardingStrategy = text(sharding["strategy"])

@@ -22,6 +22,10 @@ public struct Model: Sendable, Hashable {
     public var shardingStrategy: String?
     /// `spec.hardware.gpu.sharding.layerSplit` (`0-15`, ...).
     public var layerSplit: [String] = []
+    /// `spec.hardware.memoryBudget` in bytes, when given: the budget its entries are admitted against.
+    public var memoryBudgetBytes: Int64?
+    /// `spec.hardware.memoryFraction`, when given: the share of physical memory its entries are admitted against.
+    public var memoryFraction: Double?
     /// Cluster fields written in this document (one `IgnoredField` warning lists them).
     public var ignoredFields: [IgnoredFieldUse] = []
     /// The file that defines it.

@@ -1,4 +1,5 @@
 import ConfigModel
+import Foundation
 import Executors
 
 /// The steps before a runtime's first start: the model fetch (download or checksum) and memory admission.
@@ -58,7 +59,10 @@ extension SupervisionLoop {
         let store = context.store
         let base = status
         do {
-            let grant = try await admission.admit(status.name, bytes: estimate.bytes) { why in
+            let model = resolved.model
+            let limit = model.memoryBudgetBytes
+                ?? model.memoryFraction.map { Int64(Double(ProcessInfo.processInfo.physicalMemory) * $0) }
+            let grant = try await admission.admit(status.name, bytes: estimate.bytes, limit: limit) { why in
                 var s = base
                 s.phase = .Pending
                 s.reason = "InsufficientMemory"

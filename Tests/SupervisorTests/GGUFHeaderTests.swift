@@ -1,6 +1,7 @@
 import ConfigModel
 import Executors
 import Foundation
+import Logging
 @testable import Supervisor
 import Testing
 
@@ -139,5 +140,41 @@ struct GGUFWriter {
     @Test(arguments: ["", "Gi", "-1Gi", "0", "24GB", "abc", "1e3"])
     func malformedByteQuantities(text: String) {
         #expect(MemoryBudget.parseBytes(text) == nil)
+    }
+}
+
+/// Memory admission against the Model's own budget (`spec.hardware.memoryBudget`/`memoryFraction`) or
+/// the agent's.
+@Suite struct ModelMemoryBudgetTests {
+    @Test func aModelsOwnBudgetReplacesTheAgentsForItsEntries() async throws {
+        let admission = MemoryAdmission(budget: 100, mode: .enforce, logger: Logger(label: "test")) { _ in }
+        // Over the agent's 100 bytes, but within its Model's 1,000.
+        let big = try await admission.admit("big", bytes: 160, limit: 1000) { _ in Issue.record("big had to wait") }
+        // The agent's budget for an entry whose Model sets none: 160 + 10 > 100, so it waits for big.
+        let small = Task { try await admission.admit("small", bytes: 10) { _ in } }
+        while await admission.committed != 160 { await Task.yield() }
+        await admission.release(big)
+        let grant = try await small.value
+        #expect(grant.bytes == 10)
+        #expect(await admission.committed == 10)
+    }
+
+    @Test func theModelsBudgetFieldsAreReadAndUnusableValuesLeaveTheAgentsBudget() throws {
+        func model(_ hardware: String) throws -> Model? {
+            let yaml = """
+                apiVersion: inference.llmkube.dev/v1alpha1
+                kind: Model
+                metadata: {name: m}
+                spec:
+                  source: /srv/m.gguf
+                  hardware: {\(hardware)}
+                """
+            return try ConfigLoader.load(Array(yaml.utf8), file: "/srv/models.yaml").models["m"]
+        }
+        #expect(try model("memoryBudget: 24Gi")?.memoryBudgetBytes == 24 << 30)
+        #expect(try model("memoryFraction: 0.5")?.memoryFraction == 0.5)
+        // The CRD accepts any string and any number here: never a file error; unusable means "not set".
+        #expect(try model("memoryBudget: lots")?.memoryBudgetBytes == nil)
+        #expect(try model("memoryFraction: 1.5")?.memoryFraction == nil)
     }
 }

@@ -19,7 +19,7 @@ actor MemoryAdmission {
     private let logger: Logger
     private let changed: @Sendable (_ committed: Int64) async -> Void
     private var admitted: [UUID: (name: String, bytes: Int64)] = [:]
-    private var waiting: [(id: UUID, name: String, bytes: Int64, continuation: CheckedContinuation<Void, any Error>)] = []
+    private var waiting: [(id: UUID, name: String, bytes: Int64, limit: Int64, continuation: CheckedContinuation<Void, any Error>)] = []
     private var cancelledEarly: Set<UUID> = []
 
     /// - Parameter changed: told the committed total after each change (for the status file).
@@ -36,14 +36,18 @@ actor MemoryAdmission {
     /// Waits until `bytes` fit next to what is admitted, then holds them for `name` until `release`.
     /// - Parameter waiting: called once when the entry has to wait, with a sentence that has the figures.
     /// - Throws: `CancellationError` when the caller is cancelled while it waits.
-    func admit(_ name: String, bytes: Int64, waiting onWait: @Sendable (String) async -> Void) async throws -> Grant {
+    /// - Parameter limit: the budget this entry is admitted against (its Model's `hardware.memoryBudget`
+    ///   or `memoryFraction`); nil: the agent's `budget`.
+    func admit(_ name: String, bytes: Int64, limit: Int64? = nil, waiting onWait: @Sendable (String) async -> Void) async throws -> Grant {
         let id = UUID()
         let grant = Grant(id: id, bytes: bytes)
+        let budget = limit ?? self.budget
         if mode == .off || committed + bytes <= budget {
             await hold(id, name, bytes)
             return grant
         }
-        let message = "needs an estimated \(bytes) bytes; the memory budget is \(budget) bytes and running entries hold \(committed) (\(budget - committed) free); it starts when memory frees up"
+        let source = limit == nil ? "the memory budget" : "its Model's memory budget (spec.hardware)"
+        let message = "needs an estimated \(bytes) bytes; \(source) is \(budget) bytes and running entries hold \(committed) (\(max(0, budget - committed)) free); it starts when memory frees up"
         if mode == .warn {
             logger.warning("over the memory budget; starting anyway (--memory-check warn)", metadata: ["service": "\(name)", "detail": "\(message)"])
             await hold(id, name, bytes)
@@ -56,7 +60,7 @@ actor MemoryAdmission {
                 if cancelledEarly.remove(id) != nil {
                     continuation.resume(throwing: CancellationError())
                 } else {
-                    waiting.append((id, name, bytes, continuation))
+                    waiting.append((id, name, bytes, budget, continuation))
                 }
             }
         } onCancel: {
@@ -69,10 +73,10 @@ actor MemoryAdmission {
     func release(_ grant: Grant) async {
         guard admitted.removeValue(forKey: grant.id) != nil else { return }
         await changed(committed)
-        var still: [(id: UUID, name: String, bytes: Int64, continuation: CheckedContinuation<Void, any Error>)] = []
+        var still: [(id: UUID, name: String, bytes: Int64, limit: Int64, continuation: CheckedContinuation<Void, any Error>)] = []
         var admittedNow = false
         for waiter in waiting {
-            if committed + waiter.bytes <= budget {
+            if committed + waiter.bytes <= waiter.limit {
                 admitted[waiter.id] = (waiter.name, waiter.bytes)
                 logger.info("memory freed; admitted", metadata: ["service": "\(waiter.name)", "bytes": "\(waiter.bytes)"])
                 waiter.continuation.resume()
