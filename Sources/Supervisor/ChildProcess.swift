@@ -60,7 +60,7 @@ final class ChildProcess: Sendable {
     /// Starts `launch`; its stdout and stderr go, through a pipe the agent reads, to `logPath`,
     /// rotated by `limits`.
     /// - Parameter guardCommand: how to start a runtime guard (`metal-agent-guard`) (executable and arguments before
-    ///   `--grace-seconds`), e.g. `["/proc/self/exe", "guard"]`; nil starts the runtime directly.
+    ///   `--grace-seconds`), e.g. `["/usr/local/bin/metal-agent-guard", "guard"]`; nil starts the runtime directly.
     /// - Returns: the running child, or why it could not start.
     /// - Parameter sweeper: told about each guard, so it never takes one for a stray helper.
     static func spawn(

@@ -78,7 +78,10 @@ import Glibc
 }
 
 /// Many idle `sleep` processes, children of the test, so that `/proc` is as large as on a busy desktop.
-/// Stopped (SIGKILLed and reaped) by `stop()`.
+/// Each starts as bash, which closes every descriptor above 2 and then execs `sleep` (same pid): a
+/// process spawned straight from the test would keep copies of whatever files and pipes other tests have
+/// open at that moment (an executable being written: ETXTBSY; a pipe's read end: no EPIPE) for its whole
+/// life. Stopped (SIGKILLed and reaped) by `stop()`.
 final class IdleProcesses {
     private(set) var pids: [pid_t] = []
 
@@ -86,11 +89,12 @@ final class IdleProcesses {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("sleep"), strdup("3600"), nil]
+        let closeAndSleep = "for f in /proc/$$/fd/*; do n=${f##*/}; [ \"$n\" -gt 2 ] && eval \"exec $n>&-\"; done 2>/dev/null; exec sleep 3600"
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("bash"), strdup("-c"), strdup(closeAndSleep), nil]
         defer { for p in argv { free(p) } }
         for _ in 0..<count {
             var pid: pid_t = 0
-            let rc = argv.withUnsafeBufferPointer { posix_spawn(&pid, "/bin/sleep", nil, &attributes, $0.baseAddress!, environ) }
+            let rc = argv.withUnsafeBufferPointer { posix_spawn(&pid, "/bin/bash", nil, &attributes, $0.baseAddress!, environ) }
             guard rc == 0 else {
                 stop()
                 throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EIO)

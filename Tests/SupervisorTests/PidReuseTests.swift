@@ -104,10 +104,15 @@ enum PidReuse {
             posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
             posix_spawnattr_setpgroup(&attributes, 0)
         }
-        let argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
+        // Through bash, which closes every descriptor above 2 and then execs the command (same pid): a
+        // process spawned straight from the test would keep copies of files and pipes other tests have
+        // open at that moment (an executable being written: ETXTBSY elsewhere).
+        let closeAndExec = "for f in /proc/$$/fd/*; do n=${f##*/}; [ \"$n\" -gt 2 ] && eval \"exec $n>&-\"; done 2>/dev/null; exec \"$@\""
+        let full = ["/bin/bash", "-c", closeAndExec, "bash"] + command
+        let argv: [UnsafeMutablePointer<CChar>?] = full.map { strdup($0) } + [nil]
         defer { for p in argv { free(p) } }
         var pid: pid_t = 0
-        let rc = argv.withUnsafeBufferPointer { posix_spawn(&pid, command[0], nil, &attributes, $0.baseAddress!, environ) }
+        let rc = argv.withUnsafeBufferPointer { posix_spawn(&pid, "/bin/bash", nil, &attributes, $0.baseAddress!, environ) }
         guard rc == 0 else { throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EIO) }
         return Spawned(pid: pid)
     }
