@@ -24,7 +24,7 @@ import Testing
         let script = bin.appendingPathComponent("mlx_lm.server").path
         try "#!\(bin.path)/python3\nimport sys\n".write(toFile: script, atomically: true, encoding: .utf8)
         chmod(script, 0o755)
-        let reader = RuntimeVersionReader(sweeper: nil)
+        let reader = RuntimeVersionReader(sweeper: nil, timeout: .seconds(60))  // a loaded CI machine can be slow to start a process
         let version = try #require(await reader.version(of: script))
         #expect(version.dotted == [0, 31, 3])
         #expect(reader.spawnCount == 0, "no process was started")
@@ -37,7 +37,7 @@ import Testing
         let binary = dir.appendingPathComponent("llama-server").path
         try "#!/bin/sh\necho 'version: 6324 (0123abcd)' >&2\n".write(toFile: binary, atomically: true, encoding: .utf8)
         chmod(binary, 0o755)
-        let reader = RuntimeVersionReader(sweeper: nil)
+        let reader = RuntimeVersionReader(sweeper: nil, timeout: .seconds(60))  // a loaded CI machine can be slow to start a process
         #expect(await reader.version(of: binary)?.build == 6324)
         #expect(await reader.version(of: binary)?.build == 6324)
         #expect(reader.spawnCount == 1)
