@@ -34,12 +34,6 @@ public enum OpenFileLimit {
         return (before, UInt64(raised.rlim_cur))
     }
 
-    /// The current soft limit.
-    public static var current: UInt64 {
-        var limit = rlimit()
-        return getrlimit(resource, &limit) == 0 ? UInt64(limit.rlim_cur) : 0
-    }
-
     #if canImport(Glibc)
     private static let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
     #else
