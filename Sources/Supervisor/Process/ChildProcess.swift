@@ -240,65 +240,6 @@ final class ChildProcess: Sendable {
     }
 }
 
-/// Closes a file descriptor when the last of its users releases it; a negative fd is never closed.
-final class SharedCloser: Sendable {
-    private let fd: Int32
-    private let users: Mutex<Int>
-
-    init(fd: Int32, users: Int) {
-        self.fd = fd
-        self.users = Mutex(users)
-    }
-
-    func release() {
-        let last = users.withLock { n -> Bool in
-            n -= 1
-            return n == 0
-        }
-        if last && fd >= 0 { close(fd) }
-    }
-}
-
-/// The guard's one-line answer on its socket (see runtime guard (`metal-agent-guard`)).
-enum GuardHandshake: Sendable, Equatable {
-    case runtime(Int32)
-    case failed(String)
-    case noAnswer(String)
-
-    /// Reads the answer from `fd` on a Dispatch thread (a blocking read must not hold one of Swift's
-    /// few cooperative threads), waiting at most `timeout`.
-    static func receive(_ fd: Int32, timeout: Duration) async -> GuardHandshake {
-        let milliseconds = Int32(clamping: timeout.components.seconds * 1000)
-        return await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                var line: [UInt8] = []
-                var buffer = [UInt8](repeating: 0, count: 256)
-                while !line.contains(UInt8(ascii: "\n")) {
-                    var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                    let ready = poll(&pfd, 1, milliseconds)
-                    if ready == 0 { return continuation.resume(returning: .noAnswer("no answer within \(timeout)")) }
-                    if ready < 0 {
-                        if errno == EINTR { continue }
-                        return continuation.resume(returning: .noAnswer("poll: \(String(cString: strerror(errno)))"))
-                    }
-                    let n = read(fd, &buffer, buffer.count)
-                    if n < 0 && errno == EINTR { continue }
-                    if n <= 0 { return continuation.resume(returning: .noAnswer("it exited without an answer")) }
-                    line += buffer[..<n]
-                }
-                let text = String(decoding: line.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
-                if text.hasPrefix("pid "), let pid = Int32(text.dropFirst(4)) {
-                    continuation.resume(returning: .runtime(pid))
-                } else if text.hasPrefix("error ") {
-                    continuation.resume(returning: .failed(String(text.dropFirst(6))))
-                } else {
-                    continuation.resume(returning: .noAnswer("unexpected answer \(text.debugDescription)"))
-                }
-            }
-        }
-    }
-}
-
 /// Runs `configuration` with `input` on stdin, stdout and stderr copied to `logPath` (rotated by
 /// `limits`; dropped while it cannot be written) and to `tail`, until the process and every holder of
 /// the pipe are gone; calls `started` with the pid.
@@ -322,27 +263,4 @@ private func runLogging<Input: InputProtocol>(
         _ = consume log
     }
     return (result.terminationStatus, result.processIdentifier.value)
-}
-
-/// Why a runtime could not be started.
-struct SpawnError: Error, Sendable, CustomStringConvertible {
-    var message: String
-    var description: String { message }
-}
-
-/// Resumes a continuation exactly once, whichever path gets there first.
-final class ResumeOnce<T: Sendable>: Sendable {
-    private let continuation: Mutex<CheckedContinuation<T, Never>?>
-
-    init(_ continuation: CheckedContinuation<T, Never>) {
-        self.continuation = Mutex(continuation)
-    }
-
-    func resume(_ value: T) {
-        let c = continuation.withLock { c -> CheckedContinuation<T, Never>? in
-            defer { c = nil }
-            return c
-        }
-        c?.resume(returning: value)
-    }
 }

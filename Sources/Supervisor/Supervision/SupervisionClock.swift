@@ -10,17 +10,3 @@ public protocol SupervisionClock: Sendable {
     /// - Throws: `CancellationError` when the calling task is cancelled first.
     func sleep(for duration: Duration) async throws
 }
-
-/// The real clock: `ContinuousClock`.
-public struct SystemSupervisionClock: SupervisionClock {
-    private let origin = ContinuousClock.now
-
-    /// Creates a clock whose `now` starts at zero.
-    public init() {}
-
-    public var now: Duration { ContinuousClock.now - origin }
-
-    public func sleep(for duration: Duration) async throws {
-        try await Task.sleep(for: duration)
-    }
-}

@@ -1,0 +1,73 @@
+import ConfigModel
+import Executors
+import Foundation
+import Logging
+
+/// Supervises one InferenceService: start, readiness, liveness, restart with backoff, stop.
+///
+/// One task runs the loop; `stop()` cancels it and waits until the process group is gone.
+final class ServiceController: Sendable {
+    let name: String
+    /// The fingerprint of what this controller runs.
+    let specHash: String
+    /// The port this service listens on for its whole life (restarts keep it).
+    let port: Int
+    /// Seconds between SIGTERM and SIGKILL when it is stopped.
+    let terminationGracePeriodSeconds: Double
+    private let task: Task<Void, Never>
+    private let store: StatusStore
+
+    struct Context: Sendable {
+        var store: StatusStore
+        var ledger: ChildLedger
+        var prober: HTTPProber
+        var backoff: BackoffPolicy
+        var logLimits: LogLimits
+        var livenessPeriodSeconds: Double?
+        var livenessFailureThreshold: Int?
+        /// How to start a runtime guard (`metal-agent-guard`) around each runtime; nil runs runtimes directly.
+        var runtimeGuard: [String]?
+        /// Stops helpers a dead guard handed to the agent; nil without guards.
+        var sweeper: OrphanSweeper?
+        /// Downloads and checks models before a start; nil skips that (the model must be in place).
+        var fetcher: ModelFetcher? = nil
+        /// Admits starts within the memory budget; nil admits every start.
+        var admission: MemoryAdmission? = nil
+        /// Measures Ready time and sleeps between restarts (backoff).
+        var clock: any SupervisionClock = SystemSupervisionClock()
+        var logger: Logger
+    }
+
+    /// - Parameter after: a stop that must finish before the first start (the same entry's previous process).
+    init(
+        desired: DesiredService, resolved: ResolvedService, executor: any RuntimeExecutor, logPath: String,
+        after predecessor: Task<Void, Never>? = nil, context: Context
+    ) {
+        self.name = desired.name
+        self.specHash = desired.specHash ?? ""
+        self.port = resolved.port
+        self.store = context.store
+        var launch = executor.launch(resolved)
+        self.terminationGracePeriodSeconds = launch.terminationGracePeriodSeconds
+        if let period = context.livenessPeriodSeconds { launch.liveness.periodSeconds = period }
+        if let threshold = context.livenessFailureThreshold { launch.liveness.failureThreshold = threshold }
+        var status = desired.baseStatus
+        status.port = resolved.port
+        status.endpoint = launch.endpoint
+        status.logFile = logPath
+        var loop = SupervisionLoop(launch: launch, logPath: logPath, status: status, context: context)
+        loop.fetch = desired.fetch
+        loop.resolved = resolved
+        task = Task {
+            await predecessor?.value
+            await loop.run()
+        }
+    }
+
+    /// Stops the service: SIGTERM to its process group, the grace period, SIGKILL. Returns when it is gone.
+    func stop() async {
+        await store.markTerminating(name)
+        task.cancel()
+        await task.value
+    }
+}
