@@ -198,7 +198,7 @@ public enum ConfigLoader {
                         // endpoint.port / containerPort: a cluster gives each Service its own address.
                         let field = service.portSource ?? "spec.port"
                         config.warnings.append(ConfigWarning(
-                            subject: service.qualifiedName, reason: "PortConflict",
+                            subject: service.qualifiedName, reason: .PortConflict,
                             error: ConfigError(file: file.file, mark: service.fieldMarks[field] ?? service.mark,
                                                field: "InferenceService \"\(service.qualifiedName)\" \(field)",
                                                message: "port \(port) is already used by InferenceService \"\(owner)\"; the agent picks a free port")))
@@ -245,7 +245,7 @@ public enum ConfigLoader {
             let name = metadataName(top["metadata"])
             let what = "\(kind)\(name.map { " \"\($0)\"" } ?? "")"
             warnings.append(ConfigWarning(
-                subject: what, reason: "IgnoredKind",
+                subject: what, reason: .IgnoredKind,
                 error: ConfigError(file: file, mark: kindNode.mark, field: "\(what) kind",
                                    message: "\(version ?? "no apiVersion") \(kind) is not served by metal-agent (it reads \(kinds.joined(separator: " and ")) of \(apiVersion)); skipped")))
             return nil

@@ -122,7 +122,7 @@ final class AgentHarness {
             try await Task.sleep(for: .milliseconds(100))
         }
         let log = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
-        Issue.record("timed out waiting for: \(what)\nlast status: \(String(describing: last?.services.map { "\($0.name) \($0.phase) pid=\(String(describing: $0.pid)) \($0.reason ?? "") \($0.message ?? "")" }))\nconfig: \(String(describing: last?.config))\nagent log tail:\n\(log.suffix(6000))", sourceLocation: sourceLocation)
+        Issue.record("timed out waiting for: \(what)\nlast status: \(String(describing: last?.services.map { "\($0.name) \($0.phase) pid=\(String(describing: $0.pid)) \($0.reason?.rawValue ?? "") \($0.message ?? "")" }))\nconfig: \(String(describing: last?.config))\nagent log tail:\n\(log.suffix(6000))", sourceLocation: sourceLocation)
         throw HarnessError.timedOut(what)
     }
 

@@ -163,7 +163,7 @@ import Glibc
         }
         let flaky = try #require(agent.service("flaky", in: s))
         #expect(flaky.lastExitCode == 7)
-        #expect(flaky.lastTerminationReason == "Error")
+        #expect(flaky.lastTerminationReason == .Error)
         let backoff = try await agent.waitFor("CrashLoopBackOff shown") { agent.service("flaky", in: $0)?.phase == .CrashLoopBackOff }
         #expect(agent.service("flaky", in: backoff)?.nextRestartAt != nil)
         let steady = try await agent.waitFor("steady Ready") { agent.service("steady", in: $0)?.phase == .Ready }
@@ -182,13 +182,13 @@ import Glibc
                 && agent.service("coder", in: s)?.phase == .Failed && agent.service("wrong-format", in: s)?.phase == .Failed
         }
         #expect(s.capabilities.runtimes == ["llama-server"])
-        #expect(agent.service("coder", in: s)?.reason == "RuntimeNotEnabled")
-        #expect(agent.service("wrong-format", in: s)?.reason == "FormatMismatch")
+        #expect(agent.service("coder", in: s)?.reason == .RuntimeNotEnabled)
+        #expect(agent.service("wrong-format", in: s)?.reason == .FormatMismatch)
 
         // A missing model file fails that entry only; creating it and sending SIGHUP starts it.
         try agent.renameSave(configYAML(svc("chat"), svc("later", "extraArgs: [\"--x\"]").replacingOccurrences(of: "tiny-gguf", with: "late")) +
             "---\napiVersion: inference.llmkube.dev/v1alpha1\nkind: Model\nmetadata:\n  name: late\nspec:\n  source: models/late.gguf\n")
-        let missing = try await agent.waitFor("later Failed") { agent.service("later", in: $0)?.reason == "ModelNotFound" }
+        let missing = try await agent.waitFor("later Failed") { agent.service("later", in: $0)?.reason == .ModelNotFound }
         #expect(agent.service("chat", in: missing)?.phase == .Ready)
         try Data("GGUF".utf8).write(to: agent.dir.appendingPathComponent("models/late.gguf"))
         kill(try #require(agent.process?.processIdentifier), SIGHUP)
@@ -200,7 +200,7 @@ import Glibc
         let holder = try PortHolder()
         let agent = try AgentHarness(config: configYAML(svc("chat", "port: \(holder.port)"), svc("other")))
         try agent.start()
-        let blocked = try await agent.waitFor("PortInUse shown") { agent.service("chat", in: $0)?.reason == "PortInUse" }
+        let blocked = try await agent.waitFor("PortInUse shown") { agent.service("chat", in: $0)?.reason == .PortInUse }
         let chat = try #require(agent.service("chat", in: blocked))
         #expect(chat.phase == .CrashLoopBackOff)
         #expect(chat.message?.contains("port \(holder.port)") == true)
@@ -225,10 +225,10 @@ import Glibc
         }
         let never = try #require(agent.service("never", in: s))
         // It exits 0.2 s after it starts: on a loaded machine that can come before its first probe passed.
-        #expect(["Exited", "ExitedBeforeReady"].contains(never.reason) && never.lastExitCode == 3 && never.restarts == 0 && never.pid == nil)
+        #expect([Reason.Exited, .ExitedBeforeReady].contains(never.reason) && never.lastExitCode == 3 && never.restarts == 0 && never.pid == nil)
         #expect(never.message?.contains("restartPolicy Never: not restarted") == true)
         let ok = try #require(agent.service("onfailure-ok", in: s))
-        #expect(ok.reason == "Completed" && ok.lastExitCode == 0 && ok.restarts == 0)
+        #expect(ok.reason == .Completed && ok.lastExitCode == 0 && ok.restarts == 0)
 
         // An edit of the Never entry starts it again at once.
         try agent.renameSave(configYAML(
@@ -246,11 +246,11 @@ import Glibc
         try agent.start()
         let s = try await agent.waitFor("stopped at the startup timeout") { s in
             let stuck = agent.service("stuck", in: s)
-            return stuck?.phase == .CrashLoopBackOff && stuck?.reason == "StartupTimeout"
+            return stuck?.phase == .CrashLoopBackOff && stuck?.reason == .StartupTimeout
         }
         let stuck = try #require(agent.service("stuck", in: s))
         #expect(stuck.message?.contains("not ready within 1 s") == true)
-        #expect(stuck.lastSignal == 15 && stuck.lastTerminationReason == "Signaled")  // stopped with SIGTERM
+        #expect(stuck.lastSignal == 15 && stuck.lastTerminationReason == .Signaled)  // stopped with SIGTERM
         #expect(stuck.pid == nil && stuck.nextRestartAt != nil)
         try await agent.waitFor("started again") { (agent.service("stuck", in: $0)?.restarts ?? 0) >= 2 }
         try await agent.terminate()
@@ -366,7 +366,7 @@ extension AgentIntegrationTests {
         let late = "---\napiVersion: inference.llmkube.dev/v1alpha1\nkind: Model\nmetadata:\n  name: late\nspec:\n  source: models/late.gguf\n"
         let agent = try AgentHarness(config: configYAML(svc("later", model: "late")) + late)
         try agent.start()
-        try await agent.waitFor("ModelNotFound") { agent.service("later", in: $0)?.reason == "ModelNotFound" }
+        try await agent.waitFor("ModelNotFound") { agent.service("later", in: $0)?.reason == .ModelNotFound }
         try Data("GGUF".utf8).write(to: agent.dir.appendingPathComponent("models/late.gguf"))
         // No edit, no SIGHUP: the periodic re-check (--resync-interval, 10 s by default) starts it.
         try await agent.waitFor("later Ready once its model exists") { agent.service("later", in: $0)?.phase == .Ready }
@@ -481,7 +481,7 @@ extension AgentIntegrationTests {
         try agent.start(["--liveness-period", "200ms", "--liveness-failure-threshold", "3"])
         let first = try await agent.waitFor("wedged Ready") { agent.service("wedged", in: $0)?.phase == .Ready }
         let oldPID = try #require(agent.service("wedged", in: first)?.pid)
-        let failed = try await agent.waitFor("liveness failure") { agent.service("wedged", in: $0)?.reason == "LivenessFailed" }
+        let failed = try await agent.waitFor("liveness failure") { agent.service("wedged", in: $0)?.reason == .LivenessFailed }
         let wedged = try #require(agent.service("wedged", in: failed))
         #expect(wedged.message?.contains("failed 3 times") == true)
         #expect(wedged.message?.contains("503") == true)
@@ -539,12 +539,12 @@ extension AgentIntegrationTests {
         let config = configYAML(svc("done", "restartPolicy: OnFailure", "extraArgs: [\"--fake-exit-after\", \"0.2\", \"--fake-exit-code\", \"0\"]"))
         let agent = try AgentHarness(config: config)
         try agent.start()
-        try await agent.waitFor("done Stopped") { agent.service("done", in: $0)?.reason == "Completed" }
+        try await agent.waitFor("done Stopped") { agent.service("done", in: $0)?.reason == .Completed }
         let r = try runAgentCommand(["plan", "--config", agent.configPath, "--status-file", agent.statusPath, "--output", "json"])
         let plan = try JSONDecoder().decode(Plan.self, from: Data(r.out.utf8))
         #expect(plan.steps.first?.action == .keep, "\(plan.steps)")
         try await agent.terminate()
-        #expect(agent.service("done", in: try #require(agent.status()))?.reason == "Completed", "shutdown keeps why it ended")
+        #expect(agent.service("done", in: try #require(agent.status()))?.reason == .Completed, "shutdown keeps why it ended")
     }
 }
 
@@ -672,7 +672,7 @@ extension AgentIntegrationTests {
             readyPIDs(s)["chat"].map { $0 != runtime } ?? false
         }
         let chat = try #require(agent.service("chat", in: again))
-        #expect(chat.restarts == 1 && chat.lastSignal == 9 && chat.lastTerminationReason == "Killed")
+        #expect(chat.restarts == 1 && chat.lastSignal == 9 && chat.lastTerminationReason == .Killed)
         try await agent.terminate()
     }
 
@@ -725,7 +725,7 @@ extension AgentIntegrationTests {
         try await agent.waitFor("started") { $0.config.generation == 1 }
         try FileManager.default.removeItem(atPath: binary)
         try agent.renameSave(configYAML(svc("chat", model: "tiny-mlx", "runtime: mlx-server")))
-        let failed = try await agent.waitFor("SpawnFailed") { agent.service("chat", in: $0)?.reason == "SpawnFailed" }
+        let failed = try await agent.waitFor("SpawnFailed") { agent.service("chat", in: $0)?.reason == .SpawnFailed }
         let chat = try #require(agent.service("chat", in: failed))
         #expect(chat.message?.contains("no-such-server") == true, "\(chat.message ?? "")")
         #expect(chat.phase == .CrashLoopBackOff)

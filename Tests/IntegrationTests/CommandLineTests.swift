@@ -43,9 +43,9 @@ func runAgentCommand(_ arguments: [String], in directory: URL? = nil) throws -> 
         #expect(r.status == 1)
         let report = try JSONDecoder().decode(ConfigReport.self, from: Data(r.out.utf8))
         #expect(report.fileErrors.isEmpty)
-        #expect(report.entryErrors.map(\.reason) == ["RuntimeNotEnabled"])
+        #expect(report.entryErrors.map(\.reason) == [.RuntimeNotEnabled])
         #expect(report.entryErrors[0].error.line == 31)
-        #expect(report.warnings.map(\.reason) == ["OverriddenFlag"])
+        #expect(report.warnings.map(\.reason) == [.OverriddenFlag])
     }
 
     @Test func usageErrorsExitTwo() throws {

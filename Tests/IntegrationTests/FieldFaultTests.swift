@@ -341,6 +341,6 @@ import Glibc
         #expect(process.terminationStatus == 128 + second)
         for pid in pids { try await agent.waitUntilGone(pid) }
         let final = try #require(agent.status())
-        #expect(final.services.allSatisfy { $0.phase == .Stopped && $0.reason == "AgentKilled" })
+        #expect(final.services.allSatisfy { $0.phase == .Stopped && $0.reason == .AgentKilled })
     }
 }

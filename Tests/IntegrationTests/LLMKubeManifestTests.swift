@@ -70,7 +70,7 @@ import Testing
         let s = try await agent.waitFor("both chat.v1 entries Ready, later waiting for its Model") { s in
             s.services.map(\.name) == ["dev/chat.v1", "chat.v1", "later"]
                 && s.services[0].phase == .Ready && s.services[1].phase == .Ready
-                && s.services[2].phase == .Failed && s.services[2].reason == "ModelNotFound"
+                && s.services[2].phase == .Failed && s.services[2].reason == .ModelNotFound
         }
         #expect(s.services.map(\.namespace) == ["dev", "default", "default"])
         #expect(s.services[0].port == 8080)  // endpoint.port
@@ -100,7 +100,7 @@ import Testing
         // Fix it with suspend on the default chat.v1: it stops (reason Suspended), the others keep running.
         try Data(Self.services(suspendDefault: true).utf8).write(to: servicesFile)
         let suspended = try await agent.waitFor("chat.v1 suspended") { s in
-            s.config.valid && s.services.count == 3 && s.services[1].phase == .Stopped && s.services[1].reason == "Suspended"
+            s.config.valid && s.services.count == 3 && s.services[1].phase == .Stopped && s.services[1].reason == .Suspended
         }
         #expect(suspended.services[0].pid == pids[0])
         #expect(suspended.services[1].pid == nil)

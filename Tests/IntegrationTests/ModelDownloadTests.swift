@@ -35,7 +35,7 @@ import Testing
 
     func contents(_ name: String) -> [UInt8]? { FileManager.default.contents(atPath: dir + "/" + name).map { [UInt8]($0) } }
 
-    func expectFailure(_ reason: ModelFetchError.Reason, _ body: () async throws -> Void) async -> ModelFetchError? {
+    func expectFailure(_ reason: Reason, _ body: () async throws -> Void) async -> ModelFetchError? {
         do {
             try await body()
             Issue.record("expected \(reason)")

@@ -30,7 +30,7 @@ import Glibc
         // Stalled part-way: the entry is Pending, reason Downloading, with the bytes so far.
         let pending = try await agent.waitFor("chat Pending/Downloading with progress") { s in
             guard let c = agent.service("chat", in: s) else { return false }
-            return c.phase == .Pending && c.reason == "Downloading" && (c.download?.bytesDone ?? 0) >= 100_000
+            return c.phase == .Pending && c.reason == .Downloading && (c.download?.bytesDone ?? 0) >= 100_000
         }
         let download = try #require(agent.service("chat", in: pending)?.download)
         #expect(download.bytesTotal == Int64(Self.payload.count))
@@ -61,7 +61,7 @@ import Glibc
         try agent.start(["--model-store", agent.dir.path + "/store"])
         let s = try await agent.waitFor("chat Failed") { agent.service("chat", in: $0)?.phase == .Failed }
         let chat = try #require(agent.service("chat", in: s))
-        #expect(chat.reason == "ModelDownloadFailed")
+        #expect(chat.reason == .ModelDownloadFailed)
         #expect(chat.message?.contains("HTTP 404") == true, "\(chat.message ?? "")")
         try await agent.terminate()
     }
@@ -74,7 +74,7 @@ import Glibc
         try agent.start(["--model-store", agent.dir.path + "/store"])
         let s = try await agent.waitFor("chat Failed") { agent.service("chat", in: $0)?.phase == .Failed }
         let chat = try #require(agent.service("chat", in: s))
-        #expect(chat.reason == "ChecksumMismatch")
+        #expect(chat.reason == .ChecksumMismatch)
         #expect(chat.message?.contains(Self.digest) == true)
         #expect(storeFiles(agent).isEmpty, "store: \(storeFiles(agent))")
         try await agent.terminate()
@@ -85,7 +85,7 @@ import Glibc
         let agent = try AgentHarness(config: Self.config(source: server.base + "/m.gguf", services: ["a", "b"]))
         try agent.start(["--model-store", agent.dir.path + "/store"])
         try await agent.waitFor("both entries wait on the download") { s in
-            s.services.count == 2 && s.services.allSatisfy { $0.reason == "Downloading" && ($0.download?.bytesDone ?? 0) >= 60_000 }
+            s.services.count == 2 && s.services.allSatisfy { $0.reason == .Downloading && ($0.download?.bytesDone ?? 0) >= 60_000 }
         }
         #expect(server.requests.count == 1, "one download for both entries")
         // Removing one entry leaves the other's download running; removing both cancels it.
@@ -142,10 +142,10 @@ import Glibc
         try agent.start(["--memory-budget", "\(estimate + estimate / 2)"])
         let s = try await agent.waitFor("one entry Ready, the other waiting for memory") { s in
             let phases = s.services.map(\.phase)
-            return phases.contains(.Ready) && s.services.contains { $0.phase == .Pending && $0.reason == "InsufficientMemory" }
+            return phases.contains(.Ready) && s.services.contains { $0.phase == .Pending && $0.reason == .InsufficientMemory }
         }
         let running = try #require(s.services.first { $0.phase == .Ready })
-        let waiting = try #require(s.services.first { $0.reason == "InsufficientMemory" })
+        let waiting = try #require(s.services.first { $0.reason == .InsufficientMemory })
         #expect(running.memoryEstimateBytes == estimate && waiting.memoryEstimateBytes == estimate)
         #expect(waiting.message?.contains("\(estimate) bytes") == true, "\(waiting.message ?? "")")
         #expect(waiting.pid == nil)

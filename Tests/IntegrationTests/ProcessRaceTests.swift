@@ -43,7 +43,7 @@ import Glibc
                     && chat.spec?["spec.contextSize"] == "\(1000 + round)"
             }
             let chat = try #require(s.services.first)
-            #expect(chat.restarts == 0, "edit \(round): the new runtime was restarted (\(chat.reason ?? "") \(chat.message ?? ""))")
+            #expect(chat.restarts == 0, "edit \(round): the new runtime was restarted (\(chat.reason?.rawValue ?? "") \(chat.message ?? ""))")
             previous = try #require(chat.pid)
         }
         // Every busy process is still there: no stranger was signalled either.

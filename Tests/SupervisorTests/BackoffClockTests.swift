@@ -121,7 +121,7 @@ final class ManualClock: SupervisionClock {
             let delay = try #require(try await clock.nextSleep(), "restart \(restart): the loop never backed off")
             schedule.append(delay)
             let s = try #require(await service())
-            #expect(s.phase == .CrashLoopBackOff && s.restarts == restart && s.lastExitCode == 3 && s.reason == "ExitedBeforeReady")
+            #expect(s.phase == .CrashLoopBackOff && s.restarts == restart && s.lastExitCode == 3 && s.reason == .ExitedBeforeReady)
             #expect(s.nextRestartAt != nil)
             // One second short of the delay, nothing may restart.
             clock.advance(by: delay - .seconds(1))
@@ -155,7 +155,7 @@ final class ManualClock: SupervisionClock {
         // ...a crash after 10 minutes Ready starts again at the initial delay.
         #expect(try await killWhenReady(after: .seconds(600)) == .seconds(10))
         let s = try #require(await service())
-        #expect(s.restarts == 3 && s.lastSignal == 9 && s.reason == "Exited")
+        #expect(s.restarts == 3 && s.lastSignal == 9 && s.reason == .Exited)
         run.cancel()
         await run.value
     }

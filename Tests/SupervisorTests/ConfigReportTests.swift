@@ -66,7 +66,7 @@ import Testing
         let report = ConfigReport.check(Array(Self.text.utf8), file: file, node: NodeRuntimes(defaultRuntime: "llama-server", binaries: ["llama-server": "/bin/true"]))
         #expect(report.fileErrors.isEmpty)
         #expect(!report.valid)
-        #expect(report.entryErrors.map(\.reason) == ["FormatMismatch", "ModelNotFound", "RuntimeNotEnabled"])
+        #expect(report.entryErrors.map(\.reason) == [.FormatMismatch, .ModelNotFound, .RuntimeNotEnabled])
         let format = report.entryErrors[0].error
         #expect((format.line, format.column) == (30, 13))  // wrong-format's spec.modelRef value
         #expect(format.field == "InferenceService \"wrong-format\" spec.modelRef")
@@ -77,7 +77,7 @@ import Testing
         let notEnabled = report.entryErrors[2].error
         #expect((notEnabled.line, notEnabled.column) == (43, 12))
         #expect(notEnabled.description.hasPrefix("\(file):43:12: InferenceService \"not-enabled\" spec.runtime: runtime \"mlx-server\" (from spec.runtime) is not enabled"))
-        #expect(report.warnings.map(\.reason) == ["OverriddenFlag"])
+        #expect(report.warnings.map(\.reason) == [.OverriddenFlag])
         #expect(report.warnings[0].error.message.contains("\"--ctx-size\" repeats a flag the agent sets for llama-server"))
     }
 

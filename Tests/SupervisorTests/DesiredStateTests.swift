@@ -39,12 +39,12 @@ import Testing
     }
 
     @Test(arguments: [
-        (InferenceService(name: "a", modelRef: "x"), "FormatMismatch"),  // mlx model on the default llama-server
-        (InferenceService(name: "b", modelRef: "g", runtime: "mlx-server"), "FormatMismatch"),
-        (InferenceService(name: "c", modelRef: "gone"), "ModelNotFound"),
-        (InferenceService(name: "d", modelRef: "web"), "UnsupportedModelSource"),
+        (InferenceService(name: "a", modelRef: "x"), Reason.FormatMismatch),  // mlx model on the default llama-server
+        (InferenceService(name: "b", modelRef: "g", runtime: "mlx-server"), Reason.FormatMismatch),
+        (InferenceService(name: "c", modelRef: "gone"), Reason.ModelNotFound),
+        (InferenceService(name: "d", modelRef: "web"), Reason.UnsupportedModelSource),
     ])
-    func entryErrorsFailOnlyThatEntry(service: InferenceService, reason: String) {
+    func entryErrorsFailOnlyThatEntry(service: InferenceService, reason: Reason) {
         let desired = build([service, InferenceService(name: "ok", modelRef: "g")])
         #expect(desired[0].baseStatus.phase == .Failed)
         #expect(desired[0].baseStatus.reason == reason)
@@ -56,7 +56,7 @@ import Testing
 
     @Test func runtimeNotEnabledOnThisNode() {
         let desired = build([InferenceService(name: "coder", modelRef: "x", runtime: "mlx-server")], enabled: ["llama-server": "/bin/llama-server"])
-        #expect(desired[0].baseStatus.reason == "RuntimeNotEnabled")
+        #expect(desired[0].baseStatus.reason == .RuntimeNotEnabled)
         #expect(desired[0].baseStatus.message?.contains("not enabled on this node") == true)
     }
 
@@ -93,7 +93,7 @@ import Testing
             + doc("InferenceService", "{name: a}", "{modelRef: m, suspend: true}")
             + doc("InferenceService", "{name: b}", "{modelRef: m, replicas: 0}")
             + doc("InferenceService", "{name: c}", "{modelRef: m, suspend: false}"))
-        #expect(desired.map(\.baseStatus.reason) == ["Suspended", "ScaledToZero", nil])
+        #expect(desired.map(\.baseStatus.reason) == [.Suspended, .ScaledToZero, nil])
         #expect(desired.map(\.baseStatus.phase) == [.Stopped, .Stopped, .Pending])
     }
 
@@ -131,14 +131,14 @@ import Testing
         #expect(desired.map(\.name) == ["dev/s", "s", "prod/s"])
         #expect(desired.map(\.baseStatus.namespace) == ["dev", "default", "prod"])
         #expect(desired.map(\.baseStatus.modelPath) == ["/m/dev.gguf", "/m/default.gguf", nil])
-        #expect(desired.map(\.baseStatus.reason) == [nil, nil, "ModelNotFound"])
+        #expect(desired.map(\.baseStatus.reason) == [nil, nil, .ModelNotFound])
     }
 
     @Test func overriddenFlagWarnsOnlyForFlagsThisLaunchSets() throws {
         let desired = try build(doc("Model", "{name: m}", "{source: /m/m.gguf}")
             + doc("InferenceService", "{name: a}", "{modelRef: m, extraArgs: [\"--cache-type-k\", q8_0, \"-c\", \"512\", \"--parallel\", \"2\"]}")
             + doc("InferenceService", "{name: b}", "{modelRef: m, cacheTypeK: f16, extraArgs: [\"-ctk\", q8_0]}"))
-        let flagged = desired.map { $0.warnings.filter { $0.reason == "OverriddenFlag" }.map(\.error.message) }
+        let flagged = desired.map { $0.warnings.filter { $0.reason == .OverriddenFlag }.map(\.error.message) }
         // a: only -c (the agent always sets --ctx-size); it sets no cache type and no --parallel here.
         #expect(flagged[0].count == 1 && flagged[0][0].hasPrefix("\"-c\" repeats a flag the agent sets"))
         // b: -ctk is llama-server's short spelling of the --cache-type-k the agent set.
@@ -160,6 +160,6 @@ import Testing
         #expect(args[1].contains("/m/eagle.gguf"))
         // A missing companion file fails the entry (the model waits for it), not the file.
         let missing = try build(text) { !$0.hasSuffix("eagle.gguf") }
-        #expect(missing.map(\.baseStatus.reason) == [nil, "ModelNotFound"])
+        #expect(missing.map(\.baseStatus.reason) == [nil, .ModelNotFound])
     }
 }

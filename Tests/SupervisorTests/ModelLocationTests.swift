@@ -17,7 +17,7 @@ import Testing
             Issue.record("HOME unset must be an entry error")
             return
         }
-        #expect(problem.reason == "ModelNotFound")
+        #expect(problem.reason == .ModelNotFound)
         #expect(problem.message.contains("HOME is not set"))
     }
 
@@ -60,7 +60,7 @@ import Testing
             Issue.record("a whole repository as a GGUF model must be an entry error")
             return
         }
-        #expect(problem.reason == "UnsupportedModelSource" && problem.message.contains("FILE.gguf"))
+        #expect(problem.reason == .UnsupportedModelSource && problem.message.contains("FILE.gguf"))
         guard case .failure = try resolve("https://example.com/m", format: .mlx) else {
             Issue.record("an MLX folder cannot come from one URL")
             return
@@ -73,7 +73,7 @@ import Testing
             Issue.record("\(source) must be an entry error")
             return
         }
-        #expect(problem.reason == "UnsupportedModelSource")
+        #expect(problem.reason == .UnsupportedModelSource)
         #expect(problem.message.contains(hint), "\(problem.message)")
     }
 }

@@ -266,7 +266,7 @@ public actor Agent: Service {
                 } else {
                     var status = entry.baseStatus
                     status.phase = .Failed
-                    status.reason = "NoFreePort"
+                    status.reason = .NoFreePort
                     status.message = "no free TCP port on \(options.host)"
                     await store.update(status)
                     continue
@@ -314,7 +314,7 @@ public actor Agent: Service {
             if group.guarded { ProcessTree.signal(treeOf: group.process, SIGKILL, includingRoot: true) }
             if group.process.pidIsNotAStranger { _ = killpg(group.process.pid, SIGKILL) }
         }
-        await store.markAllStopped(reason: "AgentKilled", message: "killed at once by a second \(signal) during shutdown")
+        await store.markAllStopped(reason: .AgentKilled, message: "killed at once by a second \(signal) during shutdown")
         exit(128 + number)
     }
 
@@ -366,7 +366,7 @@ public actor Agent: Service {
             }
         }
         progress.cancel()
-        await store.markAllStopped(reason: "AgentShutdown", message: "metal-agent is shutting down")
+        await store.markAllStopped(reason: .AgentShutdown, message: "metal-agent is shutting down")
     }
 }
 

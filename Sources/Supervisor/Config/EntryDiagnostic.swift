@@ -6,15 +6,15 @@ import Foundation
 public struct EntryDiagnostic: Sendable, Hashable, Codable, CustomStringConvertible {
     /// The InferenceService's name.
     public var service: String
-    /// CamelCase reason: `RuntimeNotEnabled`, `RuntimeNotSupported`, `FormatMismatch`, `FormatNotSupported`,
+    /// Why: for entry errors `RuntimeNotEnabled`, `RuntimeNotSupported`, `FormatMismatch`, `FormatNotSupported`,
     /// `ModelNotFound`, `UnsupportedModelSource`; for warnings `OverriddenFlag`, `IgnoredField`,
     /// `IgnoredKind`, `PortConflict`.
-    public var reason: String
+    public var reason: Reason
     /// Position, field and message.
     public var error: ConfigError
 
     /// Creates a diagnostic.
-    public init(service: String, reason: String, error: ConfigError) {
+    public init(service: String, reason: Reason, error: ConfigError) {
         self.service = service
         self.reason = reason
         self.error = error
@@ -22,4 +22,14 @@ public struct EntryDiagnostic: Sendable, Hashable, Codable, CustomStringConverti
 
     /// `file:line:column: field: message [Reason]`.
     public var description: String { "\(error) [\(reason)]" }
+}
+
+extension Reason {
+    /// The reason of a config loader's warning.
+    init(_ warning: ConfigWarning.Reason) {
+        switch warning {
+        case .PortConflict: self = .PortConflict
+        case .IgnoredKind: self = .IgnoredKind
+        }
+    }
 }

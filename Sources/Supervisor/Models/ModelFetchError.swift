@@ -1,17 +1,6 @@
 /// Why a model could not be made ready on this node: the entry's `reason` and `message`.
 public struct ModelFetchError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Status-file reasons of a failed model fetch.
-    public enum Reason: String, Sendable, Hashable, Codable {
-        /// The download failed for good (an HTTP error status, retries used up, a hub listing that failed).
-        case ModelDownloadFailed
-        /// The file's SHA-256 is not `spec.sha256`.
-        case ChecksumMismatch
-        /// The store's file system has less free space than the download needs.
-        case InsufficientStorage
-        /// A local source could not be read (to hash it, or to read its header).
-        case ModelNotFound
-    }
-
     /// The status file's `reason`.
     public var reason: Reason
     /// A sentence for people: what was fetched, what went wrong, with the figures.

@@ -17,13 +17,13 @@ public enum Termination: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// A short reason in CamelCase, in the manner of Kubernetes' `lastState.terminated.reason`.
-    public var reason: String {
+    public var reason: Reason {
         switch self {
-        case .exited(0): return "Completed"
-        case .exited: return "Error"
-        case .signaled(9): return "Killed"
-        case .signaled: return "Signaled"
-        case .spawnFailed: return "SpawnFailed"
+        case .exited(0): return .Completed
+        case .exited: return .Error
+        case .signaled(9): return .Killed
+        case .signaled: return .Signaled
+        case .spawnFailed: return .SpawnFailed
         }
     }
 

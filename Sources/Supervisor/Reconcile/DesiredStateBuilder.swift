@@ -17,7 +17,7 @@ struct DesiredStateBuilder: Sendable {
             let file = service.file.isEmpty ? config.file : service.file
             var status = ServiceStatus(name: key, model: service.modelRef, phase: .Pending)
             status.namespace = service.namespace
-            func failed(_ reason: String, _ field: String, at mark: SourceMark?, _ message: String, file explicitFile: String? = nil) -> DesiredService {
+            func failed(_ reason: Reason, _ field: String, at mark: SourceMark?, _ message: String, file explicitFile: String? = nil) -> DesiredService {
                 // A position inside the Model's document is in the Model's file (which may be another config file).
                 var errorFile = explicitFile
                 if errorFile == nil, let model = config.model(for: service), !model.file.isEmpty, let mark,
@@ -38,7 +38,7 @@ struct DesiredStateBuilder: Sendable {
             let modelRefMark = service.fieldMarks["spec.modelRef"]
             guard let model = config.model(for: service) else {
                 // As in a cluster: the entry waits for its Model, which any config file may define later.
-                return failed("ModelNotFound", "spec.modelRef", at: modelRefMark,
+                return failed(.ModelNotFound, "spec.modelRef", at: modelRefMark,
                               "no Model named \"\(service.modelRef)\" in namespace \(service.namespace) in any config file; the entry starts once one defines it")
             }
             status.format = model.format.rawValue
@@ -54,18 +54,18 @@ struct DesiredStateBuilder: Sendable {
                 case .notSupported(let name, _):
                     status.runtime = name
                     status.runtimeSource = RuntimeSource.spec.rawValue
-                    return failed("RuntimeNotSupported", "spec.runtime", at: runtimeMark, error.description)
+                    return failed(.RuntimeNotSupported, "spec.runtime", at: runtimeMark, error.description)
                 case .unknown:
                     break
                 }
-                return failed("RuntimeNotEnabled", "spec.runtime", at: runtimeMark, error.description)
+                return failed(.RuntimeNotEnabled, "spec.runtime", at: runtimeMark, error.description)
             }
             status.runtime = runtime.name
             status.runtimeSource = runtime.source.rawValue
             // A parked entry is not checked further: its model may not be on this node yet.
             if service.replicas == 0 || service.suspend {
                 status.phase = .Stopped
-                status.reason = service.suspend ? "Suspended" : "ScaledToZero"
+                status.reason = service.suspend ? .Suspended : .ScaledToZero
                 status.message = service.suspend ? "spec.suspend is true" : "spec.replicas is 0"
                 var desired = DesiredService(name: key, action: .stopped, baseStatus: status, specHash: nil)
                 desired.warnings = ignoredFieldWarnings(service, executor: node.registry.executor(for: runtime.name), file: file)
@@ -75,16 +75,16 @@ struct DesiredStateBuilder: Sendable {
             guard servable.contains(model.format) else {
                 let list = node.registry.runtimeNames.compactMap { node.registry.executor(for: $0) }
                     .map { "\($0.formats.map(\.rawValue).sorted().joined(separator: ", ")) (\($0.name))" }.joined(separator: " and ")
-                return failed("FormatNotSupported", "spec.modelRef", at: model.fieldMarks["spec.format"] ?? modelRefMark,
+                return failed(.FormatNotSupported, "spec.modelRef", at: model.fieldMarks["spec.format"] ?? modelRefMark,
                               "Model \"\(model.name)\" has format \(model.format.rawValue); this agent serves \(list)")
             }
             guard let executor = node.registry.executor(for: runtime.name), let binary = node.binaries[runtime.name] else {
-                return failed("RuntimeNotEnabled", "spec.runtime", at: runtimeMark, "no executor for runtime \"\(runtime.name)\"")
+                return failed(.RuntimeNotEnabled, "spec.runtime", at: runtimeMark, "no executor for runtime \"\(runtime.name)\"")
             }
             guard executor.formats.contains(model.format) else {
                 let wants = executor.formats.map(\.rawValue).sorted().joined(separator: ", ")
                 let from = runtime.source == .spec ? "spec.runtime" : "the agent's default runtime"
-                return failed("FormatMismatch", "spec.modelRef", at: modelRefMark,
+                return failed(.FormatMismatch, "spec.modelRef", at: modelRefMark,
                               "Model \"\(model.name)\" has format \(model.format.rawValue), but runtime \(runtime.name) (from \(from)) serves \(wants)")
             }
             let sourceMark = model.fieldMarks["spec.source"]
@@ -101,25 +101,25 @@ struct DesiredStateBuilder: Sendable {
             var mmprojPath: String?
             switch model.mmproj {
             case .remote(let url)?, .http(let url)?:
-                return failed("UnsupportedModelSource", "spec.modelRef", at: model.fieldMarks["spec.mmproj"] ?? modelRefMark,
+                return failed(.UnsupportedModelSource, "spec.modelRef", at: model.fieldMarks["spec.mmproj"] ?? modelRefMark,
                               "Model \"\(model.name)\" mmproj \(url) is not a local path; download it and point spec.mmproj at the file")
             case .huggingFace(let hf)?:
-                return failed("UnsupportedModelSource", "spec.modelRef", at: model.fieldMarks["spec.mmproj"] ?? modelRefMark,
+                return failed(.UnsupportedModelSource, "spec.modelRef", at: model.fieldMarks["spec.mmproj"] ?? modelRefMark,
                               "Model \"\(model.name)\" mmproj \(hf) is not a local path; download it and point spec.mmproj at the file")
             case .home(let rest)?:
                 guard let home = node.environment["HOME"], !home.isEmpty else {
-                    return failed("ModelNotFound", "spec.modelRef", at: model.fieldMarks["spec.mmproj"] ?? modelRefMark,
+                    return failed(.ModelNotFound, "spec.modelRef", at: model.fieldMarks["spec.mmproj"] ?? modelRefMark,
                                   "Model \"\(model.name)\": mmproj ~/\(rest) needs HOME, which is not set for the agent")
                 }
                 let p = (home as NSString).appendingPathComponent(rest)
                 guard fileExists(p).exists else {
-                    return failed("ModelNotFound", "spec.modelRef", at: model.fieldMarks["spec.mmproj"] ?? modelRefMark,
+                    return failed(.ModelNotFound, "spec.modelRef", at: model.fieldMarks["spec.mmproj"] ?? modelRefMark,
                                   "Model \"\(model.name)\": mmproj file \(p) does not exist")
                 }
                 mmprojPath = p
             case .path(let p)?:
                 guard fileExists(p).exists else {
-                    return failed("ModelNotFound", "spec.modelRef", at: model.fieldMarks["spec.mmproj"] ?? modelRefMark,
+                    return failed(.ModelNotFound, "spec.modelRef", at: model.fieldMarks["spec.mmproj"] ?? modelRefMark,
                                   "Model \"\(model.name)\": mmproj file \(p) does not exist")
                 }
                 mmprojPath = p
@@ -129,7 +129,7 @@ struct DesiredStateBuilder: Sendable {
             var draftPath: String?
             if let ref = service.tuning.draftModelRef {
                 guard let draft = config.model(named: ref, namespace: service.namespace), case .path(let p) = draft.source else {
-                    return failed("ModelNotFound", "spec.speculativeDecoding.draftModelRef", at: service.fieldMarks["spec.speculativeDecoding"],
+                    return failed(.ModelNotFound, "spec.speculativeDecoding.draftModelRef", at: service.fieldMarks["spec.speculativeDecoding"],
                                   "no local Model named \"\(ref)\" in namespace \(service.namespace) for the draft model")
                 }
                 draftPath = p
@@ -137,7 +137,7 @@ struct DesiredStateBuilder: Sendable {
                 draftPath = name.hasPrefix("/") ? name : (path as NSString).deletingLastPathComponent + "/" + name
             }
             if let draftPath, service.tuning.speculativeType != nil, !fileExists(draftPath).exists {
-                return failed("ModelNotFound", "spec.speculativeDecoding", at: service.fieldMarks["spec.speculativeDecoding"],
+                return failed(.ModelNotFound, "spec.speculativeDecoding", at: service.fieldMarks["spec.speculativeDecoding"],
                               "draft model file \(draftPath) does not exist")
             }
             var found = fileExists(path)
@@ -146,14 +146,14 @@ struct DesiredStateBuilder: Sendable {
                 found = (exists: true, isDirectory: model.format == .mlx)
             }
             if !found.exists {
-                return failed("ModelNotFound", "spec.modelRef", at: sourceMark ?? modelRefMark,
+                return failed(.ModelNotFound, "spec.modelRef", at: sourceMark ?? modelRefMark,
                               "Model \"\(model.name)\": \(model.format == .mlx ? "folder" : "file") \(path) does not exist")
             }
             if model.format == .mlx && !found.isDirectory {
-                return failed("ModelNotFound", "spec.modelRef", at: sourceMark ?? modelRefMark, "Model \"\(model.name)\": MLX model \(path) is not a folder")
+                return failed(.ModelNotFound, "spec.modelRef", at: sourceMark ?? modelRefMark, "Model \"\(model.name)\": MLX model \(path) is not a folder")
             }
             if model.format == .gguf && found.isDirectory {
-                return failed("ModelNotFound", "spec.modelRef", at: sourceMark ?? modelRefMark, "Model \"\(model.name)\": GGUF model \(path) is a folder, not a file")
+                return failed(.ModelNotFound, "spec.modelRef", at: sourceMark ?? modelRefMark, "Model \"\(model.name)\": GGUF model \(path) is a folder, not a file")
             }
             let resolved = ResolvedService(
                 service: service, model: model, modelPath: path, runtime: runtime, binary: binary, host: service.bindAddress ?? node.host,
@@ -180,11 +180,11 @@ struct DesiredStateBuilder: Sendable {
             guard let first = model.ignoredFields.first else { return nil }
             let list = model.ignoredFields.map(\.path).joined(separator: ", ")
             return EntryDiagnostic(
-                service: model.qualifiedName, reason: "IgnoredField",
+                service: model.qualifiedName, reason: .IgnoredField,
                 error: ConfigError(file: model.file.isEmpty ? config.file : model.file, mark: first.mark, field: "Model \"\(model.qualifiedName)\" spec",
                                    message: "cluster fields, accepted and ignored on this node: \(list)"))
         }
-        return config.warnings.map { EntryDiagnostic(service: $0.subject, reason: $0.reason, error: $0.error) } + models
+        return config.warnings.map { EntryDiagnostic(service: $0.subject, reason: Reason($0.reason), error: $0.error) } + models
     }
 
     /// One `IgnoredField` warning for an entry, listing every field it sets that this node does not act
@@ -212,7 +212,7 @@ struct DesiredStateBuilder: Sendable {
         }
         guard !parts.isEmpty else { return [] }
         return [EntryDiagnostic(
-            service: service.qualifiedName, reason: "IgnoredField",
+            service: service.qualifiedName, reason: .IgnoredField,
             error: ConfigError(file: file, mark: mark ?? service.mark, field: "InferenceService \"\(service.qualifiedName)\" spec",
                                message: parts.joined(separator: "; ")))]
     }
@@ -230,7 +230,7 @@ struct DesiredStateBuilder: Sendable {
             let flag = arg.split(separator: "=", maxSplits: 1).first.map(String.init) ?? arg
             guard managed.contains(flag), set.contains(executor.canonicalFlag(flag)), seen.insert(flag).inserted else { return nil }
             return EntryDiagnostic(
-                service: service.qualifiedName, reason: "OverriddenFlag",
+                service: service.qualifiedName, reason: .OverriddenFlag,
                 error: ConfigError(
                     file: file, mark: service.fieldMarks["spec.extraArgs"] ?? service.mark,
                     field: "InferenceService \"\(service.qualifiedName)\" spec.extraArgs",

@@ -76,7 +76,7 @@ public struct Plan: Sendable, Hashable, Codable {
             case .run:
                 if let current, !isActive, current.specHash == entry.specHash, current.phase == .Stopped || current.phase == .Failed {
                     // Ended under its restartPolicy with this very spec: the agent leaves it until the entry changes.
-                    step.reasons = ["ended (\(current.phase.rawValue), \(current.reason ?? "no reason")); unchanged, so it stays ended"]
+                    step.reasons = ["ended (\(current.phase.rawValue), \(current.reason?.rawValue ?? "no reason")); unchanged, so it stays ended"]
                 } else if !isActive {
                     step.action = .start
                     step.reasons = [current == nil ? "new entry" : "not running now (\(current!.phase.rawValue))"]

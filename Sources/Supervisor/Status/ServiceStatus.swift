@@ -34,9 +34,9 @@ public struct ServiceStatus: Sendable, Hashable, Codable {
     /// The signal that ended the last run, if one did.
     public var lastSignal: Int32?
     /// Kubernetes-style reason of the last termination (`Error`, `Completed`, `Killed`, `SpawnFailed`, ...).
-    public var lastTerminationReason: String?
+    public var lastTerminationReason: Reason?
     /// Why the service is in its phase, CamelCase (`RuntimeNotEnabled`, `ModelNotFound`, `FormatMismatch`, ...).
-    public var reason: String?
+    public var reason: Reason?
     /// A sentence for people.
     public var message: String?
     /// ISO 8601 time of the next restart while in CrashLoopBackOff.

@@ -160,7 +160,7 @@ public actor StatusStore {
 
 extension StatusStore {
     /// Marks every service Stopped (agent shutdown) and writes the file.
-    func markAllStopped(reason: String, message: String) {
+    func markAllStopped(reason: Reason, message: String) {
         for name in order {
             guard var s = byName[name] else { continue }
             if s.phase == .Failed || s.phase == .Stopped { continue }  // keep why it ended (Completed, ScaledToZero)

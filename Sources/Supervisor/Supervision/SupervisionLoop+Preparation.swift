@@ -22,7 +22,7 @@ extension SupervisionLoop {
         guard let fetch, let fetcher = context.fetcher else { return true }
         let store = context.store
         status.phase = .Pending
-        status.reason = fetch.downloads ? "Downloading" : "VerifyingChecksum"
+        status.reason = fetch.downloads ? .Downloading : .VerifyingChecksum
         status.message = fetch.downloads ? "downloading \(fetch.source) to \(fetch.destination)" : "computing the SHA-256 of \(fetch.source)"
         await store.update(status)
         let base = status
@@ -35,7 +35,7 @@ extension SupervisionLoop {
             }
         } catch let error as ModelFetchError {
             status.phase = .Failed
-            status.reason = error.reason.rawValue
+            status.reason = error.reason
             status.message = error.message
             status.download = nil
             await store.update(status)
@@ -65,7 +65,7 @@ extension SupervisionLoop {
             let grant = try await admission.admit(status.name, bytes: estimate.bytes, limit: limit) { why in
                 var s = base
                 s.phase = .Pending
-                s.reason = "InsufficientMemory"
+                s.reason = .InsufficientMemory
                 s.message = why + " (estimate: \(estimate.detail))"
                 await store.update(s)
             }

@@ -53,17 +53,17 @@ struct SupervisionLoop: Sendable {
             await context.store.update(status)
 
             var termination: Termination?
-            var why: (reason: String, message: String)
+            var why: (reason: Reason, message: String)
             if !PortAllocator.isFree(launch.port, host: launch.host) {
                 // Another process holds the port: starting would only fail with a less clear error.
                 termination = nil
-                why = ("PortInUse", "port \(launch.port) on \(launch.host) is in use (by another process, or by an entry's agent-assigned port)")
+                why = (.PortInUse, "port \(launch.port) on \(launch.host) is in use (by another process, or by an entry's agent-assigned port)")
                 logger.error("port in use", metadata: ["port": "\(launch.port)"])
             } else {
                 switch await ChildProcess.spawn(launch, logPath: logPath, limits: context.logLimits, guardCommand: context.runtimeGuard, sweeper: context.sweeper) {
                 case .failure(let error):
                     termination = .spawnFailed(error.message)
-                    why = ("SpawnFailed", "cannot start \(launch.executable): \(error.message)")
+                    why = (.SpawnFailed, "cannot start \(launch.executable): \(error.message)")
                     logger.error("spawn failed", metadata: ["error": "\(error.message)"])
                 case .success(let child):
                     await context.ledger.started(status.name, pid: child.pid, guarded: child.guarded)
@@ -84,10 +84,10 @@ struct SupervisionLoop: Sendable {
                         termination = t
                         // Why it failed is in its own output (a bad flag, a model that fails to load, a port in use).
                         let said = child.output.tellingLine.map { "; its output: \($0)" } ?? ""
-                        why = ("ExitedBeforeReady", "exited before it became ready: \(t)\(said)")
+                        why = (.ExitedBeforeReady, "exited before it became ready: \(t)\(said)")
                     case .timedOut:
                         termination = await child.terminate(grace: grace, logger: logger)
-                        why = ("StartupTimeout", "not ready within \(Int(launch.startupTimeoutSeconds)) s (readiness \(launch.readiness.method) \(launch.readiness.path)); stopped")
+                        why = (.StartupTimeout, "not ready within \(Int(launch.startupTimeoutSeconds)) s (readiness \(launch.readiness.method) \(launch.readiness.path)); stopped")
                     case .ready:
                         let readyAt = clock.now
                         status.phase = .Ready
@@ -103,10 +103,10 @@ struct SupervisionLoop: Sendable {
                         case .exited(let t):
                             termination = t
                             let said = child.output.tellingLine.map { "; its output: \($0)" } ?? ""
-                            why = ("Exited", "exited while ready: \(t)\(said)")
+                            why = (.Exited, "exited while ready: \(t)\(said)")
                         case .livenessFailed(let detail):
                             termination = await child.terminate(grace: grace, logger: logger)
-                            why = ("LivenessFailed", "liveness probe \(launch.liveness.method) \(launch.liveness.path) failed \(launch.liveness.failureThreshold) times (\(detail)); restarted")
+                            why = (.LivenessFailed, "liveness probe \(launch.liveness.method) \(launch.liveness.path) failed \(launch.liveness.failureThreshold) times (\(detail)); restarted")
                         }
                     }
                     // The leader is gone; whatever it left in its process group goes too (it may hold the port).
@@ -124,14 +124,14 @@ struct SupervisionLoop: Sendable {
             }
 
             // restartPolicy (Kubernetes semantics): Never keeps any ending, OnFailure keeps a clean exit.
-            let completed = termination == .exited(0) && (why.reason == "Exited" || why.reason == "ExitedBeforeReady")
+            let completed = termination == .exited(0) && Self.endedOnItsOwn(why.reason)
             if launch.restartPolicy == .Never || (launch.restartPolicy == .OnFailure && completed) {
                 status.phase = completed ? .Stopped : .Failed
-                status.reason = completed ? "Completed" : why.reason
+                status.reason = completed ? .Completed : why.reason
                 status.message = why.message + "; restartPolicy \(launch.restartPolicy.rawValue): not restarted (edit the entry to start it again)"
                 status.nextRestartAt = nil
                 await context.store.update(status)
-                logger.warning("not restarting", metadata: ["restartPolicy": "\(launch.restartPolicy.rawValue)", "reason": "\(status.reason ?? "")"])
+                logger.warning("not restarting", metadata: ["restartPolicy": "\(launch.restartPolicy.rawValue)", "reason": "\(status.reason?.rawValue ?? "")"])
                 return
             }
 
@@ -146,6 +146,16 @@ struct SupervisionLoop: Sendable {
             await context.store.update(status)
             logger.warning("backing off", metadata: ["reason": "\(why.reason)", "detail": "\(why.message)", "delay": "\(delay)"])
             do { try await clock.sleep(for: delay) } catch { return }
+        }
+    }
+
+    /// Whether the process ended by itself (its exit code is its own verdict), rather than being stopped
+    /// by the agent (a failed probe) or never running. Only such an exit with code 0 is `Completed` under
+    /// `restartPolicy: OnFailure`, as the kubelet treats a container that exits 0.
+    static func endedOnItsOwn(_ reason: Reason) -> Bool {
+        switch reason {
+        case .Exited, .ExitedBeforeReady: return true
+        default: return false
         }
     }
 
