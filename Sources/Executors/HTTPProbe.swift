@@ -14,9 +14,9 @@ public struct HTTPProbe: Sendable, Hashable, Codable {
     /// When set, the response body must contain this text too (e.g. a model id in `/v1/models`).
     public var bodyContains: String?
     /// Seconds between two probes.
-    public var periodSeconds: Double
+    public var period: Duration
     /// Seconds before one probe counts as failed.
-    public var timeoutSeconds: Double
+    public var timeout: Duration
     /// Consecutive successes needed to count as passing.
     public var successThreshold: Int
     /// Consecutive failures needed to count as failing.
@@ -25,15 +25,15 @@ public struct HTTPProbe: Sendable, Hashable, Codable {
     /// Creates a probe; timing defaults are the kubelet's.
     public init(
         path: String, method: String = "GET", body: String? = nil, successStatus: ClosedRange<Int> = 200...399, bodyContains: String? = nil,
-        periodSeconds: Double = 10, timeoutSeconds: Double = 1, successThreshold: Int = 1, failureThreshold: Int = 3
+        period: Duration = .seconds(10), timeout: Duration = .seconds(1), successThreshold: Int = 1, failureThreshold: Int = 3
     ) {
         self.path = path
         self.method = method
         self.body = body
         self.successStatus = successStatus
         self.bodyContains = bodyContains
-        self.periodSeconds = periodSeconds
-        self.timeoutSeconds = timeoutSeconds
+        self.period = period
+        self.timeout = timeout
         self.successThreshold = successThreshold
         self.failureThreshold = failureThreshold
     }

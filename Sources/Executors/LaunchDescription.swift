@@ -18,16 +18,16 @@ public struct LaunchDescription: Sendable, Hashable, Codable {
     /// Checked on an interval once Ready; failing it restarts the process.
     public var liveness: HTTPProbe
     /// Seconds a start may take before the process is stopped and backed off (models load slowly).
-    public var startupTimeoutSeconds: Double
+    public var startupTimeout: Duration
     /// Seconds between SIGTERM and SIGKILL when stopping (`spec.terminationGracePeriodSeconds`).
-    public var terminationGracePeriodSeconds: Double
+    public var terminationGracePeriod: Duration
     /// When to restart after the process ends (`spec.restartPolicy`).
     public var restartPolicy: RestartPolicy
 
     /// Creates a launch description (executors build these).
     public init(
         executable: String, arguments: [String], environment: [String: String], host: String, port: Int,
-        readiness: HTTPProbe, liveness: HTTPProbe, startupTimeoutSeconds: Double, terminationGracePeriodSeconds: Double,
+        readiness: HTTPProbe, liveness: HTTPProbe, startupTimeout: Duration, terminationGracePeriod: Duration,
         restartPolicy: RestartPolicy = .Always
     ) {
         self.executable = executable
@@ -37,8 +37,8 @@ public struct LaunchDescription: Sendable, Hashable, Codable {
         self.port = port
         self.readiness = readiness
         self.liveness = liveness
-        self.startupTimeoutSeconds = startupTimeoutSeconds
-        self.terminationGracePeriodSeconds = terminationGracePeriodSeconds
+        self.startupTimeout = startupTimeout
+        self.terminationGracePeriod = terminationGracePeriod
         self.restartPolicy = restartPolicy
     }
 

@@ -52,7 +52,7 @@ public struct LlamaServerExecutor: RuntimeExecutor {
     /// Context size in tokens when `spec.contextSize` is absent.
     public static let defaultContextSize = 2048
     /// Seconds a start may take: loading tens of GB from disk takes minutes.
-    public static let startupTimeoutSeconds: Double = 600
+    public static let startupTimeout: Duration = .seconds(600)
     /// GPU layers when the Model gives none: all of them on Apple Silicon (Metal), none elsewhere.
     public let defaultGPULayers: Int
 
@@ -88,10 +88,10 @@ public struct LlamaServerExecutor: RuntimeExecutor {
         args += s.extraArgs
         return LaunchDescription(
             executable: r.binary, arguments: args, environment: environment([:], s), host: r.host, port: r.port,
-            readiness: HTTPProbe(path: "/health", successStatus: 200...200, periodSeconds: 0.5),
-            liveness: HTTPProbe(path: "/health", successStatus: 200...200, timeoutSeconds: 5),
-            startupTimeoutSeconds: s.startupTimeoutSeconds.map(Double.init) ?? Self.startupTimeoutSeconds,
-            terminationGracePeriodSeconds: Double(s.terminationGracePeriodSeconds),
+            readiness: HTTPProbe(path: "/health", successStatus: 200...200, period: .seconds(0.5)),
+            liveness: HTTPProbe(path: "/health", successStatus: 200...200, timeout: .seconds(5)),
+            startupTimeout: s.startupTimeoutSeconds.map { .seconds($0) } ?? Self.startupTimeout,
+            terminationGracePeriod: .seconds(s.terminationGracePeriodSeconds),
             restartPolicy: s.restartPolicy
         )
     }

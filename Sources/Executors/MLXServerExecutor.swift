@@ -28,7 +28,7 @@ public struct MLXServerExecutor: RuntimeExecutor {
     /// Flags this executor sets.
     public let managedFlags: Set<String> = ["--model", "--host", "--port", "--decode-concurrency", "--max-slots"]
     /// Seconds a start may take: loading tens of GB from disk takes minutes.
-    public static let startupTimeoutSeconds: Double = 600
+    public static let startupTimeout: Duration = .seconds(600)
 
     /// Creates the executor; it has no settings.
     public init() {}
@@ -68,8 +68,8 @@ public struct MLXServerExecutor: RuntimeExecutor {
             executable: r.binary, arguments: args, environment: environment(["HF_HUB_OFFLINE": "1"], s),
             host: r.host, port: r.port,
             readiness: Self.readinessProbe, liveness: Self.livenessProbe,
-            startupTimeoutSeconds: s.startupTimeoutSeconds.map(Double.init) ?? Self.startupTimeoutSeconds,
-            terminationGracePeriodSeconds: Double(s.terminationGracePeriodSeconds),
+            startupTimeout: s.startupTimeoutSeconds.map { .seconds($0) } ?? Self.startupTimeout,
+            terminationGracePeriod: .seconds(s.terminationGracePeriodSeconds),
             restartPolicy: s.restartPolicy
         )
     }
@@ -79,6 +79,6 @@ public struct MLXServerExecutor: RuntimeExecutor {
     /// load failed. A completion is queued until the model is loaded, so a 200 means it really serves.
     static let readinessProbe = HTTPProbe(
         path: "/v1/completions", method: "POST", body: #"{"prompt": "ping", "max_tokens": 1}"#,
-        successStatus: 200...200, periodSeconds: 0.5, timeoutSeconds: 60)
-    static let livenessProbe = HTTPProbe(path: "/health", successStatus: 200...200, timeoutSeconds: 5)
+        successStatus: 200...200, period: .milliseconds(500), timeout: .seconds(60))
+    static let livenessProbe = HTTPProbe(path: "/health", successStatus: 200...200, timeout: .seconds(5))
 }

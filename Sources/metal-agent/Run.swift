@@ -96,7 +96,7 @@ struct Run: AsyncParsableCommand {
             host: nodeRuntimes.host, defaultRuntime: nodeRuntimes.defaultRuntime, binaries: nodeRuntimes.binaries,
             backoff: BackoffPolicy(initial: backoffInitial.duration, max: backoffMax.duration, resetAfter: backoffReset.duration),
             logLimits: LogLimits(maxBytes: logMaxBytes, maxFiles: logMaxFiles),
-            livenessPeriodSeconds: livenessPeriod.map { Double($0.duration.components.seconds) + Double($0.duration.components.attoseconds) / 1e18 },
+            livenessPeriod: livenessPeriod?.duration,
             livenessFailureThreshold: livenessFailureThreshold,
             agentVersion: MetalAgent.version)
         options.resyncInterval = resyncInterval.duration

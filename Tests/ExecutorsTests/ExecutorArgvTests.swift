@@ -23,7 +23,7 @@ func resolved(
         ])
         #expect(launch.endpoint == "http://127.0.0.1:8080")
         #expect(launch.readiness.path == "/health")
-        #expect(launch.terminationGracePeriodSeconds == 30)
+        #expect(launch.terminationGracePeriod == .seconds(30))
     }
 
     @Test func everyOptionInOrderWithExtraArgsLast() {
@@ -36,7 +36,7 @@ func resolved(
             "--n-gpu-layers", "33", "--parallel", "4", "--flash-attn", "on", "--jinja", "--threads", "2", "--port", "9",
         ])
         #expect(launch.environment == ["A": "1"])
-        #expect(launch.terminationGracePeriodSeconds == 5)
+        #expect(launch.terminationGracePeriod == .seconds(5))
     }
 
     @Test func explicitOneSlotNoJinjaAndFlashAttentionOffArePassedOn() {

@@ -88,8 +88,8 @@ final class ManualClock: SupervisionClock {
         await store.configApplied(generation: 1, serviceOrder: ["svc"], warnings: [], specs: [:])
         let launch = LaunchDescription(
             executable: executable, arguments: arguments, environment: [:], host: "127.0.0.1", port: port,
-            readiness: HTTPProbe(path: "/health", periodSeconds: 0.2), liveness: HTTPProbe(path: "/health", periodSeconds: 3600),
-            startupTimeoutSeconds: 60, terminationGracePeriodSeconds: 1)
+            readiness: HTTPProbe(path: "/health", period: .seconds(0.2)), liveness: HTTPProbe(path: "/health", period: .seconds(3600)),
+            startupTimeout: .seconds(60), terminationGracePeriod: .seconds(1))
         var context = ServiceController.Context(
             store: store, ledger: ChildLedger(path: dir.appendingPathComponent("children.json").path, logger: quiet),
             prober: HTTPProber(), backoff: .kubelet, logLimits: .kubelet, logger: quiet)

@@ -38,7 +38,7 @@ import Glibc
     @Test func aServerThatKeepsTheConnectionOpenAfterACompleteResponseIsNotWaitedFor() async throws {
         let server = try TinyServer(keepOpen: true) { _ in "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" }
         // A 60 s timeout: had the probe waited for the close, this would hang far past the deadline below.
-        let probe = HTTPProbe(path: "/health", timeoutSeconds: 60)
+        let probe = HTTPProbe(path: "/health", timeout: .seconds(60))
         let result = try await withDeadline(.seconds(30)) { await prober.check(probe, endpoint: "http://127.0.0.1:\(server.port)") }
         #expect(result == .success)
     }
@@ -52,7 +52,7 @@ import Glibc
 
         let silent = try Listener()  // accepts connections (backlog) but never answers
         defer { silent.close() }
-        let timedOut = await prober.check(HTTPProbe(path: "/health", timeoutSeconds: 0.2), endpoint: "http://127.0.0.1:\(silent.port)")
+        let timedOut = await prober.check(HTTPProbe(path: "/health", timeout: .seconds(0.2)), endpoint: "http://127.0.0.1:\(silent.port)")
         #expect(timedOut == .unreachable("timed out waiting for the response"))
         #expect(await prober.check(HTTPProbe(path: "/health"), endpoint: "http://not-an-ip:80") == .unreachable("bad endpoint http://not-an-ip:80"))
     }
@@ -60,7 +60,7 @@ import Glibc
     @Test func cancellingTheCallerEndsTheWaitAtOnce() async throws {
         let silent = try Listener()
         defer { silent.close() }
-        let probe = HTTPProbe(path: "/health", timeoutSeconds: 3600)
+        let probe = HTTPProbe(path: "/health", timeout: .seconds(3600))
         let task = Task { await prober.check(probe, endpoint: "http://127.0.0.1:\(silent.port)") }
         try await Task.sleep(for: .milliseconds(50))
         task.cancel()
@@ -72,7 +72,7 @@ import Glibc
         let server = try TinyServer { _ in "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" }
         let outcomes = await withTaskGroup(of: HTTPProber.Outcome.self) { group in
             for _ in 0..<200 {
-                group.addTask { await prober.check(HTTPProbe(path: "/health", timeoutSeconds: 60), endpoint: "http://127.0.0.1:\(server.port)") }
+                group.addTask { await prober.check(HTTPProbe(path: "/health", timeout: .seconds(60)), endpoint: "http://127.0.0.1:\(server.port)") }
             }
             return await group.reduce(into: []) { $0.append($1) }
         }

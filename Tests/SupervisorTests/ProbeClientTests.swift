@@ -50,7 +50,7 @@ import Testing
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &out) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
         let port = UInt16(bigEndian: out.sin_port)
-        let outcome = await HTTPProber().check(HTTPProbe(path: "/health", timeoutSeconds: 0.3), endpoint: "http://127.0.0.1:\(port)")
+        let outcome = await HTTPProber().check(HTTPProbe(path: "/health", timeout: .seconds(0.3)), endpoint: "http://127.0.0.1:\(port)")
         guard case .unreachable(let why) = outcome else {
             Issue.record("expected unreachable, got \(outcome)")
             return

@@ -283,7 +283,7 @@ public actor Agent: Service {
                     desired: entry, resolved: resolved, executor: executor, logPath: logPath,
                     after: predecessors[entry.name]?.stop ?? retiring[entry.name],
                     context: .init(store: store, ledger: ledger, prober: prober, backoff: options.backoff, logLimits: options.logLimits,
-                                  livenessPeriodSeconds: options.livenessPeriodSeconds,
+                                  livenessPeriod: options.livenessPeriod,
                                   livenessFailureThreshold: options.livenessFailureThreshold,
                                   runtimeGuard: options.runtimeGuard, sweeper: sweeper,
                                   fetcher: fetcher, admission: admission, logger: logger))
@@ -325,20 +325,20 @@ public actor Agent: Service {
         // Say what the shutdown waits for, and until when at the latest.
         let snapshot = await store.snapshot
         let running = snapshot.services.filter { $0.pid != nil || $0.phase == .Terminating || $0.phase == .Starting }
-        let longest = controllers.values.map(\.terminationGracePeriodSeconds).max() ?? 0
-        let deadline = Date().addingTimeInterval(longest + (options.runtimeGuard == nil ? 0 : 10))
+        let longest = controllers.values.map(\.terminationGracePeriod).max() ?? .zero
+        let deadline = Date().addingTimeInterval((longest + (options.runtimeGuard == nil ? .zero : .seconds(10))).inSeconds)
         logger.notice("stopping \(running.count) of \(snapshot.services.count) entries; a second SIGINT or SIGTERM kills them at once", metadata: [
             "entries": "\(running.map { "\($0.name) (pid \($0.pid.map(String.init) ?? "-"))" }.joined(separator: ", "))",
             "deadline": "\(Timestamp.string(deadline))",
-            "grace": "\(Int(longest)) s",
+            "grace": "\(longest)",
         ])
         let all = controllers
         controllers = [:]
         let stopping = Array(retiring.values)
         let total = all.count + stopping.count
-        let longestGrace = all.values.map(\.terminationGracePeriodSeconds).max() ?? 0
+        let longestGrace = all.values.map(\.terminationGracePeriod).max() ?? .zero
         logger.info("stopping every runtime", metadata: [
-            "count": "\(total)", "longestGraceSeconds": "\(longestGrace)"])
+            "count": "\(total)", "longestGraceSeconds": "\(longestGrace.inSeconds)"])
         let left = Countdown(total)
         let logger = self.logger
         let progress = Task {

@@ -23,7 +23,7 @@ public struct AgentOptions: Sendable {
     public var logLimits: LogLimits
     /// Liveness probing once Ready: seconds between probes, and consecutive failures that restart the
     /// process. nil keeps each runtime's default (kubelet: every 10 s, 3 failures).
-    public var livenessPeriodSeconds: Double?
+    public var livenessPeriod: Duration?
     public var livenessFailureThreshold: Int?
     /// How often the config is re-checked without a file event (retries missing models, rewrites the status).
     public var resyncInterval: Duration = .seconds(10)
@@ -57,7 +57,7 @@ public struct AgentOptions: Sendable {
     public init(
         configPath: String, statusPath: String, logDirectory: String, host: String = "127.0.0.1",
         defaultRuntime: String = "llama-server", binaries: [String: String], backoff: BackoffPolicy = .kubelet,
-        logLimits: LogLimits = .kubelet, livenessPeriodSeconds: Double? = nil, livenessFailureThreshold: Int? = nil,
+        logLimits: LogLimits = .kubelet, livenessPeriod: Duration? = nil, livenessFailureThreshold: Int? = nil,
         registry: ExecutorRegistry = .standard, agentVersion: String
     ) {
         self.configPath = configPath
@@ -69,7 +69,7 @@ public struct AgentOptions: Sendable {
         self.binaries = binaries
         self.backoff = backoff
         self.logLimits = logLimits
-        self.livenessPeriodSeconds = livenessPeriodSeconds
+        self.livenessPeriod = livenessPeriod
         self.livenessFailureThreshold = livenessFailureThreshold
         self.registry = registry
         self.agentVersion = agentVersion

@@ -1,3 +1,4 @@
+import ConfigModel
 import AsyncHTTPClient
 import Crypto
 import Foundation
@@ -205,7 +206,7 @@ struct ModelDownloader: Sendable {
         var done = offset
         func report() async {
             let elapsed = clock.now - started
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = elapsed.inSeconds
             let rate = seconds > 0 ? Int64(Double(done - offset) / seconds) : 0
             await progress(DownloadProgress(source: request.url, bytesDone: done, bytesTotal: total, bytesPerSecond: rate))
         }

@@ -46,7 +46,7 @@ struct HTTPProber: Sendable {
     }
 
     /// One request to `endpoint + probe.path` (`endpoint` is `http://HOST:PORT` with an IP address),
-    /// bounded by `probe.timeoutSeconds` (connect, send and receive together). Cancelling the caller
+    /// bounded by `probe.timeout` (connect, send and receive together). Cancelling the caller
     /// ends the wait at once with `.unreachable("cancelled")` and closes the connection.
     func check(_ probe: HTTPProbe, endpoint: String) async -> Outcome {
         guard let address = SocketAddress(endpoint: endpoint) else { return .unreachable("bad endpoint \(endpoint)") }
@@ -56,7 +56,7 @@ struct HTTPProber: Sendable {
             head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n"
         }
         let request = Array((head + "\r\n").utf8) + body
-        let response = await loop.exchange(request, with: address, timeout: .milliseconds(Int64(probe.timeoutSeconds * 1000)))
+        let response = await loop.exchange(request, with: address, timeout: probe.timeout)
         switch response {
         case .failure(let why):
             return .unreachable(why.message)

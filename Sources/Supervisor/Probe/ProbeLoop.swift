@@ -1,3 +1,4 @@
+import ConfigModel
 import Foundation
 import Synchronization
 #if canImport(Glibc)
@@ -119,7 +120,7 @@ final class ProbeLoop: Sendable {
             var timeout: Int32 = -1
             if let soonest = active.map(\.deadline).min() {
                 let left = soonest - .now
-                timeout = max(0, Int32(clamping: left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000) + 1)
+                timeout = max(0, Int32(clamping: left.inMilliseconds) + 1)
             }
             let ready = poll(&fds, nfds_t(fds.count), timeout)
             if ready < 0 && errno != EINTR { continue }

@@ -109,7 +109,7 @@ final class ChildProcess: Sendable {
             lifeline = pair[0]
             guardSide = pair[1]
             executable = .path(FilePath(guardExecutable))
-            let grace = String(launch.terminationGracePeriodSeconds)
+            let grace = String(launch.terminationGracePeriod.inSeconds)
             arguments = Arguments(
                 executablePathOverride: "metal-agent",
                 remainingValues: Array(guardCommand.dropFirst()) + ["--grace-seconds", grace, "--", launch.executable] + launch.arguments)

@@ -1,3 +1,4 @@
+import ConfigModel
 import Dispatch
 #if canImport(Glibc)
 import Glibc
@@ -14,7 +15,7 @@ enum GuardHandshake: Sendable, Equatable {
     /// Reads the answer from `fd` on a Dispatch thread (a blocking read must not hold one of Swift's
     /// few cooperative threads), waiting at most `timeout`.
     static func receive(_ fd: Int32, timeout: Duration) async -> GuardHandshake {
-        let milliseconds = Int32(clamping: timeout.components.seconds * 1000)
+        let milliseconds = Int32(clamping: timeout.inMilliseconds)
         return await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 var line: [UInt8] = []

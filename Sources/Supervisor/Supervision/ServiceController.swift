@@ -13,7 +13,7 @@ final class ServiceController: Sendable {
     /// The port this service listens on for its whole life (restarts keep it).
     let port: Int
     /// Seconds between SIGTERM and SIGKILL when it is stopped.
-    let terminationGracePeriodSeconds: Double
+    let terminationGracePeriod: Duration
     private let task: Task<Void, Never>
     private let store: StatusStore
 
@@ -23,7 +23,7 @@ final class ServiceController: Sendable {
         var prober: HTTPProber
         var backoff: BackoffPolicy
         var logLimits: LogLimits
-        var livenessPeriodSeconds: Double?
+        var livenessPeriod: Duration?
         var livenessFailureThreshold: Int?
         /// How to start a runtime guard (`metal-agent-guard`) around each runtime; nil runs runtimes directly.
         var runtimeGuard: [String]?
@@ -48,8 +48,8 @@ final class ServiceController: Sendable {
         self.port = resolved.port
         self.store = context.store
         var launch = executor.launch(resolved)
-        self.terminationGracePeriodSeconds = launch.terminationGracePeriodSeconds
-        if let period = context.livenessPeriodSeconds { launch.liveness.periodSeconds = period }
+        self.terminationGracePeriod = launch.terminationGracePeriod
+        if let period = context.livenessPeriod { launch.liveness.period = period }
         if let threshold = context.livenessFailureThreshold { launch.liveness.failureThreshold = threshold }
         var status = desired.baseStatus
         status.port = resolved.port

@@ -42,7 +42,7 @@ struct SupervisionLoop: Sendable {
         logger[metadataKey: "service"] = "\(status.name)"
         var attempt = 0
         let clock = context.clock
-        let grace = Duration.milliseconds(Int64(launch.terminationGracePeriodSeconds * 1000))
+        let grace = launch.terminationGracePeriod
 
         while !Task.isCancelled {
             status.phase = .Starting
@@ -87,7 +87,7 @@ struct SupervisionLoop: Sendable {
                         why = (.ExitedBeforeReady, "exited before it became ready: \(t)\(said)")
                     case .timedOut:
                         termination = await child.terminate(grace: grace, logger: logger)
-                        why = (.StartupTimeout, "not ready within \(Int(launch.startupTimeoutSeconds)) s (readiness \(launch.readiness.method) \(launch.readiness.path)); stopped")
+                        why = (.StartupTimeout, "not ready within \(Int(launch.startupTimeout.inSeconds)) s (readiness \(launch.readiness.method) \(launch.readiness.path)); stopped")
                     case .ready:
                         let readyAt = clock.now
                         status.phase = .Ready
@@ -142,7 +142,7 @@ struct SupervisionLoop: Sendable {
             status.phase = .CrashLoopBackOff
             status.reason = why.reason
             status.message = why.message + "; restarting in \(delay)"
-            status.nextRestartAt = Timestamp.string(Date().addingTimeInterval(Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18))
+            status.nextRestartAt = Timestamp.string(Date().addingTimeInterval(delay.inSeconds))
             await context.store.update(status)
             logger.warning("backing off", metadata: ["reason": "\(why.reason)", "detail": "\(why.message)", "delay": "\(delay)"])
             do { try await clock.sleep(for: delay) } catch { return }
@@ -169,9 +169,9 @@ struct SupervisionLoop: Sendable {
     /// Probes readiness until it passes, the process exits, the startup timeout runs out, or the task is cancelled.
     private func awaitReadiness(_ child: ChildProcess) async -> StartOutcome {
         let probe = launch.readiness
-        let deadline = ContinuousClock.now + .milliseconds(Int64(launch.startupTimeoutSeconds * 1000))
+        let deadline = ContinuousClock.now + launch.startupTimeout
         var successes = 0
-        let period = Duration.milliseconds(Int64(probe.periodSeconds * 1000))
+        let period = probe.period
         // Start fast and slow down to the probe's period once the runtime answers (a model loading):
         // a small model is up in a few hundred ms. While nothing listens yet (connection refused, which
         // costs microseconds), keep the fast pace, so a runtime that binds its port late is seen at once.
@@ -196,7 +196,7 @@ struct SupervisionLoop: Sendable {
     /// Probes liveness on its period until it fails `failureThreshold` times in a row, the process exits, or cancellation.
     private func watchLiveness(_ child: ChildProcess) async -> RunOutcome {
         let probe = launch.liveness
-        let period = Duration.milliseconds(Int64(probe.periodSeconds * 1000))
+        let period = probe.period
         var failures = 0
         while true {
             if let t = await child.waitForExit(timeout: period) { return .exited(t) }
