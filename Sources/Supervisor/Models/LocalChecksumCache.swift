@@ -65,8 +65,6 @@ struct LocalChecksumCache: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         guard let data = try? encoder.encode(entries) else { return }
-        let folder = (self.path as NSString).deletingLastPathComponent
-        try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        try? data.write(to: URL(fileURLWithPath: self.path), options: .atomic)
+        try? AtomicFile.write(data, to: self.path)  // creates the folder when it is missing
     }
 }
