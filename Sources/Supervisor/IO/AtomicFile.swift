@@ -1,7 +1,8 @@
 import Foundation
 
 /// Writes every small file the agent keeps (the status file, the child ledger, the checksum cache) so
-/// that readers see the old content or the new, never a mix, and so that a vanished folder or a full disk leaves nothing behind.
+/// that readers see the old content or the new, never a mix, and so that a vanished folder or a full
+/// disk leaves nothing behind.
 ///
 /// The bytes go to `<path>.tmp-<pid>` in the same folder, then `rename(2)` replaces `path`. A folder
 /// that was deleted while the agent runs is created again (with its parents). On any failure (disk
