@@ -1,10 +1,18 @@
 // swift-tools-version: 6.2
+import Foundation
 import PackageDescription
+
+/// `METAL_AGENT_PORTABLE=1 swift build --build-path .build-portable` builds the portable configuration:
+/// on Linux it selects the implementations macOS uses that are made of portable POSIX parts (the
+/// lifeline-only runtime guard, no child subreaper or orphan sweep, the polling config watcher), so the
+/// logic the Mac depends on is built and tested on every CI run (`scripts/test` runs both).
+let portable = ProcessInfo.processInfo.environment["METAL_AGENT_PORTABLE"] == "1"
 
 let strict: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
     .enableUpcomingFeature("ExistentialAny"),
-]
+] + (portable ? [.define("PORTABLE_POSIX")] : [])
+let portableC: [CSetting] = portable ? [.define("METAL_AGENT_PORTABLE")] : []
 
 let package = Package(
     name: "metal-agent",
@@ -34,9 +42,9 @@ let package = Package(
             providers: [.apt(["libyaml-dev"]), .brew(["libyaml"])]
         ),
         // prctl and pidfd calls Swift cannot import (Linux).
-        .target(name: "CProcessControl"),
+        .target(name: "CProcessControl", cSettings: portableC),
         // The runtime guard: a small C program installed beside metal-agent (Linux), one per runtime.
-        .executableTarget(name: "metal-agent-guard", dependencies: ["CProcessControl"]),
+        .executableTarget(name: "metal-agent-guard", dependencies: ["CProcessControl"], cSettings: portableC),
         .target(name: "ConfigModel", dependencies: ["CYaml"], swiftSettings: strict),
         .target(name: "Executors", dependencies: ["ConfigModel"], swiftSettings: strict),
         .target(
