@@ -58,11 +58,7 @@ public struct LlamaServerExecutor: RuntimeExecutor {
 
     /// - Parameter defaultGPULayers: layers to offload when a Model sets none; nil picks the platform default.
     public init(defaultGPULayers: Int? = nil) {
-        #if os(macOS)
-        self.defaultGPULayers = defaultGPULayers ?? 999
-        #else
-        self.defaultGPULayers = defaultGPULayers ?? 0
-        #endif
+        self.defaultGPULayers = defaultGPULayers ?? GPUDefaults.layers
     }
 
     /// The argv, environment and probes for one service (see the type's documentation).

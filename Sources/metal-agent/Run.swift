@@ -104,14 +104,12 @@ struct Run: AsyncParsableCommand {
         options.statusWriteInterval = statusWriteInterval.duration
         options.configPaths = configPaths
         models.apply(to: &options)
-        #if os(Linux)
         // Each runtime runs under the runtime guard, a small C program installed beside this binary.
         guard let guardPath = RuntimeGuardBinary.path() else {
             logger.critical("\(RuntimeGuardBinary.missingMessage)")
             throw ExitCode(1)
         }
         options.runtimeGuard = [guardPath, "guard"]
-        #endif
         let lock: AgentLock
         do {
             lock = try AgentLock(path: options.statusPath + ".lock")

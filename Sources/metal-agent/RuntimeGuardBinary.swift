@@ -6,13 +6,19 @@ enum RuntimeGuardBinary {
 
     /// The guard's path, or nil when it is not installed beside this binary.
     static func path() -> String? {
-        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        let candidate = executable.deletingLastPathComponent().appendingPathComponent(name).path
+        let candidate = folder.appendingPathComponent(name).path
         return FileManager.default.isExecutableFile(atPath: candidate) ? candidate : nil
     }
 
+    /// The folder of the running binary, symlinks resolved (Foundation reads `/proc/self/exe` on Linux,
+    /// `_NSGetExecutablePath` on macOS).
+    private static var folder: URL {
+        let executable = Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])
+        return executable.resolvingSymlinksInPath().deletingLastPathComponent()
+    }
+
     static var missingMessage: String {
-        let folder = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
+        let folder = Self.folder.path
         return "\(name) is not installed beside metal-agent (looked in \(folder)); install both binaries into one folder"
     }
 }

@@ -70,7 +70,8 @@ public actor Agent: Service {
             }
         self.ledger = ChildLedger(path: AgentOptions.ledgerPath(forStatus: options.statusPath), logger: logger)
         // With guards, the agent becomes a child subreaper: helpers a dead guard leaves come to it.
-        self.sweeper = options.runtimeGuard == nil ? nil : OrphanSweeper(enabled: true)
+        // The orphan sweep needs a child subreaper (Linux); elsewhere the guards' lifelines are the only line.
+        self.sweeper = options.runtimeGuard != nil && Platform.tracksDetachedHelpers ? OrphanSweeper(enabled: true) : nil
         self.versionReader = RuntimeVersionReader(sweeper: sweeper)
         var node = NodeRuntimes(
             defaultRuntime: options.defaultRuntime, binaries: options.binaries, host: options.host, registry: options.registry)

@@ -25,13 +25,7 @@ public struct NodeInfo: Sendable, Hashable, Codable {
         var buffer = [CChar](repeating: 0, count: 256)
         let hostname = gethostname(&buffer, buffer.count) == 0
             ? String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "unknown"
-        #if os(macOS)
-        let os = "macos"
-        #elseif os(Linux)
-        let os = "linux"
-        #else
-        let os = "unknown"
-        #endif
+        let os = Platform.name
         #if arch(x86_64)
         let arch = "x86_64"
         #elseif arch(arm64)

@@ -46,11 +46,7 @@ struct LocalChecksumCache: Sendable {
     }
 
     private static func mtimeNanoseconds(_ info: stat) -> Int64 {
-        #if canImport(Darwin)
-        Int64(info.st_mtimespec.tv_sec) * 1_000_000_000 + Int64(info.st_mtimespec.tv_nsec)
-        #else
-        Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
-        #endif
+        Int64(info.modificationTime.tv_sec) * 1_000_000_000 + Int64(info.modificationTime.tv_nsec)
     }
 
     /// The remembered digest of `path`, if the file is unchanged since it was hashed.

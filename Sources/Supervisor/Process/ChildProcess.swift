@@ -98,12 +98,7 @@ final class ChildProcess: Sendable {
             // The guard's stdin is one end of a socket pair; the agent keeps the other (close-on-exec,
             // so no other child inherits it) until the guard has exited.
             var pair: [Int32] = [-1, -1]
-            #if os(Linux)
-            let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
-            #else
-            let type = SOCK_STREAM  // no guard outside Linux; kept compilable
-            #endif
-            guard socketpair(AF_UNIX, type, 0, &pair) == 0 else {
+            guard closeOnExecSocketPair(&pair) == 0 else {
                 return .failure(SpawnError(message: "socketpair: \(String(cString: strerror(errno)))"))
             }
             lifeline = pair[0]

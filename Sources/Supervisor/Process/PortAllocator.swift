@@ -49,7 +49,7 @@ struct PortAllocator: Sendable {
     }
 
     private static func bindAndRead<Address>(family: Int32, _ address: Address, port: (Address) -> UInt16) -> Int? {
-        let fd = socket(family, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(family, SOCK_STREAM_TYPE, 0)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var one: Int32 = 1

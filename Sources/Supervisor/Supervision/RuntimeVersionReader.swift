@@ -42,11 +42,8 @@ final class RuntimeVersionReader: Sendable {
     func version(of binary: String) async -> RuntimeVersion? {
         var info = stat()
         guard stat(binary, &info) == 0 else { return nil }
-        #if canImport(Darwin)
-        let key = Key(size: Int64(info.st_size), mtimeSeconds: info.st_mtimespec.tv_sec, mtimeNanoseconds: info.st_mtimespec.tv_nsec, inode: UInt64(info.st_ino))
-        #else
-        let key = Key(size: Int64(info.st_size), mtimeSeconds: info.st_mtim.tv_sec, mtimeNanoseconds: info.st_mtim.tv_nsec, inode: UInt64(info.st_ino))
-        #endif
+        let modified = info.modificationTime
+        let key = Key(size: Int64(info.st_size), mtimeSeconds: modified.tv_sec, mtimeNanoseconds: modified.tv_nsec, inode: UInt64(info.st_ino))
         if let hit = cache.withLock({ $0[binary] }), hit.key == key { return hit.version }
         var version: RuntimeVersion?
         if MLXServerExecutor.isMLXLM(binary) { version = Self.pythonPackageVersion(script: binary, package: "mlx_lm") }
