@@ -72,6 +72,32 @@ import Testing
         let desired = build([InferenceService(name: "chat", modelRef: "g", replicas: 0)])
         #expect(desired[0].baseStatus.phase == .Stopped)
     }
+
+    /// The reconcile's diff: only what changed stops or starts; an unchanged entry keeps its controller.
+    @Test func theDiffTouchesOnlyWhatChanged() {
+        let before = build([
+            InferenceService(name: "same", modelRef: "g"), InferenceService(name: "edited", modelRef: "g"),
+            InferenceService(name: "dropped", modelRef: "g"), InferenceService(name: "scaled", modelRef: "g"),
+        ])
+        let running: [String: String] = Dictionary(uniqueKeysWithValues: before.compactMap { e in e.specHash.map { (e.name, $0) } })
+        #expect(running.count == 4)
+        let after = build([
+            InferenceService(name: "same", modelRef: "g"), InferenceService(name: "edited", modelRef: "g", contextSize: 8192),
+            InferenceService(name: "scaled", modelRef: "g", replicas: 0), InferenceService(name: "new", modelRef: "g"),
+            InferenceService(name: "broken", modelRef: "gone"),
+        ])
+        let diff = ReconcileDiff(desired: after, running: running)
+        let stops: [ReconcileDiff.Stop] = [.init(name: "dropped", why: .removed), .init(name: "edited", why: .changed), .init(name: "scaled", why: .changed)]
+        #expect(diff.stops == stops)
+        #expect(diff.starts == ["edited", "new"])
+        // Applied again with nothing changed: nothing moves.
+        let settled: [String: String] = Dictionary(uniqueKeysWithValues: after.compactMap { e in
+            guard case .run = e.action else { return nil }
+            return e.specHash.map { (e.name, $0) }
+        })
+        let again = ReconcileDiff(desired: after, running: settled)
+        #expect(again.stops.isEmpty && again.starts.isEmpty)
+    }
 }
 
 /// LLMKube manifests on one node: suspend, ports from endpoint/containerPort, namespaces, companions.

@@ -210,30 +210,14 @@ public actor Agent: Service {
         for entry in desired { if let spec = entry.baseStatus.spec { specs[entry.name] = spec } }
         await store.configApplied(generation: generation, serviceOrder: desired.map(\.name), warnings: warnings.map(\.description), specs: specs,
                                   errors: errors, files: files)
-        let wanted = Dictionary(desired.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-
         // Stops run in the background, one task per entry: a runtime that takes its whole grace period to
         // stop must not hold back other entries, nor the next edit. A changed entry's new controller
         // waits for its predecessor's stop before it spawns (the port and the memory must be free).
+        let diff = ReconcileDiff(desired: desired, running: controllers.mapValues(\.specHash))
         var predecessors: [String: (stop: Task<Void, Never>, port: Int)] = [:]
-        for (name, controller) in controllers {
-            guard let entry = wanted[name], case .run = entry.action, entry.specHash == controller.specHash else {
-                let why = wanted[name] == nil ? "removed from config" : "spec changed"
-                logger.info("stopping", metadata: ["service": "\(name)", "why": "\(why)"])
-                controllers[name] = nil
-                let earlier = retiring[name]
-                let stop = Task {
-                    await earlier?.value
-                    await controller.stop()
-                }
-                retiring[name] = stop
-                predecessors[name] = (stop, controller.port)
-                Task { [weak self] in
-                    await stop.value
-                    await self?.retired(name, stop: stop, port: controller.port)
-                }
-                continue
-            }
+        for stop in diff.stops {
+            guard let controller = controllers[stop.name] else { continue }
+            predecessors[stop.name] = (retire(controller, why: stop.why), controller.port)
         }
 
         // Fixed ports first, so that no agent-assigned port can take one that an entry asks for.
@@ -242,6 +226,7 @@ public actor Agent: Service {
                 ports.reserve(fixed)
             }
         }
+        let starting = Set(diff.starts)
         for entry in desired {
             switch entry.action {
             case .stopped, .failed:
@@ -249,47 +234,73 @@ public actor Agent: Service {
                     logger.error("entry error: \(diagnostic)")
                 }
                 await store.update(entry.baseStatus)
-            case .run(var resolved, let executor):
-                guard controllers[entry.name] == nil else { continue }
-                if let fixed = resolved.service.port {
-                    ports.reserve(fixed)
-                    resolved.port = fixed
-                } else if let previous = predecessors[entry.name]?.port ?? retiringPort(entry.name) {
-                    // The same entry restarting keeps its endpoint: the port is free once its predecessor stopped.
-                    ports.reserve(previous)
-                    resolved.port = previous
-                } else if let previous = lastPorts[entry.name], !ports.inUse.contains(previous),
-                          PortAllocator.isFree(previous, host: options.host) {
-                    ports.reserve(previous)
-                    resolved.port = previous
-                } else if let port = ports.allocate(host: options.host) {
-                    resolved.port = port
-                } else {
-                    var status = entry.baseStatus
-                    status.phase = .Failed
-                    status.reason = .NoFreePort
-                    status.message = "no free TCP port on \(options.host)"
-                    await store.update(status)
-                    continue
-                }
-                lastPorts[entry.name] = resolved.port
-                logger.info("starting", metadata: [
-                    "service": "\(entry.name)", "runtime": "\(resolved.runtime.name)",
-                    "runtimeSource": "\(resolved.runtime.source.rawValue)", "port": "\(resolved.port)",
-                ])
-                // `namespace/name` entries log to `<log-dir>/<namespace>/<name>.log`.
-                let logPath = (options.logDirectory as NSString).appendingPathComponent("\(entry.name).log")
-                try? FileManager.default.createDirectory(atPath: (logPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                controllers[entry.name] = ServiceController(
-                    desired: entry, resolved: resolved, executor: executor, logPath: logPath,
-                    after: predecessors[entry.name]?.stop ?? retiring[entry.name],
-                    context: .init(store: store, ledger: ledger, prober: prober, backoff: options.backoff, logLimits: options.logLimits,
-                                  livenessPeriod: options.livenessPeriod,
-                                  livenessFailureThreshold: options.livenessFailureThreshold,
-                                  runtimeGuard: options.runtimeGuard, sweeper: sweeper,
-                                  fetcher: fetcher, admission: admission, logger: logger))
+            case .run(let resolved, let executor):
+                guard starting.contains(entry.name), controllers[entry.name] == nil else { continue }
+                await start(entry, resolved: resolved, executor: executor, predecessor: predecessors[entry.name])
             }
         }
+    }
+
+    /// Stops `controller` in the background and forgets it; returns the stop's task.
+    private func retire(_ controller: ServiceController, why: ReconcileDiff.Why) -> Task<Void, Never> {
+        let name = controller.name
+        logger.info("stopping", metadata: ["service": "\(name)", "why": "\(why.rawValue)"])
+        controllers[name] = nil
+        let earlier = retiring[name]
+        let stop = Task {
+            await earlier?.value
+            await controller.stop()
+        }
+        retiring[name] = stop
+        Task { [weak self] in
+            await stop.value
+            await self?.retired(name, stop: stop, port: controller.port)
+        }
+        return stop
+    }
+
+    /// Gives `entry` a port (its own, its predecessor's, its last one, or a free one) and a controller,
+    /// which waits for `predecessor`'s stop (or any stop of the same name still running) before it spawns.
+    private func start(_ entry: DesiredService, resolved: ResolvedService, executor: any RuntimeExecutor,
+                       predecessor: (stop: Task<Void, Never>, port: Int)?) async {
+        var resolved = resolved
+        if let fixed = resolved.service.port {
+            ports.reserve(fixed)
+            resolved.port = fixed
+        } else if let previous = predecessor?.port ?? retiringPort(entry.name) {
+            // The same entry restarting keeps its endpoint: the port is free once its predecessor stopped.
+            ports.reserve(previous)
+            resolved.port = previous
+        } else if let previous = lastPorts[entry.name], !ports.inUse.contains(previous),
+                  PortAllocator.isFree(previous, host: options.host) {
+            ports.reserve(previous)
+            resolved.port = previous
+        } else if let port = ports.allocate(host: options.host) {
+            resolved.port = port
+        } else {
+            var status = entry.baseStatus
+            status.phase = .Failed
+            status.reason = .NoFreePort
+            status.message = "no free TCP port on \(options.host)"
+            await store.update(status)
+            return
+        }
+        lastPorts[entry.name] = resolved.port
+        logger.info("starting", metadata: [
+            "service": "\(entry.name)", "runtime": "\(resolved.runtime.name)",
+            "runtimeSource": "\(resolved.runtime.source.rawValue)", "port": "\(resolved.port)",
+        ])
+        // `namespace/name` entries log to `<log-dir>/<namespace>/<name>.log`.
+        let logPath = (options.logDirectory as NSString).appendingPathComponent("\(entry.name).log")
+        try? FileManager.default.createDirectory(atPath: (logPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        controllers[entry.name] = ServiceController(
+            desired: entry, resolved: resolved, executor: executor, logPath: logPath,
+            after: predecessor?.stop ?? retiring[entry.name],
+            context: .init(store: store, ledger: ledger, prober: prober, backoff: options.backoff, logLimits: options.logLimits,
+                           livenessPeriod: options.livenessPeriod,
+                           livenessFailureThreshold: options.livenessFailureThreshold,
+                           runtimeGuard: options.runtimeGuard, sweeper: sweeper,
+                           fetcher: fetcher, admission: admission, logger: logger))
     }
 
     /// A background stop finished: forget it, and free its port unless a live entry uses it again.

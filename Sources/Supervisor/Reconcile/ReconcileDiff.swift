@@ -1,0 +1,42 @@
+/// The diff at the heart of a reconcile: desired state (the entries of the config in force) against
+/// observed state (the controllers running now, by the fingerprint of what each runs). Pure.
+///
+/// An entry keeps its controller, and so its process, only when it still wants to run with the very
+/// same fingerprint (`SpecHash` of its launch description); every other controller stops. An entry
+/// that wants to run and has no controller left (new, or changed: its old one is among the stops) gets
+/// a new one. Entries that do not run (`replicas: 0`, `suspend`, an entry error) only get a status.
+struct ReconcileDiff: Sendable, Equatable {
+    /// A controller that stops, and why (for the log).
+    struct Stop: Sendable, Equatable {
+        var name: String
+        var why: Why
+    }
+
+    /// Why a controller stops.
+    enum Why: String, Sendable, Equatable {
+        /// The entry is gone from the config.
+        case removed = "removed from config"
+        /// The entry changed, or no longer runs (`replicas: 0`, `suspend`, an entry error).
+        case changed = "spec changed"
+    }
+
+    /// Controllers to stop, in name order.
+    var stops: [Stop]
+    /// Names of desired entries that need a new controller, in config order.
+    var starts: [String]
+
+    /// Compares `desired` with the running controllers' fingerprints (`running`: name -> specHash).
+    init(desired: [DesiredService], running: [String: String]) {
+        let wanted = Dictionary(desired.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        stops = running.keys.sorted().compactMap { name in
+            guard let entry = wanted[name] else { return Stop(name: name, why: .removed) }
+            guard case .run = entry.action, entry.specHash == running[name] else { return Stop(name: name, why: .changed) }
+            return nil
+        }
+        let stopping = Set(stops.map(\.name))
+        starts = desired.compactMap { entry in
+            guard case .run = entry.action, running[entry.name] == nil || stopping.contains(entry.name) else { return nil }
+            return entry.name
+        }
+    }
+}
