@@ -73,17 +73,19 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // What the test targets share: loopback sockets and /proc readings (no product; tests only).
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "ConfigModelTests", dependencies: ["ConfigModel"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "ExecutorsTests", dependencies: ["Executors", "ConfigModel"], swiftSettings: strict),
         .testTarget(
             name: "SupervisorTests",
-            dependencies: ["Supervisor", "Executors", "ConfigModel"],
+            dependencies: ["Supervisor", "Executors", "ConfigModel", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "ConfigModel", "Supervisor",
+                "ConfigModel", "Supervisor", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,5 +1,6 @@
 import Foundation
 import Supervisor
+import TestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -141,12 +142,7 @@ final class AgentHarness {
     func service(_ name: String, in status: AgentStatus) -> ServiceStatus? { status.services.first { $0.name == name } }
 
     /// True while `pid` is a live process (not a zombie).
-    static func isAlive(_ pid: Int32) -> Bool {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return kill(pid, 0) == 0 }
-        guard let close = stat.lastIndex(of: ")") else { return true }
-        let state = stat[stat.index(close, offsetBy: 2)]
-        return state != "Z" && state != "X"
-    }
+    static func isAlive(_ pid: Int32) -> Bool { ProcFS.isAlive(pid) }
 
     /// Waits until `pid` is gone; records an issue if it never goes.
     func waitUntilGone(_ pid: Int32, sourceLocation: SourceLocation = #_sourceLocation) async throws {
@@ -173,29 +169,4 @@ func configYAML(_ services: String...) -> String {
 /// An InferenceService document body: `metadata.name` plus spec lines.
 func svc(_ name: String, model: String = "tiny-gguf", _ specLines: String...) -> String {
     (["metadata:\n  name: \(name)", "spec:", "  modelRef: \(model)"] + specLines.map { "  " + $0 }).joined(separator: "\n")
-}
-
-/// A listening TCP socket on 127.0.0.1, standing for a stranger that holds a port.
-final class PortHolder {
-    let fd: Int32
-    let port: Int
-
-    init() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = 0
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0, listen(fd, 1) == 0 else { throw POSIXError(.EADDRINUSE) }
-        var out = sockaddr_in()
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &out) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        self.fd = fd
-        self.port = Int(UInt16(bigEndian: out.sin_port))
-    }
-
-    func release() { close(fd) }
 }

@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import Supervisor
+import TestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -197,7 +198,7 @@ import Glibc
     }
 
     @Test func fixedPortHeldByAStrangerIsReportedAndRetried() async throws {
-        let holder = try PortHolder()
+        let holder = try LoopbackListener(backlog: 1)
         let agent = try AgentHarness(config: configYAML(svc("chat", "port: \(holder.port)"), svc("other")))
         try agent.start()
         let blocked = try await agent.waitFor("PortInUse shown") { agent.service("chat", in: $0)?.reason == .PortInUse }
@@ -205,7 +206,7 @@ import Glibc
         #expect(chat.phase == .CrashLoopBackOff)
         #expect(chat.message?.contains("port \(holder.port)") == true)
         try await agent.waitFor("other Ready") { agent.service("other", in: $0)?.phase == .Ready }
-        holder.release()
+        holder.close()
         let ready = try await agent.waitFor("chat Ready once the port is free") { agent.service("chat", in: $0)?.phase == .Ready }
         #expect(agent.service("chat", in: ready)?.port == holder.port)
         try await agent.terminate()
@@ -573,22 +574,15 @@ extension AgentIntegrationTests {
 
 /// Pids of live fake-runtime processes whose model lives under `folder`.
 func runningFakeRuntimes(in folder: String) throws -> [Int32] {
-    try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap { entry -> Int32? in
-        guard let pid = Int32(entry), AgentHarness.isAlive(pid),
-              let cmdline = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
-        let text = String(decoding: cmdline.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
+    ProcFS.pids().filter { pid in
+        guard ProcFS.isAlive(pid), let text = ProcFS.commandLine(of: pid) else { return false }
         // The runtime itself, not the `metal-agent guard` running it (whose arguments name it too).
-        return text.contains("fake-runtime --model \(folder)/") && !text.hasPrefix("metal-agent guard ") ? pid : nil
+        return text.contains("fake-runtime --model \(folder)/") && !text.hasPrefix("metal-agent guard ")
     }
 }
 
-/// The session id of `pid` (`/proc/<pid>/stat` field 6), nil when it is gone.
-func sessionID(of pid: Int32) -> Int32? {
-    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-          let close = stat.lastIndex(of: ")") else { return nil }
-    let fields = stat[stat.index(after: close)...].split(separator: " ")
-    return fields.count > 3 ? Int32(fields[3]) : nil
-}
+/// The session id of `pid`, nil when it is gone.
+func sessionID(of pid: Int32) -> Int32? { ProcFS.sessionID(of: pid) }
 
 /// Reads a pid a fake runtime wrote to `path`, waiting for the file (written once the helper runs).
 func pidFromFile(_ path: String) async throws -> Int32 {

@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import Supervisor
+import TestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -265,7 +266,7 @@ import Glibc
     // MARK: 2. The inherited environment changes how the agent talks to its own children
 
     /// A proxy that accepts connections and never answers (a dead corporate proxy).
-    static func deadProxy() throws -> PortHolder { try PortHolder() }
+    static func deadProxy() throws -> LoopbackListener { try LoopbackListener(backlog: 1) }
 
     /// The field report: with `http_proxy`/`ALL_PROXY` exported in lowercase, every probe to
     /// 127.0.0.1 went to the (dead) proxy; every entry timed out and crash-looped. Both runtimes'
@@ -277,7 +278,7 @@ import Glibc
     ])
     func probesNeverGoThroughAProxy(names: [String]) async throws {
         let proxy = try Self.deadProxy()
-        defer { proxy.release() }
+        defer { proxy.close() }
         let url = "http://127.0.0.1:\(proxy.port)"
         var environment = Dictionary(uniqueKeysWithValues: names.map { ($0, url) })
         environment["no_proxy"] = ""

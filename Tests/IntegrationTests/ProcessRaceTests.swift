@@ -1,5 +1,6 @@
 import Foundation
 import Supervisor
+import TestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -61,8 +62,8 @@ import Glibc
 /// The environment the agent inherits must not change how it talks to its own runtimes.
 @Suite struct InheritedEnvironmentTests {
     @Test func probesNeverGoThroughAProxyTheAgentInherited() async throws {
-        let dead = try PortHolder()  // accepts nothing: a proxy that is down
-        defer { dead.release() }
+        let dead = try LoopbackListener(backlog: 1)  // accepts nothing: a proxy that is down
+        defer { dead.close() }
         let proxy = "http://127.0.0.1:\(dead.port)"
         let agent = try AgentHarness(config: AgentIntegrationTests.both)
         try agent.start(environment: [

@@ -2,6 +2,7 @@ import Executors
 import Foundation
 import Logging
 import Synchronization
+import TestSupport
 import Testing
 @testable import Supervisor
 
@@ -113,7 +114,7 @@ final class ManualClock: SupervisionClock {
     }
 
     @Test func crashLoopFollowsTheKubeletScheduleAndWaitsForTheClock() async throws {
-        let supervision = await loop("/bin/sh", ["-c", "exit 3"], port: try freePort())
+        let supervision = await loop("/bin/sh", ["-c", "exit 3"], port: try LoopbackListener.freePort())
         let run = Task { await supervision.run() }
         defer { run.cancel() }
         var schedule: [Duration] = []
@@ -136,7 +137,7 @@ final class ManualClock: SupervisionClock {
     @Test func tenMinutesReadyResetsTheBackoff() async throws {
         let fake = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("../IntegrationTests/Fixtures/fake-runtime").standardized.path
-        let port = try freePort()
+        let port = try LoopbackListener.freePort()
         let supervision = await loop(fake, ["--model", "/dev/null", "--port", "\(port)"], port: port)
         let run = Task { await supervision.run() }
         defer { run.cancel() }
@@ -159,21 +160,4 @@ final class ManualClock: SupervisionClock {
         run.cancel()
         await run.value
     }
-}
-
-/// A TCP port nobody listens on right now.
-func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let bound = withUnsafePointer(to: &addr) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    guard bound == 0 else { throw POSIXError(.EADDRINUSE) }
-    var out = sockaddr_in()
-    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &out) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-    return Int(UInt16(bigEndian: out.sin_port))
 }

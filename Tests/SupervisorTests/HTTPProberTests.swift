@@ -2,6 +2,7 @@ import Executors
 import Foundation
 import Synchronization
 @testable import Supervisor
+import TestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -44,13 +45,13 @@ import Glibc
     }
 
     @Test func refusedAndSilentServersAreUnreachable() async throws {
-        let closed = try Listener()
+        let closed = try LoopbackListener(backlog: 512)
         let port = closed.port
         closed.close()
         let refused = await prober.check(HTTPProbe(path: "/health"), endpoint: "http://127.0.0.1:\(port)")
         #expect(refused == .unreachable("connect: Connection refused"))
 
-        let silent = try Listener()  // accepts connections (backlog) but never answers
+        let silent = try LoopbackListener(backlog: 512)  // accepts connections (backlog) but never answers
         defer { silent.close() }
         let timedOut = await prober.check(HTTPProbe(path: "/health", timeout: .seconds(0.2)), endpoint: "http://127.0.0.1:\(silent.port)")
         #expect(timedOut == .unreachable("timed out waiting for the response"))
@@ -58,7 +59,7 @@ import Glibc
     }
 
     @Test func cancellingTheCallerEndsTheWaitAtOnce() async throws {
-        let silent = try Listener()
+        let silent = try LoopbackListener(backlog: 512)
         defer { silent.close() }
         let probe = HTTPProbe(path: "/health", timeout: .seconds(3600))
         let task = Task { await prober.check(probe, endpoint: "http://127.0.0.1:\(silent.port)") }
@@ -102,30 +103,6 @@ func withDeadline<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable ()
     }
 }
 
-/// A listening TCP socket on 127.0.0.1 that never accepts.
-final class Listener: Sendable {
-    let fd: Int32
-    let port: Int
-
-    init() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0, listen(fd, 512) == 0 else { throw POSIXError(.EADDRINUSE) }
-        var out = sockaddr_in()
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &out) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        self.fd = fd
-        port = Int(UInt16(bigEndian: out.sin_port))
-    }
-
-    func close() { _ = Glibc.close(fd) }
-}
-
 /// A one-thread HTTP responder: reads each request's head (and `Content-Length` body), answers with
 /// `respond(request)`, then closes (or keeps the connection open when `keepOpen`). Records requests.
 /// Its thread ends when the server is released (the listening socket closes).
@@ -137,13 +114,13 @@ final class TinyServer: Sendable {
         var all: [String] { requests.withLock { $0 } }
     }
 
-    private let listener: Listener
+    private let listener: LoopbackListener
     private let recorder = Recorder()
     var port: Int { listener.port }
     var requests: [String] { recorder.all }
 
     init(keepOpen: Bool = false, respond: @escaping @Sendable (String) -> String) throws {
-        listener = try Listener()
+        listener = try LoopbackListener(backlog: 512)
         let fd = listener.fd
         let recorder = self.recorder
         let thread = Thread {

@@ -1,5 +1,6 @@
 import Executors
 import Foundation
+import TestSupport
 import Testing
 @testable import Supervisor
 
@@ -39,17 +40,9 @@ import Testing
 
     /// A connection that is accepted but never answered times out within the probe's timeout.
     @Test func aSilentServerTimesOut() async throws {
-        let fd = socket(AF_INET, SOCK_STREAM_TYPE, 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        listen(fd, 4)
-        var out = sockaddr_in()
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &out) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        let port = UInt16(bigEndian: out.sin_port)
+        let listener = try LoopbackListener(backlog: 4)
+        defer { listener.close() }
+        let port = listener.port
         let outcome = await HTTPProber().check(HTTPProbe(path: "/health", timeout: .seconds(0.3)), endpoint: "http://127.0.0.1:\(port)")
         guard case .unreachable(let why) = outcome else {
             Issue.record("expected unreachable, got \(outcome)")

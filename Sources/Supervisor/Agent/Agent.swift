@@ -342,7 +342,7 @@ public actor Agent: Service {
         logger.notice("stopping \(running.count) of \(snapshot.services.count) entries; a second SIGINT or SIGTERM kills them at once", metadata: [
             "entries": "\(running.map { "\($0.name) (pid \($0.pid.map(String.init) ?? "-"))" }.joined(separator: ", "))",
             "deadline": "\(Timestamp.string(deadline))",
-            "grace": "\(longest)",
+            "grace": "\(Int(longest.inSeconds)) s",
         ])
         let all = controllers
         controllers = [:]
