@@ -19,4 +19,16 @@ struct DurationArgument: ExpressibleByArgument, Sendable {
     }
 
     static var defaultCompletionKind: CompletionKind { .default }
+
+    /// The default as `--help` shows it, in the flag's own spelling: `500ms`, `10s`, `5m`, `1h`.
+    var defaultValueDescription: String { Self.spelling(of: duration) }
+
+    /// `duration` in the largest unit that writes it whole (`1h`, `5m`, `10s`), else milliseconds.
+    static func spelling(of duration: Duration) -> String {
+        let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+        for (suffix, factor) in [("h", Int64(3_600_000)), ("m", 60_000), ("s", 1000)] where milliseconds > 0 && milliseconds % factor == 0 {
+            return "\(milliseconds / factor)\(suffix)"
+        }
+        return "\(milliseconds)ms"
+    }
 }

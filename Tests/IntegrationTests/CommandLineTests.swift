@@ -48,6 +48,16 @@ func runAgentCommand(_ arguments: [String], in directory: URL? = nil) throws -> 
         #expect(report.warnings.map(\.reason) == [.OverriddenFlag])
     }
 
+    @Test func durationDefaultsReadAsTheyAreWritten() throws {
+        let help = try runAgentCommand(["run", "--help"])
+        let text = help.out.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(!text.contains("DurationArgument"), "a default shown as a Swift value: \(text)")
+        for flag in ["--backoff-initial <backoff-initial>", "--backoff-max <backoff-max>", "--status-write-interval"] {
+            #expect(text.contains(flag))
+        }
+        #expect(text.contains("(default: 10s)") && text.contains("(default: 5m)") && text.contains("(default: 50ms)"))
+    }
+
     @Test func usageErrorsExitTwo() throws {
         #expect(try runAgentCommand(["validate"]).status == 2)
         #expect(try runAgentCommand(["validate", "--config", "/nonexistent/models.yaml"]).status == 2)
