@@ -95,59 +95,77 @@ public actor Agent: Service {
             ConfigWatcher(path: path, folder: ConfigSources.isFolder(path)) { trigger.yield() }
         }
         for watcher in watchers { try watcher.start() }
-        let hangups = Task {
-            for await _ in await UnixSignalsSequence(trapping: .sighup) {
-                trigger.yield()
-            }
-        }
-        // Re-check on an interval too: an entry that failed because its model file was missing starts
-        // once the file appears, and the status file is rewritten (recreated if deleted) at least this often.
-        let interval = options.resyncInterval
-        let sweeper = self.sweeper
-        let sweepInterval = options.orphanSweepInterval
-        let resync = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: interval)
-                trigger.yield()
-                if let sweeper, sweepInterval == nil { _ = await Task.detached { sweeper.sweep() }.value }
-            }
-        }
-        // A separate sweep loop only when asked for (tests run it in a tight loop to widen race windows).
-        let sweeps = Task.detached {
-            guard let sweeper, let sweepInterval else { return }
-            while !Task.isCancelled {
-                sweeper.sweep()
-                try? await Task.sleep(for: sweepInterval)
-            }
-        }
+        defer { for watcher in watchers { watcher.stop() } }
         // A problem with the agent's own output (a closed stderr) shows in the status file at once.
         let store = self.store
         AgentOutput.shared.onWarning { Task { await store.flush() } }
-        // Shutdown: the first SIGTERM/SIGINT is graceful (swift-service-lifecycle ends `triggers`); a
-        // second one, while runtimes take their grace period, kills them all at once, as docker compose does.
-        let signals = Task { [weak self] in
-            var count = 0
-            for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
-                count += 1
-                if count >= 2 { await self?.killAllAndExit(signal) }
-            }
-        }
-        defer { signals.cancel() }
         await store.flushNow()
         // Runtimes a killed predecessor left running would hold their ports (and memory): stop them first.
         await ledger.stopLeftovers(grace: .seconds(10))
         await reload()
-        for await _ in triggers.cancelOnGracefulShutdown() {
-            // Let a burst of editor writes settle; further events collapse into one pending trigger.
-            try? await Task.sleep(for: .milliseconds(50))
-            await reload()
+
+        // One tree: the agent's own loops are child tasks of this group, and graceful shutdown (the end of
+        // `triggers`) ends the reconcile loop, after which the others are cancelled. (Each entry's
+        // supervision loop is a task its `ServiceController` owns, so that one entry can be stopped
+        // alone; `stopAll()` waits for every one of them, so none outlives `run()`.)
+        await withDiscardingTaskGroup { group in
+            group.addTask { await Self.forwardHangups(to: trigger) }
+            group.addTask { [options, sweeper] in
+                await Self.resync(every: options.resyncInterval, trigger: trigger, sweeper: options.orphanSweepInterval == nil ? sweeper : nil)
+            }
+            if let sweeper, let interval = options.orphanSweepInterval {
+                group.addTask { await Self.sweep(sweeper, every: interval) }
+            }
+            group.addTask { [weak self] in await self?.killOnSecondSignal() }
+            for await _ in triggers.cancelOnGracefulShutdown() {
+                // Let a burst of editor writes settle; further events collapse into one pending trigger.
+                try? await Task.sleep(for: .milliseconds(50))
+                await reload()
+            }
+            logger.info("shutting down: stopping all services")
+            await stopAll()  // with the second-signal listener still running
+            group.cancelAll()
         }
-        for watcher in watchers { watcher.stop() }
-        hangups.cancel()
-        resync.cancel()
-        sweeps.cancel()
-        logger.info("shutting down: stopping all services")
-        await stopAll()
+    }
+
+    /// SIGHUP asks for a reload (as it does of most daemons). Ends when cancelled.
+    private static func forwardHangups(to trigger: AsyncStream<Void>.Continuation) async {
+        for await _ in await UnixSignalsSequence(trapping: .sighup) {
+            trigger.yield()
+        }
+    }
+
+    /// Asks for a reload every `interval` even without a file event (an entry that failed because its
+    /// model file was missing starts once the file appears; the status file is rewritten, recreated if
+    /// deleted, at least this often), and sweeps orphans at the same pace when `sweeper` is given.
+    private static func resync(every interval: Duration, trigger: AsyncStream<Void>.Continuation, sweeper: OrphanSweeper?) async {
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: interval) } catch { return }
+            trigger.yield()
+            // The sweep reads /proc and may block: off the cooperative pool.
+            if let sweeper { _ = await Task.detached { sweeper.sweep() }.value }
+        }
+    }
+
+    /// A sweep loop of its own, only when `--orphan-sweep-interval` asks for one (tests run it in a tight
+    /// loop to widen race windows).
+    private static func sweep(_ sweeper: OrphanSweeper, every interval: Duration) async {
+        while !Task.isCancelled {
+            // The sweep reads /proc and may block: off the cooperative pool.
+            _ = await Task.detached { sweeper.sweep() }.value
+            do { try await Task.sleep(for: interval) } catch { return }
+        }
+    }
+
+    /// The first SIGTERM/SIGINT is graceful (swift-service-lifecycle ends the reconcile loop); a second
+    /// one, while runtimes take their grace period, kills them all at once, as docker compose does.
+    /// Keeps listening through `stopAll()`: it is cancelled only when `run()` returns.
+    private func killOnSecondSignal() async {
+        var count = 0
+        for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+            count += 1
+            if count >= 2 { await killAllAndExit(signal) }
+        }
     }
 
     /// Re-reads every config file and reconciles. A file that cannot be read, parsed or validated keeps
