@@ -10,166 +10,215 @@ struct DesiredStateBuilder: Sendable {
 
     typealias FileCheck = @Sendable (String) -> (exists: Bool, isDirectory: Bool)
 
+    /// Resolves every InferenceService of `config` (in order); `fileExists` checks model files (tests
+    /// pass their own).
     func build(_ config: AgentConfig, fileExists: FileCheck = DesiredStateBuilder.stat) -> [DesiredService] {
         config.services.map { service in
-            let key = service.qualifiedName
-            let entryName = "InferenceService \"\(key)\""
             let file = service.file.isEmpty ? config.file : service.file
-            var status = ServiceStatus(name: key, model: service.modelRef, phase: .Pending)
+            var status = ServiceStatus(name: service.qualifiedName, model: service.modelRef, phase: .Pending)
             status.namespace = service.namespace
-            func failed(_ reason: Reason, _ field: String, at mark: SourceMark?, _ message: String, file explicitFile: String? = nil) -> DesiredService {
-                // A position inside the Model's document is in the Model's file (which may be another config file).
-                var errorFile = explicitFile
-                if errorFile == nil, let model = config.model(for: service), !model.file.isEmpty, let mark,
-                   model.fieldMarks.values.contains(mark), service.fieldMarks.values.contains(mark) == false {
-                    errorFile = model.file
-                }
-                let diagnostic = EntryDiagnostic(
-                    service: key, reason: reason,
-                    error: ConfigError(file: errorFile ?? file, mark: mark ?? service.mark, field: "\(entryName) \(field)", message: message))
-                var s = status
-                s.phase = .Failed
-                s.reason = reason
-                s.message = diagnostic.error.description
-                var desired = DesiredService(name: key, action: .failed(diagnostic), baseStatus: s, specHash: nil)
-                desired.warnings = ignoredFieldWarnings(service, executor: nil, file: file)
-                return desired
-            }
-            let modelRefMark = service.fieldMarks["spec.modelRef"]
-            guard let model = config.model(for: service) else {
-                // As in a cluster: the entry waits for its Model, which any config file may define later.
-                return failed(.ModelNotFound, "spec.modelRef", at: modelRefMark,
-                              "no Model named \"\(service.modelRef)\" in namespace \(service.namespace) in any config file; the entry starts once one defines it")
-            }
-            status.format = model.format.rawValue
-            let runtimeMark = service.fieldMarks["spec.runtime"]
-            let runtime: ResolvedRuntime
-            do throws(RuntimeResolutionError) {
-                runtime = try resolveRuntime(service, default: node.defaultRuntime, enabled: Set(node.binaries.keys))
+            do throws(EntryFailure) {
+                return try resolve(service, in: config, file: file, status: &status, fileExists: fileExists)
             } catch {
-                switch error {
-                case .notEnabled(let name, let source, _):
-                    status.runtime = name
-                    status.runtimeSource = source.rawValue
-                case .notSupported(let name, _):
-                    status.runtime = name
-                    status.runtimeSource = RuntimeSource.spec.rawValue
-                    return failed(.RuntimeNotSupported, "spec.runtime", at: runtimeMark, error.description)
-                case .unknown:
-                    break
-                }
-                return failed(.RuntimeNotEnabled, "spec.runtime", at: runtimeMark, error.description)
+                return failed(error, service: service, config: config, file: file, status: status)
             }
-            status.runtime = runtime.name
-            status.runtimeSource = runtime.source.rawValue
-            // A parked entry is not checked further: its model may not be on this node yet.
-            if service.replicas == 0 || service.suspend {
-                status.phase = .Stopped
-                status.reason = service.suspend ? .Suspended : .ScaledToZero
-                status.message = service.suspend ? "spec.suspend is true" : "spec.replicas is 0"
-                var desired = DesiredService(name: key, action: .stopped, baseStatus: status, specHash: nil)
-                desired.warnings = ignoredFieldWarnings(service, executor: node.registry.executor(for: runtime.name), file: file)
-                return desired
-            }
-            let servable = Set(node.registry.runtimeNames.compactMap { node.registry.executor(for: $0) }.flatMap(\.formats))
-            guard servable.contains(model.format) else {
-                let list = node.registry.runtimeNames.compactMap { node.registry.executor(for: $0) }
-                    .map { "\($0.formats.map(\.rawValue).sorted().joined(separator: ", ")) (\($0.name))" }.joined(separator: " and ")
-                return failed(.FormatNotSupported, "spec.modelRef", at: model.fieldMarks["spec.format"] ?? modelRefMark,
-                              "Model \"\(model.name)\" has format \(model.format.rawValue); this agent serves \(list)")
-            }
-            guard let executor = node.registry.executor(for: runtime.name), let binary = node.binaries[runtime.name] else {
-                return failed(.RuntimeNotEnabled, "spec.runtime", at: runtimeMark, "no executor for runtime \"\(runtime.name)\"")
-            }
-            guard executor.formats.contains(model.format) else {
-                let wants = executor.formats.map(\.rawValue).sorted().joined(separator: ", ")
-                let from = runtime.source == .spec ? "spec.runtime" : "the agent's default runtime"
-                return failed(.FormatMismatch, "spec.modelRef", at: modelRefMark,
-                              "Model \"\(model.name)\" has format \(model.format.rawValue), but runtime \(runtime.name) (from \(from)) serves \(wants)")
-            }
-            let sourceMark = model.fieldMarks["spec.source"]
-            let path: String
-            var fetch: ModelFetch?
-            switch ModelLocation.resolve(model, store: node.modelStore, environment: node.environment) {
-            case .failure(let problem):
-                return failed(problem.reason, "spec.modelRef", at: sourceMark ?? modelRefMark, problem.message)
-            case .success(let location):
-                path = location.path
-                fetch = location.fetch
-            }
-            status.modelPath = path
-            var mmprojPath: String?
-            switch model.mmproj {
-            case .remote(let url)?, .http(let url)?:
-                return failed(.UnsupportedModelSource, "spec.modelRef", at: model.fieldMarks["spec.mmproj"] ?? modelRefMark,
-                              "Model \"\(model.name)\" mmproj \(url) is not a local path; download it and point spec.mmproj at the file")
-            case .huggingFace(let hf)?:
-                return failed(.UnsupportedModelSource, "spec.modelRef", at: model.fieldMarks["spec.mmproj"] ?? modelRefMark,
-                              "Model \"\(model.name)\" mmproj \(hf) is not a local path; download it and point spec.mmproj at the file")
-            case .home(let rest)?:
-                guard let home = node.environment["HOME"], !home.isEmpty else {
-                    return failed(.ModelNotFound, "spec.modelRef", at: model.fieldMarks["spec.mmproj"] ?? modelRefMark,
-                                  "Model \"\(model.name)\": mmproj ~/\(rest) needs HOME, which is not set for the agent")
-                }
-                let p = (home as NSString).appendingPathComponent(rest)
-                guard fileExists(p).exists else {
-                    return failed(.ModelNotFound, "spec.modelRef", at: model.fieldMarks["spec.mmproj"] ?? modelRefMark,
-                                  "Model \"\(model.name)\": mmproj file \(p) does not exist")
-                }
-                mmprojPath = p
-            case .path(let p)?:
-                guard fileExists(p).exists else {
-                    return failed(.ModelNotFound, "spec.modelRef", at: model.fieldMarks["spec.mmproj"] ?? modelRefMark,
-                                  "Model \"\(model.name)\": mmproj file \(p) does not exist")
-                }
-                mmprojPath = p
-            case nil:
+        }
+    }
+
+    /// Why an entry cannot run: its reason, the field and position to name, and a sentence.
+    struct EntryFailure: Error {
+        var reason: Reason
+        var field: String
+        var mark: SourceMark?
+        var message: String
+
+        init(_ reason: Reason, _ field: String, at mark: SourceMark?, _ message: String) {
+            self.reason = reason
+            self.field = field
+            self.mark = mark
+            self.message = message
+        }
+    }
+
+    /// The `.failed` entry for `failure`, with the status the resolution reached so far.
+    private func failed(_ failure: EntryFailure, service: InferenceService, config: AgentConfig, file: String, status: ServiceStatus) -> DesiredService {
+        // A position inside the Model's document is in the Model's file (which may be another config file).
+        var errorFile = file
+        if let model = config.model(for: service), !model.file.isEmpty, let mark = failure.mark,
+           model.fieldMarks.values.contains(mark), service.fieldMarks.values.contains(mark) == false {
+            errorFile = model.file
+        }
+        let diagnostic = EntryDiagnostic(
+            service: service.qualifiedName, reason: failure.reason,
+            error: ConfigError(file: errorFile, mark: failure.mark ?? service.mark,
+                               field: "InferenceService \"\(service.qualifiedName)\" \(failure.field)", message: failure.message))
+        var s = status
+        s.phase = .Failed
+        s.reason = failure.reason
+        s.message = diagnostic.error.description
+        var desired = DesiredService(name: service.qualifiedName, action: .failed(diagnostic), baseStatus: s, specHash: nil)
+        desired.warnings = ignoredFieldWarnings(service, executor: nil, file: file)
+        return desired
+    }
+
+    /// One entry: its Model, runtime, executor, formats and files; `status` gathers what is known as it
+    /// goes (the runtime, the model path), so that a failure still shows it.
+    /// - Throws: `EntryFailure` for the first thing that keeps the entry from running.
+    private func resolve(_ service: InferenceService, in config: AgentConfig, file: String, status: inout ServiceStatus,
+                         fileExists: FileCheck) throws(EntryFailure) -> DesiredService {
+        let modelRefMark = service.fieldMarks["spec.modelRef"]
+        guard let model = config.model(for: service) else {
+            // As in a cluster: the entry waits for its Model, which any config file may define later.
+            throw EntryFailure(.ModelNotFound, "spec.modelRef", at: modelRefMark,
+                               "no Model named \"\(service.modelRef)\" in namespace \(service.namespace) in any config file; the entry starts once one defines it")
+        }
+        status.format = model.format.rawValue
+        let runtime = try resolveRuntime(of: service, status: &status)
+        status.runtime = runtime.name
+        status.runtimeSource = runtime.source.rawValue
+        // A parked entry is not checked further: its model may not be on this node yet.
+        if service.replicas == 0 || service.suspend {
+            status.phase = .Stopped
+            status.reason = service.suspend ? .Suspended : .ScaledToZero
+            status.message = service.suspend ? "spec.suspend is true" : "spec.replicas is 0"
+            var desired = DesiredService(name: service.qualifiedName, action: .stopped, baseStatus: status, specHash: nil)
+            desired.warnings = ignoredFieldWarnings(service, executor: node.registry.executor(for: runtime.name), file: file)
+            return desired
+        }
+        let (executor, binary) = try executor(for: runtime, model: model, service: service)
+        let sourceMark = model.fieldMarks["spec.source"]
+        let location: ModelLocation
+        switch ModelLocation.resolve(model, store: node.modelStore, environment: node.environment) {
+        case .failure(let problem): throw EntryFailure(problem.reason, "spec.modelRef", at: sourceMark ?? modelRefMark, problem.message)
+        case .success(let found): location = found
+        }
+        let path = location.path
+        status.modelPath = path
+        let mmprojPath = try mmprojPath(model, modelRefMark: modelRefMark, fileExists: fileExists)
+        let draftPath = try draftPath(service, in: config, modelPath: path, fileExists: fileExists)
+        try checkModelFiles(model, path: path, downloads: location.fetch?.downloads == true, at: sourceMark ?? modelRefMark, fileExists: fileExists)
+        let resolved = ResolvedService(
+            service: service, model: model, modelPath: path, runtime: runtime, binary: binary, host: service.bindAddress ?? node.host,
+            port: service.port ?? 0, mmprojPath: mmprojPath, draftModelPath: draftPath, version: node.versions[runtime.name])
+        let launch = executor.launch(resolved)
+        var hash = SpecHash.of(launch)
+        if let fetch = location.fetch {
+            // A new digest or URL re-checks the model, even when the runtime's argv stays the same.
+            hash = SpecHash.of([hash, fetch.source, model.sha256 ?? ""])
+        }
+        status.specHash = hash
+        status.spec = Self.summary(service, model: model, runtime: runtime, binary: binary)
+        var desired = DesiredService(name: service.qualifiedName, action: .run(resolved, executor), baseStatus: status, specHash: hash)
+        desired.fetch = location.fetch
+        desired.warnings = overriddenFlags(service, executor: executor, launch: launch, file: file)
+            + ignoredFieldWarnings(service, executor: executor, binary: binary, file: file)
+        return desired
+    }
+
+    /// The entry's runtime (its own, else the agent's default), which must be supported and enabled here.
+    private func resolveRuntime(of service: InferenceService, status: inout ServiceStatus) throws(EntryFailure) -> ResolvedRuntime {
+        let runtimeMark = service.fieldMarks["spec.runtime"]
+        do throws(RuntimeResolutionError) {
+            return try ConfigModel.resolveRuntime(service, default: node.defaultRuntime, enabled: Set(node.binaries.keys))
+        } catch {
+            switch error {
+            case .notEnabled(let name, let source, _):
+                status.runtime = name
+                status.runtimeSource = source.rawValue
+            case .notSupported(let name, _):
+                status.runtime = name
+                status.runtimeSource = RuntimeSource.spec.rawValue
+                throw EntryFailure(.RuntimeNotSupported, "spec.runtime", at: runtimeMark, error.description)
+            case .unknown:
                 break
             }
-            var draftPath: String?
-            if let ref = service.tuning.draftModelRef {
-                guard let draft = config.model(named: ref, namespace: service.namespace), case .path(let p) = draft.source else {
-                    return failed(.ModelNotFound, "spec.speculativeDecoding.draftModelRef", at: service.fieldMarks["spec.speculativeDecoding"],
-                                  "no local Model named \"\(ref)\" in namespace \(service.namespace) for the draft model")
-                }
-                draftPath = p
-            } else if let name = service.tuning.draftModel {
-                draftPath = name.hasPrefix("/") ? name : (path as NSString).deletingLastPathComponent + "/" + name
+            throw EntryFailure(.RuntimeNotEnabled, "spec.runtime", at: runtimeMark, error.description)
+        }
+    }
+
+    /// The runtime's executor and binary, once the Model's format is one this node serves and this
+    /// runtime serves.
+    private func executor(for runtime: ResolvedRuntime, model: Model, service: InferenceService) throws(EntryFailure) -> (any RuntimeExecutor, String) {
+        let modelRefMark = service.fieldMarks["spec.modelRef"]
+        let executors = node.registry.runtimeNames.compactMap { node.registry.executor(for: $0) }
+        guard executors.contains(where: { $0.formats.contains(model.format) }) else {
+            let list = executors.map { "\($0.formats.map(\.rawValue).sorted().joined(separator: ", ")) (\($0.name))" }.joined(separator: " and ")
+            throw EntryFailure(.FormatNotSupported, "spec.modelRef", at: model.fieldMarks["spec.format"] ?? modelRefMark,
+                               "Model \"\(model.name)\" has format \(model.format.rawValue); this agent serves \(list)")
+        }
+        guard let executor = node.registry.executor(for: runtime.name), let binary = node.binaries[runtime.name] else {
+            throw EntryFailure(.RuntimeNotEnabled, "spec.runtime", at: service.fieldMarks["spec.runtime"], "no executor for runtime \"\(runtime.name)\"")
+        }
+        guard executor.formats.contains(model.format) else {
+            let wants = executor.formats.map(\.rawValue).sorted().joined(separator: ", ")
+            let from = runtime.source == .spec ? "spec.runtime" : "the agent's default runtime"
+            throw EntryFailure(.FormatMismatch, "spec.modelRef", at: modelRefMark,
+                               "Model \"\(model.name)\" has format \(model.format.rawValue), but runtime \(runtime.name) (from \(from)) serves \(wants)")
+        }
+        return (executor, binary)
+    }
+
+    /// The Model's multimodal projector file, which must be local and exist; nil when it has none.
+    private func mmprojPath(_ model: Model, modelRefMark: SourceMark?, fileExists: FileCheck) throws(EntryFailure) -> String? {
+        let mark = model.fieldMarks["spec.mmproj"] ?? modelRefMark
+        let path: String
+        switch model.mmproj {
+        case nil:
+            return nil
+        case .remote(let url)?, .http(let url)?:
+            throw EntryFailure(.UnsupportedModelSource, "spec.modelRef", at: mark,
+                               "Model \"\(model.name)\" mmproj \(url) is not a local path; download it and point spec.mmproj at the file")
+        case .huggingFace(let hf)?:
+            throw EntryFailure(.UnsupportedModelSource, "spec.modelRef", at: mark,
+                               "Model \"\(model.name)\" mmproj \(hf) is not a local path; download it and point spec.mmproj at the file")
+        case .home(let rest)?:
+            guard let home = node.environment["HOME"], !home.isEmpty else {
+                throw EntryFailure(.ModelNotFound, "spec.modelRef", at: mark,
+                                   "Model \"\(model.name)\": mmproj ~/\(rest) needs HOME, which is not set for the agent")
             }
-            if let draftPath, service.tuning.speculativeType != nil, !fileExists(draftPath).exists {
-                return failed(.ModelNotFound, "spec.speculativeDecoding", at: service.fieldMarks["spec.speculativeDecoding"],
-                              "draft model file \(draftPath) does not exist")
+            path = (home as NSString).appendingPathComponent(rest)
+        case .path(let p)?:
+            path = p
+        }
+        guard fileExists(path).exists else {
+            throw EntryFailure(.ModelNotFound, "spec.modelRef", at: mark, "Model \"\(model.name)\": mmproj file \(path) does not exist")
+        }
+        return path
+    }
+
+    /// The speculative-decoding draft model's file (a local Model, or a file beside the model); nil
+    /// when the entry has none.
+    private func draftPath(_ service: InferenceService, in config: AgentConfig, modelPath: String, fileExists: FileCheck) throws(EntryFailure) -> String? {
+        let mark = service.fieldMarks["spec.speculativeDecoding"]
+        var draftPath: String?
+        if let ref = service.tuning.draftModelRef {
+            guard let draft = config.model(named: ref, namespace: service.namespace), case .path(let p) = draft.source else {
+                throw EntryFailure(.ModelNotFound, "spec.speculativeDecoding.draftModelRef", at: mark,
+                                   "no local Model named \"\(ref)\" in namespace \(service.namespace) for the draft model")
             }
-            var found = fileExists(path)
-            if let fetch, fetch.downloads {
-                // Downloaded into the store before the start: a file, or a folder for a whole repository.
-                found = (exists: true, isDirectory: model.format == .mlx)
-            }
-            if !found.exists {
-                return failed(.ModelNotFound, "spec.modelRef", at: sourceMark ?? modelRefMark,
-                              "Model \"\(model.name)\": \(model.format == .mlx ? "folder" : "file") \(path) does not exist")
-            }
-            if model.format == .mlx && !found.isDirectory {
-                return failed(.ModelNotFound, "spec.modelRef", at: sourceMark ?? modelRefMark, "Model \"\(model.name)\": MLX model \(path) is not a folder")
-            }
-            if model.format == .gguf && found.isDirectory {
-                return failed(.ModelNotFound, "spec.modelRef", at: sourceMark ?? modelRefMark, "Model \"\(model.name)\": GGUF model \(path) is a folder, not a file")
-            }
-            let resolved = ResolvedService(
-                service: service, model: model, modelPath: path, runtime: runtime, binary: binary, host: service.bindAddress ?? node.host,
-                port: service.port ?? 0, mmprojPath: mmprojPath, draftModelPath: draftPath, version: node.versions[runtime.name])
-            var hash = SpecHash.of(executor.launch(resolved))
-            if let fetch {
-                // A new digest or URL re-checks the model, even when the runtime's argv stays the same.
-                hash = SpecHash.of([hash, fetch.source, model.sha256 ?? ""])
-            }
-            status.specHash = hash
-            status.spec = Self.summary(service, model: model, runtime: runtime, binary: binary)
-            var desired = DesiredService(name: key, action: .run(resolved, executor), baseStatus: status, specHash: hash)
-            desired.fetch = fetch
-            desired.warnings = overriddenFlags(service, executor: executor, launch: executor.launch(resolved), file: file)
-                + ignoredFieldWarnings(service, executor: executor, binary: binary, file: file)
-            return desired
+            draftPath = p
+        } else if let name = service.tuning.draftModel {
+            draftPath = name.hasPrefix("/") ? name : (modelPath as NSString).deletingLastPathComponent + "/" + name
+        }
+        if let draftPath, service.tuning.speculativeType != nil, !fileExists(draftPath).exists {
+            throw EntryFailure(.ModelNotFound, "spec.speculativeDecoding", at: mark, "draft model file \(draftPath) does not exist")
+        }
+        return draftPath
+    }
+
+    /// The model is where the runtime will look: a GGUF file, or an MLX folder (or downloaded there first).
+    private func checkModelFiles(_ model: Model, path: String, downloads: Bool, at mark: SourceMark?, fileExists: FileCheck) throws(EntryFailure) {
+        // Downloaded into the store before the start: a file, or a folder for a whole repository.
+        let found = downloads ? (exists: true, isDirectory: model.format == .mlx) : fileExists(path)
+        if !found.exists {
+            throw EntryFailure(.ModelNotFound, "spec.modelRef", at: mark,
+                               "Model \"\(model.name)\": \(model.format == .mlx ? "folder" : "file") \(path) does not exist")
+        }
+        if model.format == .mlx && !found.isDirectory {
+            throw EntryFailure(.ModelNotFound, "spec.modelRef", at: mark, "Model \"\(model.name)\": MLX model \(path) is not a folder")
+        }
+        if model.format == .gguf && found.isDirectory {
+            throw EntryFailure(.ModelNotFound, "spec.modelRef", at: mark, "Model \"\(model.name)\": GGUF model \(path) is a folder, not a file")
         }
     }
 
