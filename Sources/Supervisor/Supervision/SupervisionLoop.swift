@@ -36,14 +36,20 @@ struct SupervisionLoop: Sendable {
         if case .granted(let grant) = admission, let memory = context.admission { await memory.release(grant) }
     }
 
+    /// How one run ended: the process's own ending (nil when it never ran) and why, for the status.
+    private struct Ending {
+        var termination: Termination?
+        var reason: Reason
+        var message: String
+    }
+
+    /// Runs the runtime again and again, backing off between runs, until cancelled or the entry's
+    /// `restartPolicy` keeps an ending.
     private func supervise(_ initial: ServiceStatus) async {
         var status = initial
         var logger = context.logger
         logger[metadataKey: "service"] = "\(status.name)"
         var attempt = 0
-        let clock = context.clock
-        let grace = launch.terminationGracePeriod
-
         while !Task.isCancelled {
             status.phase = .Starting
             status.ready = false
@@ -51,102 +57,108 @@ struct SupervisionLoop: Sendable {
             status.pid = nil
             status.processGroup = nil
             await context.store.update(status)
-
-            var termination: Termination?
-            var why: (reason: Reason, message: String)
-            if !PortAllocator.isFree(launch.port, host: launch.host) {
-                // Another process holds the port: starting would only fail with a less clear error.
-                termination = nil
-                why = (.PortInUse, "port \(launch.port) on \(launch.host) is in use (by another process, or by an entry's agent-assigned port)")
-                logger.error("port in use", metadata: ["port": "\(launch.port)"])
-            } else {
-                switch await ChildProcess.spawn(launch, logPath: logPath, limits: context.logLimits, guardCommand: context.runtimeGuard, sweeper: context.sweeper) {
-                case .failure(let error):
-                    termination = .spawnFailed(error.message)
-                    why = (.SpawnFailed, "cannot start \(launch.executable): \(error.message)")
-                    logger.error("spawn failed", metadata: ["error": "\(error.message)"])
-                case .success(let child):
-                    await context.ledger.started(status.name, pid: child.pid, guarded: child.guarded)
-                    status.pid = child.runtimePid
-                    status.processGroup = child.pid
-                    status.startedAt = Timestamp.string()
-                    status.reason = nil
-                    status.message = child.logProblem
-                    if let problem = child.logProblem { logger.warning("\(problem)") }
-                    await context.store.update(status)
-                    logger.info("started", metadata: ["pid": "\(child.runtimePid)", "pgid": "\(child.pid)", "endpoint": "\(launch.endpoint)"])
-
-                    switch await awaitReadiness(child) {
-                    case .cancelled:
-                        await retire(child, grace: grace, logger: logger)
-                        return
-                    case .exited(let t):
-                        termination = t
-                        // Why it failed is in its own output (a bad flag, a model that fails to load, a port in use).
-                        let said = child.output.tellingLine.map { "; its output: \($0)" } ?? ""
-                        why = (.ExitedBeforeReady, "exited before it became ready: \(t)\(said)")
-                    case .timedOut:
-                        termination = await child.terminate(grace: grace, logger: logger)
-                        why = (.StartupTimeout, "not ready within \(Int(launch.startupTimeout.inSeconds)) s (readiness \(launch.readiness.method) \(launch.readiness.path)); stopped")
-                    case .ready:
-                        let readyAt = clock.now
-                        status.phase = .Ready
-                        status.ready = true
-                        await context.store.update(status)
-                        logger.info("ready", metadata: ["endpoint": "\(launch.endpoint)"])
-                        let outcome = await watchLiveness(child)
-                        if clock.now - readyAt >= context.backoff.resetAfter { attempt = 0 }
-                        switch outcome {
-                        case .cancelled:
-                            await retire(child, grace: grace, logger: logger)
-                            return
-                        case .exited(let t):
-                            termination = t
-                            let said = child.output.tellingLine.map { "; its output: \($0)" } ?? ""
-                            why = (.Exited, "exited while ready: \(t)\(said)")
-                        case .livenessFailed(let detail):
-                            termination = await child.terminate(grace: grace, logger: logger)
-                            why = (.LivenessFailed, "liveness probe \(launch.liveness.method) \(launch.liveness.path) failed \(launch.liveness.failureThreshold) times (\(detail)); restarted")
-                        }
-                    }
-                    // The leader is gone; whatever it left in its process group goes too (it may hold the port).
-                    await retire(child, grace: grace, logger: logger)
-                }
-            }
-
+            guard let ending = await runOnce(&status, attempt: &attempt, logger: logger) else { return }
             status.ready = false
             status.pid = nil
             status.processGroup = nil
-            if let termination {
+            if let termination = ending.termination {
                 status.lastExitCode = termination.exitCode
                 if case .signaled(let signal) = termination { status.lastSignal = signal } else { status.lastSignal = nil }
                 status.lastTerminationReason = termination.reason
             }
-
-            // restartPolicy (Kubernetes semantics): Never keeps any ending, OnFailure keeps a clean exit.
-            let completed = termination == .exited(0) && Self.endedOnItsOwn(why.reason)
-            if launch.restartPolicy == .Never || (launch.restartPolicy == .OnFailure && completed) {
-                status.phase = completed ? .Stopped : .Failed
-                status.reason = completed ? .Completed : why.reason
-                status.message = why.message + "; restartPolicy \(launch.restartPolicy.rawValue): not restarted (edit the entry to start it again)"
-                status.nextRestartAt = nil
-                await context.store.update(status)
-                logger.warning("not restarting", metadata: ["restartPolicy": "\(launch.restartPolicy.rawValue)", "reason": "\(status.reason?.rawValue ?? "")"])
-                return
-            }
-
+            if await keptEnded(ending, &status, logger: logger) { return }
             // Crashed, failed a probe or never started: back off, then try again.
             attempt += 1
             status.restarts += 1
             let delay = context.backoff.delay(forAttempt: attempt)
             status.phase = .CrashLoopBackOff
-            status.reason = why.reason
-            status.message = why.message + "; restarting in \(delay)"
+            status.reason = ending.reason
+            status.message = ending.message + "; restarting in \(delay)"
             status.nextRestartAt = Timestamp.string(Date().addingTimeInterval(delay.inSeconds))
             await context.store.update(status)
-            logger.warning("backing off", metadata: ["reason": "\(why.reason)", "detail": "\(why.message)", "delay": "\(delay)"])
-            do { try await clock.sleep(for: delay) } catch { return }
+            logger.warning("backing off", metadata: ["reason": "\(ending.reason)", "detail": "\(ending.message)", "delay": "\(delay)"])
+            do { try await context.clock.sleep(for: delay) } catch { return }
         }
+    }
+
+    /// restartPolicy (Kubernetes semantics): `Never` keeps any ending, `OnFailure` keeps a clean exit.
+    /// Returns true, with the final status written, when this ending is kept.
+    private func keptEnded(_ ending: Ending, _ status: inout ServiceStatus, logger: Logger) async -> Bool {
+        let completed = ending.termination == .exited(0) && Self.endedOnItsOwn(ending.reason)
+        guard launch.restartPolicy == .Never || (launch.restartPolicy == .OnFailure && completed) else { return false }
+        status.phase = completed ? .Stopped : .Failed
+        status.reason = completed ? .Completed : ending.reason
+        status.message = ending.message + "; restartPolicy \(launch.restartPolicy.rawValue): not restarted (edit the entry to start it again)"
+        status.nextRestartAt = nil
+        await context.store.update(status)
+        logger.warning("not restarting", metadata: ["restartPolicy": "\(launch.restartPolicy.rawValue)", "reason": "\(status.reason?.rawValue ?? "")"])
+        return true
+    }
+
+    /// One run: checks the port, spawns, waits for readiness, watches liveness, and stops what is left.
+    /// Resets `attempt` after a run Ready for the backoff's reset time. Returns nil when cancelled (the
+    /// process is stopped first).
+    private func runOnce(_ status: inout ServiceStatus, attempt: inout Int, logger: Logger) async -> Ending? {
+        let grace = launch.terminationGracePeriod
+        guard PortAllocator.isFree(launch.port, host: launch.host) else {
+            // Another process holds the port: starting would only fail with a less clear error.
+            logger.error("port in use", metadata: ["port": "\(launch.port)"])
+            return Ending(termination: nil, reason: .PortInUse,
+                          message: "port \(launch.port) on \(launch.host) is in use (by another process, or by an entry's agent-assigned port)")
+        }
+        let child: ChildProcess
+        switch await ChildProcess.spawn(launch, logPath: logPath, limits: context.logLimits, guardCommand: context.runtimeGuard, sweeper: context.sweeper) {
+        case .failure(let error):
+            logger.error("spawn failed", metadata: ["error": "\(error.message)"])
+            return Ending(termination: .spawnFailed(error.message), reason: .SpawnFailed, message: "cannot start \(launch.executable): \(error.message)")
+        case .success(let started):
+            child = started
+        }
+        await context.ledger.started(status.name, pid: child.pid, guarded: child.guarded)
+        status.pid = child.runtimePid
+        status.processGroup = child.pid
+        status.startedAt = Timestamp.string()
+        status.reason = nil
+        status.message = child.logProblem
+        if let problem = child.logProblem { logger.warning("\(problem)") }
+        await context.store.update(status)
+        logger.info("started", metadata: ["pid": "\(child.runtimePid)", "pgid": "\(child.pid)", "endpoint": "\(launch.endpoint)"])
+        // Why it failed is often in its own output (a bad flag, a model that fails to load, a port in use).
+        let said = { child.output.tellingLine.map { "; its output: \($0)" } ?? "" }
+        let ending: Ending
+        switch await awaitReadiness(child) {
+        case .cancelled:
+            await retire(child, grace: grace, logger: logger)
+            return nil
+        case .exited(let t):
+            ending = Ending(termination: t, reason: .ExitedBeforeReady, message: "exited before it became ready: \(t)\(said())")
+        case .timedOut:
+            let t = await child.terminate(grace: grace, logger: logger)
+            ending = Ending(termination: t, reason: .StartupTimeout,
+                            message: "not ready within \(Int(launch.startupTimeout.inSeconds)) s (readiness \(launch.readiness.method) \(launch.readiness.path)); stopped")
+        case .ready:
+            let readyAt = context.clock.now
+            status.phase = .Ready
+            status.ready = true
+            await context.store.update(status)
+            logger.info("ready", metadata: ["endpoint": "\(launch.endpoint)"])
+            let outcome = await watchLiveness(child)
+            if context.clock.now - readyAt >= context.backoff.resetAfter { attempt = 0 }
+            switch outcome {
+            case .cancelled:
+                await retire(child, grace: grace, logger: logger)
+                return nil
+            case .exited(let t):
+                ending = Ending(termination: t, reason: .Exited, message: "exited while ready: \(t)\(said())")
+            case .livenessFailed(let detail):
+                let t = await child.terminate(grace: grace, logger: logger)
+                ending = Ending(termination: t, reason: .LivenessFailed,
+                                message: "liveness probe \(launch.liveness.method) \(launch.liveness.path) failed \(launch.liveness.failureThreshold) times (\(detail)); restarted")
+            }
+        }
+        // The leader is gone; whatever it left in its process group goes too (it may hold the port).
+        await retire(child, grace: grace, logger: logger)
+        return ending
     }
 
     /// Whether the process ended by itself (its exit code is its own verdict), rather than being stopped
