@@ -76,48 +76,15 @@ final class ChildProcess: Sendable {
             logProblem = "log file \(logPath) cannot be written (\(error)); the runtime's output is dropped"
         }
         let tail = OutputTail()
-        var environment = Environment.inherit
-        var overrides: [Environment.Key: String?] = [:]
-        // Inherited variables that would change how the agent reaches the runtime are not passed on;
-        // spec.env can still set them.
-        for name in Self.unreachableIfInherited {
-            if let key = Environment.Key(rawValue: name) { overrides[key] = .some(nil) }
+        let command: Command
+        switch Self.command(for: launch, guardCommand: guardCommand) {
+        case .failure(let error): return .failure(error)
+        case .success(let built): command = built
         }
-        for (name, value) in launch.environment {
-            if let key = Environment.Key(rawValue: name) { overrides[key] = value }
-        }
-        environment = environment.updating(overrides)
-        var options = PlatformOptions()
-        options.processGroupID = 0  // its own group: pgid = pid
-
-        let executable: Executable
-        let arguments: Arguments
-        var lifeline: Int32 = -1
-        var guardSide: Int32 = -1
-        if let guardCommand, let guardExecutable = guardCommand.first {
-            // The guard's stdin is one end of a socket pair; the agent keeps the other (close-on-exec,
-            // so no other child inherits it) until the guard has exited.
-            var pair: [Int32] = [-1, -1]
-            guard closeOnExecSocketPair(&pair) == 0 else {
-                return .failure(SpawnError(message: "socketpair: \(String(cString: strerror(errno)))"))
-            }
-            lifeline = pair[0]
-            guardSide = pair[1]
-            executable = .path(FilePath(guardExecutable))
-            let grace = String(launch.terminationGracePeriod.inSeconds)
-            arguments = Arguments(
-                executablePathOverride: "metal-agent",
-                remainingValues: Array(guardCommand.dropFirst()) + ["--grace-seconds", grace, "--", launch.executable] + launch.arguments)
-        } else {
-            executable = launch.executable.contains("/") ? .path(FilePath(launch.executable)) : .name(launch.executable)
-            arguments = Arguments(launch.arguments)
-        }
-        let configuration = Configuration(
-            executable: executable, arguments: arguments, environment: environment, platformOptions: options)
-
+        let configuration = command.configuration
         let exit = ExitLatch()
-        let agentEnd = lifeline
-        let guardEnd = guardSide
+        let agentEnd = command.lifeline
+        let guardEnd = command.guardSide
         // Closed once the guard has exited *and* its answer has been read: closing it earlier could let
         // the number be reused by another open while the answer is still being read from it.
         let lifelineCloser = SharedCloser(fd: agentEnd, users: 2)
@@ -165,6 +132,12 @@ final class ChildProcess: Sendable {
         // The guard answers `pid <n>` once the runtime runs, or `error <why>`.
         let answer = await GuardHandshake.receive(agentEnd, timeout: .seconds(30))
         lifelineCloser.release()
+        return await Self.guarded(pid: pid, answer: answer, exit: exit, tail: tail, logProblem: logProblem)
+    }
+
+    /// The child a guard's `answer` describes: its runtime's pid, or why the runtime did not start (a
+    /// guard that never answered is stopped).
+    private static func guarded(pid: Int32, answer: GuardHandshake, exit: ExitLatch, tail: OutputTail, logProblem: String?) async -> Result<ChildProcess, SpawnError> {
         switch answer {
         case .runtime(let runtimePid):
             return .success(ChildProcess(pid: pid, runtimePid: runtimePid, guarded: true, exit: exit, output: tail, logProblem: logProblem))
@@ -176,6 +149,50 @@ final class ChildProcess: Sendable {
                 .terminate(grace: .seconds(1), logger: Logger(label: "metal-agent"))
             return .failure(SpawnError(message: "the runtime guard did not start the runtime: \(why)"))
         }
+    }
+
+    /// What to exec for one start: the swift-subprocess configuration and, under a guard, the two ends of
+    /// the lifeline socket (-1 without a guard).
+    private struct Command {
+        var configuration: Configuration
+        var lifeline: Int32 = -1
+        var guardSide: Int32 = -1
+    }
+
+    /// The environment (the agent's, less `unreachableIfInherited`, plus the launch's), the process group
+    /// (its own: pgid = pid) and argv: the guard's (`metal-agent guard --grace-seconds S -- RUNTIME ...`,
+    /// with a fresh socket pair for its stdin) or the runtime's own.
+    private static func command(for launch: LaunchDescription, guardCommand: [String]?) -> Result<Command, SpawnError> {
+        var overrides: [Environment.Key: String?] = [:]
+        // Inherited variables that would change how the agent reaches the runtime are not passed on;
+        // spec.env can still set them.
+        for name in Self.unreachableIfInherited {
+            if let key = Environment.Key(rawValue: name) { overrides[key] = .some(nil) }
+        }
+        for (name, value) in launch.environment {
+            if let key = Environment.Key(rawValue: name) { overrides[key] = value }
+        }
+        let environment = Environment.inherit.updating(overrides)
+        var options = PlatformOptions()
+        options.processGroupID = 0  // its own group: pgid = pid
+        guard let guardCommand, let guardExecutable = guardCommand.first else {
+            let executable: Executable = launch.executable.contains("/") ? .path(FilePath(launch.executable)) : .name(launch.executable)
+            return .success(Command(configuration: Configuration(
+                executable: executable, arguments: Arguments(launch.arguments), environment: environment, platformOptions: options)))
+        }
+        // The guard's stdin is one end of a socket pair; the agent keeps the other (close-on-exec, so no
+        // other child inherits it) until the guard has exited.
+        var pair: [Int32] = [-1, -1]
+        guard closeOnExecSocketPair(&pair) == 0 else {
+            return .failure(SpawnError(message: "socketpair: \(String(cString: strerror(errno)))"))
+        }
+        let grace = String(launch.terminationGracePeriod.inSeconds)
+        let arguments = Arguments(
+            executablePathOverride: "metal-agent",
+            remainingValues: Array(guardCommand.dropFirst()) + ["--grace-seconds", grace, "--", launch.executable] + launch.arguments)
+        let configuration = Configuration(
+            executable: .path(FilePath(guardExecutable)), arguments: arguments, environment: environment, platformOptions: options)
+        return .success(Command(configuration: configuration, lifeline: pair[0], guardSide: pair[1]))
     }
 
     /// Waits at most `timeout` for the process to end; nil when it still runs (or on cancellation).
