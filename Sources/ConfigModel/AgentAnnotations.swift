@@ -49,6 +49,7 @@ extension ConfigLoader {
 
     /// Applies annotated agent-only settings to a service read from its spec. Returns false after
     /// recording an error (a bad value, or a different value in both places).
+    /// Long on purpose: one block per annotation, as a table of the agent-only settings.
     static func apply(_ annotated: AnnotatedFields, to service: inout InferenceService, entry: String, reader: inout FieldReader) -> Bool {
         let before = reader.errors.count
         func number(_ field: String, _ range: ClosedRange<Int>) -> Int? {

@@ -61,6 +61,9 @@ public enum ConfigLoader {
     ///   duplicate names in one namespace, two entries on one `spec.port`, a name that is not a DNS-1123
     ///   subdomain, a file with no documents, a file over `maxFileBytes`. A `modelRef` to no Model is
     ///   not among them: that is an entry error (`ModelNotFound`), as in a cluster.
+    ///
+    /// Long on purpose: the checks that need the whole file (duplicate names, shared ports, kinds)
+    /// follow one another in the order their errors are reported.
     public static func parse(_ bytes: [UInt8], file: String) throws(ConfigLoadError) -> ConfigFile {
         var reader = FieldReader(file: file)
         guard bytes.count <= maxFileBytes else {
@@ -406,6 +409,8 @@ public enum ConfigLoader {
         return model
     }
 
+    /// Reads one InferenceService document's fields into the typed model.
+    /// Long on purpose: one line per spec field, in the order of `SpecFields.swift`, like a table.
     static func readService(_ node: YAMLNode, entry: String, reader: inout FieldReader) -> InferenceService? {
         let before = reader.errors.count
         var validator = SpecValidator()

@@ -29,6 +29,8 @@ struct SpecValidator {
     /// - Parameters:
     ///   - entry: `Model "m"` or `InferenceService "s"`, the prefix of every error's field.
     ///   - fieldClass: the class of the field that holds `node`.
+    ///
+    /// Long on purpose: one `switch` over `FieldType`, each case the CRD's rule for that type.
     mutating func check(_ node: YAMLNode, _ type: FieldType, path: String, schemaPath: String, entry: String, fieldClass: FieldClass, reader: inout FieldReader) {
         let label = "\(entry) \(path)"
         switch type {

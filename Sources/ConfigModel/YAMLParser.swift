@@ -44,6 +44,9 @@ public enum YAMLParser {
         }
     }
 
+    /// Runs libyaml's event parser over `bytes` and builds the node trees, one per document, with marks.
+    /// Long on purpose: one loop with one `switch` over libyaml's event types (yaml.h), kept together so
+    /// that every event and its cleanup (`yaml_event_delete`) are visible in one place.
     private static func parseEvents(_ bytes: [UInt8]) throws(YAMLSyntaxError) -> [YAMLNode] {
         var parser = yaml_parser_t()
         guard yaml_parser_initialize(&parser) == 1 else {

@@ -102,6 +102,7 @@ public struct LlamaServerExecutor: RuntimeExecutor {
     /// --embedding --pooling rank --cache-ram 0`, each left out when extraArgs has it, as LLMKube does),
     /// and `--spec-type` (aliases mtp → draft-mtp, draft → draft-simple, disabled → none) with `-md`,
     /// `--spec-draft-n-max`, `--spec-draft-p-min`. Flags verified against llama-server b11434 `--help`.
+    /// Long on purpose: one line per llama-server flag, like a table.
     public static func tuningArguments(_ r: ResolvedService) -> [String] {
         let t = r.service.tuning
         var args: [String] = []

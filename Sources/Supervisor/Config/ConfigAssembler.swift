@@ -29,6 +29,8 @@ struct ConfigAssembler {
     }
 
     /// Reads every file of `paths` (see `ConfigSources.expand`) and assembles the config.
+    /// Long on purpose: each file's fate (read, kept from its last good content, vanished within its
+    /// grace, rejected) is decided in one pass, in the order of `paths`.
     mutating func assemble(_ paths: [String]) -> Outcome {
         let sources = ConfigSources.expand(paths)
         var errors: [ConfigError] = []

@@ -142,6 +142,10 @@ struct ModelDownloader: Sendable {
         }
     }
 
+    /// One HTTP attempt: the request (with `Range` to resume a `.partial`), the status, range and length
+    /// checks, and the body streamed to the `.partial` file and hashed as it arrives.
+    /// Long on purpose: the stream's file descriptor, hash state and progress live across these steps,
+    /// and splitting them would pass all three around.
     private func attemptOnce(_ request: Request, client: HTTPClient, progress: @escaping @Sendable (DownloadProgress) async -> Void) async throws -> String {
         let partial = request.destination + ".partial"
         let folder = (request.destination as NSString).deletingLastPathComponent
