@@ -130,6 +130,10 @@ struct Run: AsyncParsableCommand {
         defer { withExtendedLifetime(lock) {} }
         let agent = Agent(options: options, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if !listenAddress.isLoopback {
+            logger.warning("the operator endpoint listens beyond this machine: anyone who reaches it reads the status and metrics",
+                           metadata: ["listen": "\(listenAddress)"])
+        }
         if let state = options.operatorState {
             // First in the list, so it is stopped last: /healthz says 503 while the runtimes stop.
             // Its end (a port it cannot bind) never ends the agent.

@@ -112,7 +112,7 @@ import Glibc
         #expect(try await runAgentCommandAsync(["run", "--config", "x.yaml", "--listen", "127.0.0.1:70000"], in: dir).status == 2)
     }
 
-    /// Slowloris (thousands of connections that never finish a request head) and a 1 GiB request body:
+    /// Slowloris (10,000 connections that never finish a request head) and a 1 GiB request body:
     /// the agent's memory and descriptors stay bounded and an edit still applies while they last.
     @Test func hostileClientsCostBoundedMemoryAndNoSupervision() async throws {
         let agent = try AgentHarness(config: configYAML(svc("chat")))
@@ -136,10 +136,15 @@ import Glibc
             }
             return sent
         }
-        // 2,000 slowloris connections: connected, half a request head, then silence.
+        // 10,000 slowloris connections: connected (or connecting), half a request head, then silence.
         var limit = rlimit()
         getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-        let count = min(2_000, Int(limit.rlim_cur) - 200)
+        if limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = min(limit.rlim_max, 20_000)
+            setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+            getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        }
+        let count = min(10_000, Int(limit.rlim_cur) - 500)
         var loris: [Int32] = []
         defer { for fd in loris { close(fd) } }
         for _ in 0..<max(0, count) {

@@ -34,6 +34,14 @@ import Glibc
         return (process.terminationStatus, (try? String(contentsOf: out, encoding: .utf8)) ?? "", (try? String(contentsOf: err, encoding: .utf8)) ?? "")
     }
 
+    @Test func versionPrintsTheVersionAndTheCommit() async throws {
+        let result = try await runAgentCommandAsync(["--version"], in: FileManager.default.temporaryDirectory)
+        #expect(result.status == 0)
+        // A debug build is not built by scripts/build-release: its commit is unknown.
+        let line = result.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(line.wholeMatch(of: /\d+\.\d+\.\d+ \(commit [0-9a-f]{7,40}(-dirty)?\)/) != nil || line.hasSuffix("(commit unknown)"), "\(line)")
+    }
+
     @Test(.enabled(if: ReleaseBuildTests.enabled, "set METAL_AGENT_RELEASE_TEST=1 (builds the static release binary) or METAL_AGENT_RELEASE_BIN"))
     func theStaticBinaryRunsInACleanEnvironment() async throws {
         let binary: String

@@ -86,7 +86,8 @@ public struct StatusTable: Sendable {
         let written = "status written \(Self.age(since: status.updatedAt, now: now)) ago"
         switch presence {
         case .running(let pid):
-            return "agent: running (pid \(pid ?? "unknown")), \(written)"
+            let endpoint = status.operatorEndpoint.map { ", endpoint \($0)" } ?? ""
+            return "agent: running (pid \(pid ?? "unknown"))\(endpoint), \(written)"
         case .gone:
             return "agent: NOT RUNNING (its lock is not held): this status is stale, \(written)"
         }
