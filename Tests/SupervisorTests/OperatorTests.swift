@@ -1,5 +1,6 @@
 import ConfigModel
 import Foundation
+import Synchronization
 @testable import Supervisor
 import Testing
 
@@ -132,5 +133,67 @@ import Testing
         try put(log.path, "")
         log.keepPreviousRun()
         #expect(log.files(previous: true).count == 3)
+    }
+}
+
+/// `LogFollower` across rotations that happen faster than it checks.
+@Suite struct LogFollowerTests {
+    /// Collects what the follower hands over (it calls back from its own task).
+    final class Sink: Sendable {
+        private let bytes = Mutex<[UInt8]>([])
+        func add(_ chunk: UnsafeRawBufferPointer) { bytes.withLock { $0 += chunk } }
+        var text: String { String(decoding: bytes.withLock { $0 }, as: UTF8.self) }
+    }
+
+    @Test func everyLineOnceAcrossQuickRotationsAndAReplacement() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("follow-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("chat.log").path
+        func append(_ text: String) throws {
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data(text.utf8))
+            try handle.close()
+        }
+        func rotate() {
+            // As RotatingLog does: .k -> .k+1, the current file -> .1, a new current file.
+            var k = 1
+            while FileManager.default.fileExists(atPath: "\(path).\(k)") { k += 1 }
+            while k > 1 {
+                rename("\(path).\(k - 1)", "\(path).\(k)")
+                k -= 1
+            }
+            rename(path, "\(path).1")
+            FileManager.default.createFile(atPath: path, contents: nil)
+        }
+        FileManager.default.createFile(atPath: path, contents: Data("old\n".utf8))
+        let sink = Sink()
+        let follower = LogFollower(path: path)
+        let task = Task { await follower.follow(fromStart: true) { sink.add($0) } }
+        try append("line 0\n")
+        let clock = ContinuousClock()
+        var end = clock.now + .seconds(60)
+        while !sink.text.contains("line 0") && clock.now < end { try await Task.sleep(for: .milliseconds(20)) }
+        var expected = ["old", "line 0"]
+        for round in 1...20 {
+            // Several rotations between two checks of the follower, at times, and a restart's replacement.
+            try append("line \(round)a\n")
+            rotate()
+            try append("line \(round)b\n")
+            if round % 5 == 0 {
+                LogFiles(path: path).keepPreviousRun()
+                FileManager.default.createFile(atPath: path, contents: nil)
+            }
+            try append("line \(round)c\n")
+            expected += ["line \(round)a", "line \(round)b", "line \(round)c"]
+            if round % 3 == 0 { try await Task.sleep(for: .milliseconds(150)) }
+        }
+        end = clock.now + .seconds(60)
+        while !sink.text.contains("line 20c") && clock.now < end { try await Task.sleep(for: .milliseconds(20)) }
+        try await Task.sleep(for: .milliseconds(300))  // anything printed twice would show by now
+        task.cancel()
+        await task.value
+        #expect(sink.text.split(separator: "\n").map(String.init) == expected)
     }
 }

@@ -77,18 +77,18 @@ public struct LogFollower: Sendable {
         }
     }
 
-    /// The rotated files (`path.k` ... `path.1`, oldest first) written after the file `old` (device and
-    /// inode): those below its index when it is still there, else all of them (it was deleted, or moved
-    /// to `<name>.previous.log` by a restart, which moves every older file with it).
+    /// The files written after the file `old` (device and inode), oldest first, the current file left
+    /// out: the chain is the previous run's (`<name>.previous.log.k` ... `.previous.log`, see `LogFiles`)
+    /// then the current run's rotated files (`path.k` ... `path.1`). When `old` is not in the chain
+    /// (deleted by rotation), every current rotated file.
     func newerRotatedFiles(than old: (ino_t, dev_t)) -> [String] {
-        var rotated: [String] = []
-        var k = 1
+        let files = LogFiles(path: path)
+        let current = files.files().filter { $0 != path }
+        let chain = files.files(previous: true) + current
         var info = stat()
-        while stat("\(path).\(k)", &info) == 0 {
-            if info.st_ino == old.0 && info.st_dev == old.1 { return rotated.reversed() }
-            rotated.append("\(path).\(k)")
-            k += 1
+        for (index, file) in chain.enumerated() where stat(file, &info) == 0 && info.st_ino == old.0 && info.st_dev == old.1 {
+            return Array(chain[(index + 1)...])
         }
-        return rotated.reversed()
+        return current
     }
 }
