@@ -33,6 +33,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // The operator endpoint (--listen): HTTP server and Prometheus text; no default traits (swift-configuration).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // The one and only libyaml binding: a system-library target found by pkg-config.
@@ -43,6 +46,8 @@ let package = Package(
         ),
         // prctl and pidfd calls Swift cannot import (Linux).
         .target(name: "CProcessControl", cSettings: portableC),
+        // The git commit of a release build (`scripts/build-release` defines it), for `--version`.
+        .target(name: "CBuildInfo"),
         // The runtime guard: a small C program installed beside metal-agent (Linux), one per runtime.
         .executableTarget(name: "metal-agent-guard", dependencies: ["CProcessControl"], cSettings: portableC),
         .target(name: "ConfigModel", dependencies: ["CYaml"], swiftSettings: strict),
@@ -59,6 +64,9 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             exclude: ["README.md"],
             swiftSettings: strict
@@ -66,7 +74,7 @@ let package = Package(
         .executableTarget(
             name: "metal-agent",
             dependencies: [
-                "ConfigModel", "Executors", "Supervisor", "metal-agent-guard",
+                "ConfigModel", "Executors", "Supervisor", "metal-agent-guard", "CBuildInfo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

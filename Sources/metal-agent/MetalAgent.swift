@@ -1,25 +1,30 @@
 import ArgumentParser
+import CBuildInfo
 import Foundation
 
 /// `metal-agent`: supervises local LLM inference servers described by a `models.yaml`.
 @main
 struct MetalAgent: AsyncParsableCommand {
     static let version = "0.1.0"
+    /// The git commit this binary was built from (`unknown` unless built by `scripts/build-release`).
+    static let commit = String(cString: metal_agent_git_commit())
 
     static let configuration = CommandConfiguration(
         commandName: "metal-agent",
         abstract: "Supervise local LLM inference servers (llama-server, mlx-server) from a models.yaml.",
         discussion: """
             Each InferenceService entry picks its runtime with spec.runtime; entries without one use --runtime.
-            Exit status: 0 success, 1 invalid config (validate, plan), 2 usage error.
+            Exit status: 0 success, 1 invalid config (validate, plan), 2 usage error; status: 3 not every entry Ready.
             Examples:
               metal-agent --config models.yaml
+              metal-agent status --config models.yaml
+              metal-agent logs chat --config models.yaml -f
               metal-agent run --config models.yaml --runtime mlx-server --log-dir /var/log/metal-agent
               metal-agent validate --config models.yaml
               metal-agent plan --config next.yaml --status-file models.status.json
             """,
-        version: version,
-        subcommands: [Run.self, Validate.self, PlanCommand.self, Guard.self],
+        version: "\(version) (commit \(commit))",
+        subcommands: [Run.self, Validate.self, PlanCommand.self, StatusCommand.self, WaitCommand.self, LogsCommand.self, Guard.self],
         defaultSubcommand: Run.self
     )
 

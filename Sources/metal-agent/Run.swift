@@ -55,6 +55,9 @@ struct Run: AsyncParsableCommand {
 
     @OptionGroup var models: ModelOptions
 
+    @Option(help: "Operator endpoint (GET /healthz, /readyz, /status, /metrics): HOST:PORT, or none. Loopback by default; any other address must be named (0.0.0.0:9090). Port 0 picks a free port (see operatorEndpoint in the status file).")
+    var listen: String = ListenAddress.standard.description
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -64,6 +67,7 @@ struct Run: AsyncParsableCommand {
         guard logMaxBytes > 0 else { throw ValidationError("--log-max-bytes must be a positive number of bytes") }
         guard logMaxFiles >= 1 else { throw ValidationError("--log-max-files must be at least 1") }
         if let t = livenessFailureThreshold, t < 1 { throw ValidationError("--liveness-failure-threshold must be at least 1") }
+        do { _ = try ListenAddress(parsing: listen) } catch { throw ValidationError("\(error)") }
         try models.check()
     }
 
@@ -104,6 +108,10 @@ struct Run: AsyncParsableCommand {
         options.statusWriteInterval = statusWriteInterval.duration
         options.configPaths = configPaths
         models.apply(to: &options)
+        let listenAddress = (try? ListenAddress(parsing: listen)) ?? .none
+        if listenAddress != .none {
+            options.operatorState = OperatorState(version: MetalAgent.version, commit: MetalAgent.commit)
+        }
         // Each runtime runs under the runtime guard, a small C program installed beside this binary.
         guard let guardPath = RuntimeGuardBinary.path() else {
             logger.critical("\(RuntimeGuardBinary.missingMessage)")
@@ -119,8 +127,22 @@ struct Run: AsyncParsableCommand {
         }
         defer { withExtendedLifetime(lock) {} }
         let agent = Agent(options: options, logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if !listenAddress.isLoopback {
+            logger.warning("the operator endpoint listens beyond this machine: anyone who reaches it reads the status and metrics",
+                           metadata: ["listen": "\(listenAddress)"])
+        }
+        if let state = options.operatorState {
+            // First in the list, so it is stopped last: /healthz says 503 while the runtimes stop.
+            // Its end (a port it cannot bind) never ends the agent.
+            let server = OperatorServer(address: listenAddress, state: state, logger: logger) { endpoint in
+                await agent.operatorListening(endpoint)
+            }
+            services.append(.init(service: server, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
+        }
+        services.append(.init(service: agent))
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: agent)],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()

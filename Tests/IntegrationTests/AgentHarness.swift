@@ -61,7 +61,8 @@ final class AgentHarness {
         try? FileManager.default.removeItem(at: dir)
     }
 
-    /// Starts the agent with both fake runtimes and a fast backoff; `extra` flags go last.
+    /// Starts the agent with both fake runtimes and a fast backoff, and without the operator endpoint
+    /// (`--listen none`, unless `extra` names a `--listen`: tests run many agents at once); `extra` flags go last.
     /// - Parameters:
     ///   - stderr: where the agent's stderr goes (default: `stderrPath`).
     ///   - shell: a `/bin/sh` command run first, which then execs the agent (`ulimit -f 16`, say).
@@ -71,7 +72,7 @@ final class AgentHarness {
         let arguments = (configArguments ?? ["--config", configPath]) + [
             "--llama-server-bin", Self.fakeRuntime, "--mlx-server-bin", Self.fakeRuntime,
             "--backoff-initial", "200ms", "--backoff-max", "1s", "--log-level", "debug",
-        ] + extra
+        ] + (extra.contains("--listen") ? [] : ["--listen", "none"]) + extra
         if let shell {
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
             process.arguments = ["-c", shell + " && exec \"$0\" \"$@\"", Self.agentBinary] + arguments
@@ -86,6 +87,18 @@ final class AgentHarness {
         }
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.standardError = stderr ?? FileHandle(forWritingAtPath: stderrPath)
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+    }
+
+    /// Starts the agent with exactly `arguments` (no flags added), stderr to `stderrPath`.
+    func start(exactly arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.agentBinary)
+        process.arguments = arguments
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: stderrPath)
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         self.process = process

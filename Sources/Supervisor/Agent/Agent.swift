@@ -59,7 +59,7 @@ public actor Agent: Service {
         let store = StatusStore(
             file: StatusFile(path: options.statusPath), capabilities: capabilities,
             node: NodeInfo.current(agentVersion: options.agentVersion), configPath: options.configPath,
-            minimumWriteInterval: options.statusWriteInterval, logger: logger)
+            minimumWriteInterval: options.statusWriteInterval, logger: logger, operatorState: options.operatorState)
         self.store = store
         let modelStore = ModelStore(directory: options.modelStore)
         self.fetcher = ModelFetcher(
@@ -122,6 +122,7 @@ public actor Agent: Service {
                 try? await Task.sleep(for: .milliseconds(50))
                 await reload()
             }
+            options.operatorState?.shuttingDown()
             logger.info("shutting down: stopping all services")
             await stopAll()  // with the second-signal listener still running
             group.cancelAll()
@@ -172,6 +173,7 @@ public actor Agent: Service {
     /// its last good content in force; the other files' edits apply. Only `run()` calls it, one reload
     /// at a time, so reconciles never interleave.
     private func reload() async {
+        options.operatorState?.metrics.reconciled()
         let outcome = assembler.assemble(options.configPaths)
         if let after = outcome.recheckAfter, let recheck {
             // A file vanished from a folder: look again once its grace is over (it may be back by then).
@@ -318,7 +320,12 @@ public actor Agent: Service {
                            livenessPeriod: options.livenessPeriod,
                            livenessFailureThreshold: options.livenessFailureThreshold,
                            runtimeGuard: options.runtimeGuard, sweeper: sweeper,
-                           fetcher: fetcher, admission: admission, logger: logger))
+                           fetcher: fetcher, admission: admission, metrics: options.operatorState?.metrics, logger: logger))
+    }
+
+    /// Records where the operator endpoint listens, for the status file (`operatorEndpoint`).
+    public func operatorListening(_ endpoint: String?) async {
+        await store.operatorListening(endpoint)
     }
 
     /// A background stop finished: forget it, and free its port unless a live entry uses it again.

@@ -22,12 +22,18 @@ public final class AgentLock: Sendable {
         }
     }
 
-    /// Takes the lock or throws at once.
+    /// Takes the lock, or throws when another process still holds it after 1 s.
     /// - Throws: `AgentLock.Held` when another process holds it; `POSIXError` when the file cannot be opened.
     public init(path: String) throws {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+        // `metal-agent status` (`AgentPresence`) holds a shared lock for an instant: retry for 1 s.
+        var locked = flock(fd, LOCK_EX | LOCK_NB) == 0
+        for _ in 0..<100 where !locked {
+            usleep(10_000)
+            locked = flock(fd, LOCK_EX | LOCK_NB) == 0
+        }
+        guard locked else {
             let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
             close(fd)
             throw Held(path: path, holder: holder)

@@ -49,6 +49,8 @@ public struct AgentOptions: Sendable {
     public var runtimeGuard: [String]?
     /// Runtime executors.
     public var registry: ExecutorRegistry
+    /// What the operator endpoint (`--listen`) shows; nil without one.
+    public var operatorState: OperatorState?
     /// Reported in the status file's `node.agentVersion`.
     public var agentVersion: String
 

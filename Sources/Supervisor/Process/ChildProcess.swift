@@ -70,6 +70,8 @@ final class ChildProcess: Sendable {
         // A model must never stop serving because of its log: a missing folder is created again, and a
         // log that cannot be opened at all only drops the output (tried again while the runtime runs).
         var logProblem: String?
+        // The run before keeps its output as `<name>.previous.log` (`metal-agent logs --previous`).
+        LogFiles(path: logPath).keepPreviousRun()
         do {
             _ = try RotatingLog(path: logPath, limits: limits)
         } catch {

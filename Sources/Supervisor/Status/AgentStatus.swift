@@ -19,6 +19,9 @@ public struct AgentStatus: Sendable, Hashable, Codable {
     /// Problems of the agent itself that do not stop supervision, one line each (its stderr cannot
     /// be written, say). Always written (`[]` when none); nil only when read from an older file.
     public var warnings: [String]? = []
+    /// The operator endpoint (`--listen`) as it listens, `http://127.0.0.1:9090`; absent when it is off
+    /// or could not listen.
+    public var operatorEndpoint: String? = nil
 
     /// What this node offers.
     public struct Capabilities: Sendable, Hashable, Codable {

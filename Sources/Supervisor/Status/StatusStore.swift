@@ -29,6 +29,8 @@ public actor StatusStore {
     /// Keeps each service's JSON between writes; only changed services are encoded again.
     private var encoder = StatusEncoder()
     private var dirty = false
+    /// Shown on the operator endpoint (`--listen`): each document written is published to it.
+    private let operatorState: OperatorState?
 
     /// Creates the store; the file is first written by `flush()`.
     /// - Parameters:
@@ -36,8 +38,10 @@ public actor StatusStore {
     ///   - output: whose `warnings` the file shows (the agent's own output problems).
     public init(
         file: StatusFile, capabilities: AgentStatus.Capabilities, node: NodeInfo, configPath: String,
-        minimumWriteInterval: Duration = .milliseconds(50), logger: Logger, output: AgentOutput = .shared
+        minimumWriteInterval: Duration = .milliseconds(50), logger: Logger, output: AgentOutput = .shared,
+        operatorState: OperatorState? = nil
     ) {
+        self.operatorState = operatorState
         self.file = file
         self.output = output
         self.logger = logger
@@ -134,7 +138,10 @@ public actor StatusStore {
         defer { lastWrite = (started, .now - started) }
         status.warnings = output.warnings
         do {
-            try file.write(encoded: encoder.encode(snapshot))
+            let document = snapshot
+            let bytes = try encoder.encode(document)
+            operatorState?.publish(document, json: bytes)
+            try file.write(encoded: bytes)
             if lastWriteError != nil { logger.notice("status file written again", metadata: ["path": "\(file.path)"]) }
             lastWriteError = nil
         } catch {
@@ -174,6 +181,15 @@ extension StatusStore {
             byName[name] = s
         }
         flushNow()
+    }
+}
+
+extension StatusStore {
+    /// Records where the operator endpoint listens (`operatorEndpoint`).
+    func operatorListening(_ endpoint: String?) {
+        guard status.operatorEndpoint != endpoint else { return }
+        status.operatorEndpoint = endpoint
+        flush()
     }
 }
 

@@ -33,6 +33,8 @@ final class ServiceController: Sendable {
         var fetcher: ModelFetcher? = nil
         /// Admits starts within the memory budget; nil admits every start.
         var admission: MemoryAdmission? = nil
+        /// Counts restarts and times liveness probes for `GET /metrics`; nil without the endpoint.
+        var metrics: OperatorMetrics? = nil
         /// Measures Ready time and sleeps between restarts (backoff).
         var clock: any SupervisionClock = SystemSupervisionClock()
         var logger: Logger

@@ -70,6 +70,7 @@ struct SupervisionLoop: Sendable {
             // Crashed, failed a probe or never started: back off, then try again.
             attempt += 1
             status.restarts += 1
+            context.metrics?.restarted(name: status.name, namespace: status.namespace)
             let delay = context.backoff.delay(forAttempt: attempt)
             status.phase = .CrashLoopBackOff
             status.reason = ending.reason
@@ -213,7 +214,9 @@ struct SupervisionLoop: Sendable {
         while true {
             if let t = await child.waitForExit(timeout: period) { return .exited(t) }
             if Task.isCancelled { return .cancelled }
+            let probeStarted = ContinuousClock.now
             let outcome = await context.prober.check(probe, endpoint: launch.endpoint)
+            context.metrics?.healthChecked(name: initialStatus.name, namespace: initialStatus.namespace, duration: .now - probeStarted)
             if Task.isCancelled { return .cancelled }
             if outcome.passed {
                 failures = 0
