@@ -55,6 +55,8 @@ struct Run: AsyncParsableCommand {
 
     @OptionGroup var models: ModelOptions
 
+    @OptionGroup var gateway: GatewayFlags
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -121,8 +123,15 @@ struct Run: AsyncParsableCommand {
         }
         defer { withExtendedLifetime(lock) {} }
         let agent = Agent(options: options, logger: logger)
+        // The gateway first: a group shuts its services down in reverse order, so the runtimes stop
+        // before the listener does. Its ending, by failure or not, never ends the agent.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let gatewayOptions = gateway.options() {
+            services.append(.init(service: agent.makeGateway(gatewayOptions), successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
+        }
+        services.append(.init(service: agent))
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: agent)],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()

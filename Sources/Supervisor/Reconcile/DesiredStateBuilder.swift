@@ -11,12 +11,27 @@ struct DesiredStateBuilder: Sendable {
     typealias FileCheck = @Sendable (String) -> (exists: Bool, isDirectory: Bool)
 
     func build(_ config: AgentConfig, fileExists: FileCheck = DesiredStateBuilder.stat) -> [DesiredService] {
+        zip(config.services, entries(config, fileExists: fileExists)).map { service, entry in
+            var desired = entry
+            var serves = false
+            if case .run = entry.action { serves = true }
+            desired.route = GatewayRoute(
+                name: entry.name, namespace: service.namespace, shortName: service.name, aliases: service.aliases,
+                runtime: entry.baseStatus.runtime, serves: serves, onDemand: service.onDemand, idleTimeout: service.idleTimeout,
+                exclusiveGroup: service.exclusiveGroup)
+            return desired
+        }
+    }
+
+    private func entries(_ config: AgentConfig, fileExists: FileCheck) -> [DesiredService] {
         config.services.map { service in
             let key = service.qualifiedName
             let entryName = "InferenceService \"\(key)\""
             let file = service.file.isEmpty ? config.file : service.file
             var status = ServiceStatus(name: key, model: service.modelRef, phase: .Pending)
             status.namespace = service.namespace
+            status.onDemand = service.onDemand
+            status.requestsInFlight = 0
             func failed(_ reason: String, _ field: String, at mark: SourceMark?, _ message: String, file explicitFile: String? = nil) -> DesiredService {
                 // A position inside the Model's document is in the Model's file (which may be another config file).
                 var errorFile = explicitFile
