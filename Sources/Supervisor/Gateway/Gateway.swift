@@ -150,16 +150,22 @@ public final class Gateway: Service, Sendable {
             ticket.holdsGroup(group)
         }
         let endpoint: String
+        var upstreamBody = body
         switch await awaitReady(route, deadline: deadline) {
-        case .ready(let url):
+        case .ready(let url, let status):
             endpoint = url
+            // mlx_lm.server loads the model the body names (a Hugging Face repository or a path): it must
+            // name the folder the entry serves, not the entry.
+            if route.runtime == RuntimeName.mlxServer, let path = status.modelPath {
+                upstreamBody = Self.replacingModel(in: body, with: path)
+            }
         case .unavailable(let message, let phase, let reason):
             return unavailable(route, message, phase: phase, reason: reason)
         }
-        return await proxy(request, body: body, path: path, endpoint: endpoint, ticket: ticket)
+        return await proxy(request, body: upstreamBody, path: path, endpoint: endpoint, ticket: ticket)
     }
 
-    private enum Readiness { case ready(String), unavailable(String, ServicePhase?, String?) }
+    private enum Readiness { case ready(String, ServiceStatus), unavailable(String, ServicePhase?, String?) }
 
     /// Polls the status until the entry is Ready; starts an on-demand entry, and frees memory for it by
     /// stopping idle on-demand entries when it waits for memory.
@@ -171,7 +177,7 @@ public final class Gateway: Service, Sendable {
                 return .unavailable("\(route.name) is no longer in the config", nil, nil)
             }
             last = status
-            if status.phase == .Ready, let endpoint = status.endpoint { return .ready(endpoint) }
+            if status.phase == .Ready, let endpoint = status.endpoint { return .ready(endpoint, status) }
             if route.onDemand && !asked {
                 asked = true
                 await control.startOnDemand(route.name, cause: "request for \(route.name)")
@@ -270,6 +276,14 @@ public final class Gateway: Service, Sendable {
     static func model(in body: ByteBuffer) -> String? {
         guard let field = try? decoder.decode(ModelField.self, from: Data(body.readableBytesView)) else { return nil }
         return field.model
+    }
+
+    /// The body with its top-level `model` replaced (re-encoded; the body is unchanged if it cannot be).
+    static func replacingModel(in body: ByteBuffer, with model: String) -> ByteBuffer {
+        guard var object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any] else { return body }
+        object["model"] = model
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.withoutEscapingSlashes]) else { return body }
+        return ByteBuffer(bytes: data)
     }
 
     // MARK: Idle
