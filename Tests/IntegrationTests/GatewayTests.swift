@@ -122,6 +122,7 @@ import Testing
 
         // A client that goes away mid-stream: the runtime sees its connection close long before the end.
         let log = agent.dir.appendingPathComponent("stream.log").path
+        let (firstChunk, gotFirstChunk) = AsyncStream<Void>.makeStream()
         let reader = Task {
             var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/chat/completions")
             request.method = .POST
@@ -129,13 +130,20 @@ import Testing
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(120))
             var iterator = response.body.makeAsyncIterator()
             _ = try await iterator.next()
+            gotFirstChunk.yield()
             try await Task.sleep(for: .seconds(3600))  // until cancelled
         }
-        try await waitUntil("the streaming request is in flight") { agent.status().flatMap { agent.service("chat", in: $0)?.requestsInFlight } == 1 }
+        // The first event came through: the stream runs end to end. Then the client goes away.
+        for await _ in firstChunk { break }
         reader.cancel()
         _ = await reader.result
-        try await waitUntil("the runtime saw the disconnect") {
-            ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("disconnected after")
+        do {
+            try await waitUntil("the runtime saw the disconnect") {
+                ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("disconnected after")
+            }
+        } catch {
+            Issue.record("stream log: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "none")\nagent log tail:\n\(((try? String(contentsOfFile: agent.stderrPath, encoding: .utf8)) ?? "").suffix(4000))")
+            throw error
         }
         let outcome = try String(contentsOfFile: log, encoding: .utf8)
         #expect(!outcome.contains("complete"), "\(outcome)")
@@ -225,6 +233,44 @@ import Testing
         #expect(pids.count == 6, "each turn starts the member again: \(pids)")
         let s = try #require(agent.status())
         #expect(s.services.contains { $0.reason == "ExclusiveGroup" && $0.phase == .Stopped })
+        #expect(try await agent.terminate() == 0)
+    }
+
+    @Test func anOnDemandStartThatDoesNotFitStopsAnIdleEntryOrAnswers503() async throws {
+        func lazy(_ name: String) -> String {
+            "metadata:\n  name: \(name)\n  annotations:\n    metal-agent.llmkube.dev/idleTimeout: \"10m\"\nspec:\n  modelRef: tiny-gguf"
+        }
+        let agent = try AgentHarness(config: configYAML(lazy("one"), lazy("two")))
+        // The fake GGUF's estimate is its size, 9 bytes: one entry fits in 12, two do not.
+        try agent.start(["--gateway-listen", "127.0.0.1:0", "--memory-budget", "12"])
+        let port = try await agent.gatewayPort()
+        try await agent.waitFor("both Stopped, on demand") { s in s.services.count == 2 && s.services.allSatisfy { $0.phase == .Stopped } }
+        #expect(try await Self.chat(port, model: "one").status == 200)
+        // "two" does not fit next to "one", which is idle: "one" is stopped to make room.
+        let second = try await Self.chat(port, model: "two")
+        #expect(second.status == 200, "\(second.text)")
+        let s = try await agent.waitFor("one stopped for two") { s in
+            agent.service("one", in: s)?.phase == .Stopped && agent.service("two", in: s)?.phase == .Ready
+        }
+        #expect(agent.service("one", in: s)?.reason == "MemoryReclaimed")
+
+        // With a request to "two" in flight, nothing can make room for "one": 503 with the reason.
+        let gate = agent.dir.appendingPathComponent("gate").path
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/chat/completions")
+        request.method = .POST
+        request.body = .bytes(ByteBuffer(string: #"{"model": "two", "stream": true, "fake_gate": "\#(gate)"}"#))
+        let streaming = try await HTTPClient.shared.execute(request, timeout: .seconds(120))
+        var iterator = streaming.body.makeAsyncIterator()
+        _ = try await iterator.next()
+        let busy = try await agent.waitFor("the status counts the request in flight") { agent.service("two", in: $0)?.requestsInFlight == 1 }
+        #expect(agent.service("two", in: busy)?.idleDeadline == nil, "no idle deadline while a request is in flight")
+        let refused = try await Self.chat(port, model: "one")
+        #expect(refused.status == 503, "\(refused.text)")
+        #expect(refused.header("Retry-After") != nil)
+        let error = try #require(refused.json["error"] as? [String: Any], "\(refused.text)")
+        #expect(error["reason"] as? String == "InsufficientMemory", "\(refused.text)")
+        FileManager.default.createFile(atPath: gate, contents: nil)
+        while try await iterator.next() != nil {}
         #expect(try await agent.terminate() == 0)
     }
 

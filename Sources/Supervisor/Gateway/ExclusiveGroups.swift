@@ -60,6 +60,9 @@ actor ExclusiveGroups {
         handOver(group)
     }
 
+    /// Requests waiting for a turn in `group`.
+    func queued(in group: String) -> Int { groups[group]?.queue.count ?? 0 }
+
     /// The member holding the turn of `group`.
     func holder(of group: String) -> String? { groups[group]?.holder }
 

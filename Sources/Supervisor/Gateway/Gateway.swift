@@ -231,7 +231,7 @@ public final class Gateway: Service, Sendable {
         upstream.body = .bytes(body)
         let response: HTTPClientResponse
         do {
-            response = try await client.execute(upstream, deadline: .distantFuture, logger: logger)
+            response = try await client.execute(upstream, deadline: .distantFuture)
         } catch {
             ticket.finish()
             return GatewayReply.error(.badGateway, type: "upstream_error", code: "upstream_unreachable",
