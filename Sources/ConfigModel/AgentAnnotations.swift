@@ -19,11 +19,36 @@ public enum AgentAnnotations {
     public static let startupTimeoutSeconds = prefix + "startupTimeoutSeconds"
     /// `spec.runtime`, with the agent's runtime keys.
     public static let runtime = prefix + "runtime"
+    /// Start on demand, stop when idle: the entry is not started with the agent but by the first request
+    /// for it through the gateway (`--gateway-listen`), and stopped (phase `Stopped`, reason `Idle`) once
+    /// this long passed with no request in flight. A duration: `500ms`, `30s`, `10m`, `1h`. Annotation only.
+    public static let idleTimeout = prefix + "idleTimeout"
+    /// Extra model names the gateway routes to this entry, comma-separated (`"gpt-4o-mini, coder"`).
+    /// Annotation only.
+    public static let aliases = prefix + "aliases"
+    /// An exclusive group: entries with the same group name never run at the same time; a request for one
+    /// stops the other (after its requests in flight finish) before it starts. Makes the entry start on
+    /// demand. A DNS-1123 label. Annotation only.
+    public static let exclusiveGroup = prefix + "exclusiveGroup"
     /// Every key under `prefix`, with the spec field it stands for.
     public static let fields: [(key: String, field: String)] = [
         (port, "port"), (restartPolicy, "restartPolicy"), (terminationGracePeriodSeconds, "terminationGracePeriodSeconds"),
         (startupTimeoutSeconds, "startupTimeoutSeconds"), (runtime, "runtime"),
+        (idleTimeout, "idleTimeout"), (aliases, "aliases"), (exclusiveGroup, "exclusiveGroup"),
     ]
+
+    /// Reads an idle timeout: a positive number and one unit, `ms`, `s`, `m` or `h` (`500ms`, `30s`,
+    /// `10m`, `1.5h`); nil for anything else.
+    public static func parseDuration(_ text: String) -> Duration? {
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        for (unit, seconds) in units where text.hasSuffix(unit) {
+            let number = text.dropLast(unit.count)
+            guard !number.isEmpty, number.allSatisfy({ $0.isNumber || $0 == "." }), let value = Double(number), value > 0,
+                  value * seconds <= 7 * 86_400 else { return nil }
+            return .milliseconds(Int64((value * seconds * 1000).rounded()))
+        }
+        return nil
+    }
 }
 
 /// Agent-only settings read from annotations, with where each was written.
@@ -100,6 +125,32 @@ extension ConfigLoader {
                 let names = RestartPolicy.allCases.map(\.rawValue)
                 reader.fail(at: mark, "\(entry) metadata.annotations[\(AgentAnnotations.restartPolicy)]",
                             "unknown restart policy \"\(value)\"\(Suggestion.hint(for: value, in: names)) (known: \(names.joined(separator: ", ")))")
+            }
+        }
+        if let (value, mark) = annotated.values["idleTimeout"] {
+            if let timeout = AgentAnnotations.parseDuration(value) {
+                service.idleTimeout = timeout
+            } else {
+                reader.fail(at: mark, "\(entry) metadata.annotations[\(AgentAnnotations.idleTimeout)]",
+                            "expected a duration such as \"30s\", \"10m\" or \"1h\" (a positive number and one unit: ms, s, m, h; at most 7 days), found \"\(value)\"")
+            }
+        }
+        if let (value, mark) = annotated.values["aliases"] {
+            let names = value.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            if names.isEmpty || names.contains(where: { $0.isEmpty || $0.contains(where: \.isWhitespace) }) {
+                reader.fail(at: mark, "\(entry) metadata.annotations[\(AgentAnnotations.aliases)]",
+                            "expected model names separated by commas (\"gpt-4o-mini, coder\"), found \"\(value)\"")
+            } else {
+                service.aliases = names
+            }
+        }
+        if let (value, mark) = annotated.values["exclusiveGroup"] {
+            let label = value.count <= 63 && (value.first?.isLetter == true || value.first?.isNumber == true)
+            if label, value.allSatisfy({ ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "-" }), value.last != "-" {
+                service.exclusiveGroup = value
+            } else {
+                reader.fail(at: mark, "\(entry) metadata.annotations[\(AgentAnnotations.exclusiveGroup)]",
+                            "expected a group name (a DNS-1123 label: a-z, 0-9 and -, up to 63 characters), found \"\(value)\"")
             }
         }
         if let (value, mark) = annotated.values["runtime"] {

@@ -69,6 +69,16 @@ public struct InferenceService: Sendable, Hashable {
     /// `spec.startupTimeoutSeconds`: seconds a start may take before the process is stopped and backed
     /// off; nil uses the runtime's default (600 s: large models take minutes to load).
     public var startupTimeoutSeconds: Int?
+    /// `metal-agent.llmkube.dev/idleTimeout`: stop the entry after this long with no request through the
+    /// gateway; set, the entry starts on demand. nil: no idle stop.
+    public var idleTimeout: Duration?
+    /// `metal-agent.llmkube.dev/aliases`: extra model names the gateway routes to this entry.
+    public var aliases: [String] = []
+    /// `metal-agent.llmkube.dev/exclusiveGroup`: entries of one group never run at the same time.
+    public var exclusiveGroup: String?
+    /// True when the entry starts on the first request through the gateway, not with the agent
+    /// (an idle timeout or an exclusive group is set).
+    public var onDemand: Bool { idleTimeout != nil || exclusiveGroup != nil }
     /// Where the document starts in the file.
     public var mark: SourceMark
 

@@ -127,6 +127,9 @@ public enum JSONSchemaGenerator {
                 (AgentAnnotations.terminationGracePeriodSeconds, pattern("^([0-9]{1,4}|[1-7][0-9]{4}|8[0-5][0-9]{3}|86[0-3][0-9]{2}|86400)$")),
                 (AgentAnnotations.startupTimeoutSeconds, pattern("^([1-9][0-9]{0,3}|[1-7][0-9]{4}|8[0-5][0-9]{3}|86[0-3][0-9]{2}|86400)$")),
                 (AgentAnnotations.runtime, .object([("enum", .array(RuntimeName.accepted.map(JSON.string)))])),
+                (AgentAnnotations.idleTimeout, pattern("^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$")),
+                (AgentAnnotations.aliases, pattern("^[^,\\s]+(\\s*,\\s*[^,\\s]+)*$")),
+                (AgentAnnotations.exclusiveGroup, pattern("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")),
             ])),
         ])
     }

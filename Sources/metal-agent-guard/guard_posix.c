@@ -147,6 +147,12 @@ static pid_t spawn_runtime(char *const argv[], int *spawn_errno) {
 int guard_run(double grace, char **command) {
     if (close_on_exec_pipe(wake, 1) != 0) fail("pipe: ", strerror(errno));
     set_dispositions();
+    // A signal mask is inherited across fork and exec (POSIX sigprocmask, execve): a parent that blocks
+    // SIGCHLD or SIGTERM (a test runner, a shell script's trap) would leave the handlers mute and the
+    // guard waiting forever for a runtime that has exited. Everything it catches is unblocked.
+    sigset_t none;
+    sigemptyset(&none);
+    (void)sigprocmask(SIG_SETMASK, &none, NULL);
     guard_in_group = getpgrp() == getpid();
 
     int spawn_errno = 0;

@@ -58,6 +58,8 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Operator endpoint (GET /healthz, /readyz, /status, /metrics): HOST:PORT, or none. Loopback by default; any other address must be named (0.0.0.0:9090). Port 0 picks a free port (see operatorEndpoint in the status file).")
     var listen: String = ListenAddress.standard.description
 
+    @OptionGroup var gateway: GatewayFlags
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -139,6 +141,11 @@ struct Run: AsyncParsableCommand {
                 await agent.operatorListening(endpoint)
             }
             services.append(.init(service: server, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
+        }
+        // Then the gateway: a group shuts its services down in reverse order, so the runtimes stop
+        // before the listener does. Its ending, by failure or not, never ends the agent.
+        if let gatewayOptions = gateway.options() {
+            services.append(.init(service: agent.makeGateway(gatewayOptions), successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
         }
         services.append(.init(service: agent))
         let group = ServiceGroup(configuration: .init(

@@ -72,7 +72,8 @@ final class AgentHarness {
         let arguments = (configArguments ?? ["--config", configPath]) + [
             "--llama-server-bin", Self.fakeRuntime, "--mlx-server-bin", Self.fakeRuntime,
             "--backoff-initial", "200ms", "--backoff-max", "1s", "--log-level", "debug",
-        ] + (extra.contains("--listen") ? [] : ["--listen", "none"]) + extra
+        ] + (extra.contains("--listen") ? [] : ["--listen", "none"])
+            + (extra.contains("--gateway-listen") ? [] : ["--gateway-listen", "none"]) + extra
         if let shell {
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
             process.arguments = ["-c", shell + " && exec \"$0\" \"$@\"", Self.agentBinary] + arguments
@@ -138,6 +139,24 @@ final class AgentHarness {
         let log = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
         Issue.record("timed out waiting for: \(what)\nlast status: \(String(describing: last?.services.map { "\($0.name) \($0.phase) pid=\(String(describing: $0.pid)) \($0.reason?.rawValue ?? "") \($0.message ?? "")" }))\nconfig: \(String(describing: last?.config))\nagent log tail:\n\(log.suffix(6000))", sourceLocation: sourceLocation)
         throw HarnessError.timedOut(what)
+    }
+
+    /// The gateway's port, from the agent's `gateway listening` log line (start it with
+    /// `--gateway-listen 127.0.0.1:0`).
+    func gatewayPort(sourceLocation: SourceLocation = #_sourceLocation) async throws -> Int {
+        let clock = ContinuousClock()
+        let end = clock.now + Self.deadline
+        while clock.now < end {
+            let log = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
+            if let line = log.split(separator: "\n").first(where: { $0.contains("gateway listening") }),
+               let range = line.range(of: #"address=\S+:(\d+)"#, options: .regularExpression),
+               let port = Int(line[range].split(separator: ":").last ?? "") {
+                return port
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record("the gateway never logged \"gateway listening\"", sourceLocation: sourceLocation)
+        throw HarnessError.timedOut("gateway listening")
     }
 
     /// Sends SIGTERM and waits for the agent to exit; returns its exit status.

@@ -64,6 +64,7 @@ func runAgentCommand(_ arguments: [String], in directory: URL? = nil) throws -> 
         #expect(try runAgentCommand(["run", "--config", "x.yaml", "--host", "localhost"]).status == 2)
         #expect(try runAgentCommand(["run", "--config", "x.yaml", "--backoff-max", "1e30s"]).status == 2)  // used to crash
         #expect(try runAgentCommand(["run", "--config", "x.yaml", "--log-max-files", "0"]).status == 2)
+        #expect(try runAgentCommand(["run", "--config", "x.yaml", "--gateway-listen", "8080"]).status == 2)  // HOST:PORT or none
     }
 }
 

@@ -77,7 +77,8 @@ import Glibc
                 """
         }
         let agent = try AgentHarness(config: config(ctx: 256))
-        try agent.start(["--llama-server-bin", llama, "--mlx-server-bin", mlx, "--model-store", agent.dir.path + "/store"],
+        try agent.start(["--llama-server-bin", llama, "--mlx-server-bin", mlx, "--model-store", agent.dir.path + "/store",
+                         "--gateway-listen", "127.0.0.1:0"],
                         environment: ["HF_ENDPOINT": server.base, "HF_TOKEN": nil])
         let s = try await agent.waitFor("both real runtimes Ready") { $0.services.count == 2 && $0.services.allSatisfy { $0.phase == .Ready } }
         for service in s.services {
@@ -93,6 +94,20 @@ import Glibc
         for service in [chat, mlxChat] {
             let text = try await complete(endpoint: try #require(service.endpoint))
             #expect(!text.isEmpty, "\(service.name) returned no completion")
+        }
+
+        // One gateway port serves both, by model name, streaming and not (issue 14).
+        let gateway = try await agent.gatewayPort()
+        for model in ["chat", "mlx-chat"] {
+            let body = #"{"model": "\#(model)", "messages": [{"role": "user", "content": "hello"}], "max_tokens": 4, "temperature": 0"#
+            let plain = try await GatewayTests.request(gateway, "/v1/chat/completions", json: body + "}")
+            #expect(plain.status == 200, "\(model) through the gateway: \(plain.text)")
+            let choices = plain.json["choices"] as? [[String: Any]]
+            #expect((choices?.first?["message"] as? [String: Any])?["content"] is String, "\(model): \(plain.text)")
+            let streamed = try await GatewayTests.request(gateway, "/v1/chat/completions", json: body + #", "stream": true}"#)
+            #expect(streamed.status == 200, "\(model) streaming through the gateway: \(streamed.text)")
+            #expect(streamed.header("Content-Type")?.hasPrefix("text/event-stream") == true, "\(model): \(streamed.headers)")
+            #expect(streamed.text.contains("data: {") && streamed.text.contains("[DONE]"), "\(model): \(streamed.text)")
         }
 
         // Edit one entry: only llama-server restarts; the MLX process stays the same.

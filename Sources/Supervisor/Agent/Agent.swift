@@ -36,6 +36,14 @@ public actor Agent: Service {
     private var recheck: (@Sendable () -> Void)?
     /// The last errors logged, so the same errors are logged once, not on every re-check.
     private var loggedErrors: [ConfigError] = []
+    /// The gateway's routes, replaced at every reconcile.
+    private let directory = GatewayDirectory()
+    /// On-demand entries the gateway asked to run (until they are stopped again).
+    private var onDemandActive: Set<String> = []
+    /// The status each on-demand entry showed when it was last stopped (why, and since when).
+    private var onDemandStopped: [String: ServiceStatus] = [:]
+    /// The last reconcile's entries, by name.
+    private var lastDesired: [String: DesiredService] = [:]
 
     /// Creates an agent; nothing starts until `run()`.
     public init(options: AgentOptions, logger: Logger) {
@@ -230,10 +238,18 @@ public actor Agent: Service {
         for entry in desired { if let spec = entry.baseStatus.spec { specs[entry.name] = spec } }
         await store.configApplied(generation: generation, serviceOrder: desired.map(\.name), warnings: warnings.map(\.description), specs: specs,
                                   errors: errors, files: files)
+        let wanted = Dictionary(desired.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        lastDesired = wanted
+        directory.set(desired.compactMap(\.route))
+        // An entry no longer on demand (or gone) is not "asked for" any more; one on demand that nobody asked for does not run.
+        onDemandActive = onDemandActive.filter { wanted[$0]?.onDemand == true }
+        onDemandStopped = onDemandStopped.filter { wanted[$0.key]?.onDemand == true && wanted[$0.key]?.specHash == $0.value.specHash }
+        let parked = Set(desired.filter { $0.onDemand && !onDemandActive.contains($0.name) }.map(\.name))
+
         // Stops run in the background, one task per entry: a runtime that takes its whole grace period to
         // stop must not hold back other entries, nor the next edit. A changed entry's new controller
         // waits for its predecessor's stop before it spawns (the port and the memory must be free).
-        let diff = ReconcileDiff(desired: desired, running: controllers.mapValues(\.specHash))
+        let diff = ReconcileDiff(desired: desired, running: controllers.mapValues(\.specHash), parked: parked)
         var predecessors: [String: (stop: Task<Void, Never>, port: Int)] = [:]
         for stop in diff.stops {
             guard let controller = controllers[stop.name] else { continue }
@@ -255,6 +271,19 @@ public actor Agent: Service {
                 }
                 await store.update(entry.baseStatus)
             case .run(let resolved, let executor):
+                if parked.contains(entry.name) {
+                    // Not started with the agent: the first request through the gateway starts it.
+                    if controllers[entry.name] == nil && retiring[entry.name] == nil {
+                        var status = onDemandStopped[entry.name] ?? entry.baseStatus
+                        if onDemandStopped[entry.name] == nil {
+                            status.phase = .Stopped
+                            status.reason = .Idle
+                            status.message = "on demand: starts on the first request for it through the gateway"
+                        }
+                        await store.update(status)
+                    }
+                    continue
+                }
                 guard starting.contains(entry.name), controllers[entry.name] == nil else { continue }
                 await start(entry, resolved: resolved, executor: executor, predecessor: predecessors[entry.name])
             }
@@ -326,6 +355,46 @@ public actor Agent: Service {
     /// Records where the operator endpoint listens, for the status file (`operatorEndpoint`).
     public func operatorListening(_ endpoint: String?) async {
         await store.operatorListening(endpoint)
+    }
+
+    /// The gateway's view of this agent's entries (updated at every reconcile).
+    public nonisolated var gatewayDirectory: GatewayDirectory { directory }
+
+    /// A gateway serving this agent's entries, to run beside it (in the same `ServiceGroup`).
+    public nonisolated func makeGateway(_ options: GatewayOptions) -> Gateway {
+        Gateway(options: options, directory: directory, store: store, control: self, logger: logger)
+    }
+
+    /// Starts an on-demand entry (`OnDemandControl`): marks it asked for and reconciles soon.
+    public func startOnDemand(_ name: String, cause: String) async {
+        guard let entry = lastDesired[name], entry.onDemand, case .run = entry.action, !onDemandActive.contains(name) else { return }
+        onDemandActive.insert(name)
+        onDemandStopped[name] = nil
+        logger.info("on-demand start", metadata: ["service": "\(name)", "cause": "\(cause)"])
+        recheck?()
+    }
+
+    /// Stops an on-demand entry (`OnDemandControl`) and returns once its process group is gone.
+    public func stopOnDemand(_ name: String, reason: Reason, message: String) async {
+        guard onDemandActive.remove(name) != nil else { return }
+        if let controller = controllers.removeValue(forKey: name) {
+            logger.info(reason == .Idle ? "idle stop" : "on-demand stop", metadata: ["service": "\(name)", "reason": "\(reason)", "detail": "\(message)"])
+            let earlier = retiring[name]
+            let stop = Task {
+                await earlier?.value
+                await controller.stop()
+            }
+            retiring[name] = stop
+            await stop.value
+            retired(name, stop: stop, port: controller.port)
+        }
+        // A request may have asked for it again meanwhile: then it is starting, not stopped.
+        guard !onDemandActive.contains(name), controllers[name] == nil, var status = lastDesired[name]?.baseStatus else { return }
+        status.phase = .Stopped
+        status.reason = reason
+        status.message = message
+        onDemandStopped[name] = status
+        await store.update(status)
     }
 
     /// A background stop finished: forget it, and free its port unless a live entry uses it again.
@@ -414,3 +483,5 @@ private final class Countdown: Sendable {
     var value: Int { count.withLock { $0 } }
     func decrement() { count.withLock { $0 -= 1 } }
 }
+
+extension Agent: OnDemandControl {}

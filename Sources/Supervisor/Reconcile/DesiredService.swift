@@ -23,4 +23,8 @@ struct DesiredService: Sendable {
     var warnings: [EntryDiagnostic] = []
     /// What must happen before the runtime starts (a download, a checksum); nil when the model is ready as it is.
     var fetch: ModelFetch?
+    /// What the gateway routes to this entry, and whether it starts on demand.
+    var route: GatewayRoute?
+    /// Starts on the first request through the gateway, not with the agent.
+    var onDemand: Bool { route?.onDemand ?? false }
 }

@@ -13,10 +13,26 @@ struct DesiredStateBuilder: Sendable {
     /// Resolves every InferenceService of `config` (in order); `fileExists` checks model files (tests
     /// pass their own).
     func build(_ config: AgentConfig, fileExists: FileCheck = DesiredStateBuilder.stat) -> [DesiredService] {
+        zip(config.services, entries(config, fileExists: fileExists)).map { service, entry in
+            var desired = entry
+            var serves = false
+            if case .run = entry.action { serves = true }
+            desired.route = GatewayRoute(
+                name: entry.name, namespace: service.namespace, shortName: service.name, aliases: service.aliases,
+                runtime: entry.baseStatus.runtime, serves: serves, onDemand: service.onDemand, idleTimeout: service.idleTimeout,
+                exclusiveGroup: service.exclusiveGroup)
+            return desired
+        }
+    }
+
+    /// Each entry resolved, before the gateway's route is added.
+    private func entries(_ config: AgentConfig, fileExists: FileCheck) -> [DesiredService] {
         config.services.map { service in
             let file = service.file.isEmpty ? config.file : service.file
             var status = ServiceStatus(name: service.qualifiedName, model: service.modelRef, phase: .Pending)
             status.namespace = service.namespace
+            status.onDemand = service.onDemand
+            status.requestsInFlight = 0
             do throws(EntryFailure) {
                 return try resolve(service, in: config, file: file, status: &status, fileExists: fileExists)
             } catch {

@@ -18,6 +18,8 @@ struct ReconcileDiff: Sendable, Equatable {
         case removed = "removed from config"
         /// The entry changed, or no longer runs (`replicas: 0`, `suspend`, an entry error).
         case changed = "spec changed"
+        /// An on-demand entry nobody asks for now (idle, or stopped for another of its group).
+        case notRequested = "on demand, not requested"
     }
 
     /// Controllers to stop, in name order.
@@ -26,16 +28,18 @@ struct ReconcileDiff: Sendable, Equatable {
     var starts: [String]
 
     /// Compares `desired` with the running controllers' fingerprints (`running`: name -> specHash).
-    init(desired: [DesiredService], running: [String: String]) {
+    /// `parked` names on-demand entries that nobody asks for now: they neither run nor start.
+    init(desired: [DesiredService], running: [String: String], parked: Set<String> = []) {
         let wanted = Dictionary(desired.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         stops = running.keys.sorted().compactMap { name in
             guard let entry = wanted[name] else { return Stop(name: name, why: .removed) }
             guard case .run = entry.action, entry.specHash == running[name] else { return Stop(name: name, why: .changed) }
-            return nil
+            return parked.contains(name) ? Stop(name: name, why: .notRequested) : nil
         }
         let stopping = Set(stops.map(\.name))
         starts = desired.compactMap { entry in
-            guard case .run = entry.action, running[entry.name] == nil || stopping.contains(entry.name) else { return nil }
+            guard case .run = entry.action, !parked.contains(entry.name),
+                  running[entry.name] == nil || stopping.contains(entry.name) else { return nil }
             return entry.name
         }
     }

@@ -76,6 +76,16 @@ public enum Reason: String, Sendable, Hashable, Codable, CaseIterable {
     /// Another signal.
     case Signaled
 
+    // MARK: On demand (the gateway)
+    /// An on-demand entry with no request for its idle timeout, or not asked for yet.
+    case Idle
+    /// An on-demand entry stopped so that another of its exclusive group can run.
+    case ExclusiveGroup
+    /// An on-demand entry stopped, idle, to free memory for another entry's start.
+    case MemoryReclaimed
+    /// A gateway answer (503): another entry of the exclusive group is serving requests.
+    case ExclusiveGroupBusy
+
     // MARK: The agent
     /// The agent is shutting down (SIGTERM, SIGINT): every entry is stopped.
     case AgentShutdown

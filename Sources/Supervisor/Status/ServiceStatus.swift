@@ -55,6 +55,14 @@ public struct ServiceStatus: Sendable, Hashable, Codable {
     public var download: DownloadProgress?
     /// The memory this entry is expected to need, in bytes (see `MemoryEstimate`), once estimated.
     public var memoryEstimateBytes: Int64?
+    /// True when the entry starts on the first request through the gateway and stops when idle
+    /// (`metal-agent.llmkube.dev/idleTimeout` or `exclusiveGroup`).
+    public var onDemand: Bool?
+    /// ISO 8601 time an on-demand entry that runs will be stopped if no request comes before; null while
+    /// requests are in flight, when it does not run, or when it has no idle timeout.
+    public var idleDeadline: String?
+    /// Requests the gateway is forwarding to this entry now (waiting for it to be Ready included).
+    public var requestsInFlight: Int?
 
     /// Creates a status with nothing known yet but the name, model and phase.
     public init(name: String, model: String, phase: ServicePhase) {
@@ -68,7 +76,7 @@ public struct ServiceStatus: Sendable, Hashable, Codable {
     enum CodingKeys: String, CodingKey {
         case name, namespace, runtime, runtimeSource, model, modelPath, format, phase, ready, pid, processGroup, port, endpoint, restarts
         case lastExitCode, lastSignal, lastTerminationReason, reason, message, nextRestartAt, startedAt, specHash, logFile, spec
-        case download, memoryEstimateBytes
+        case download, memoryEstimateBytes, onDemand, idleDeadline, requestsInFlight
     }
 
     /// Writes every key, with `null` for absent values.
@@ -100,5 +108,8 @@ public struct ServiceStatus: Sendable, Hashable, Codable {
         try c.encode(spec, forKey: .spec)
         try c.encode(download, forKey: .download)
         try c.encode(memoryEstimateBytes, forKey: .memoryEstimateBytes)
+        try c.encode(onDemand, forKey: .onDemand)
+        try c.encode(idleDeadline, forKey: .idleDeadline)
+        try c.encode(requestsInFlight, forKey: .requestsInFlight)
     }
 }

@@ -98,6 +98,11 @@ public actor StatusStore {
         guard listed.contains(service.name) else { return }
         var service = service
         if let spec = specs[service.name] { service.spec = spec }
+        // The gateway's figures (`setTraffic`) are not the supervision loop's to overwrite.
+        if let known = byName[service.name] {
+            service.requestsInFlight = known.requestsInFlight
+            service.idleDeadline = service.pid == nil ? nil : known.idleDeadline
+        }
         if byName[service.name] == service { return }
         byName[service.name] = service
         flush()
@@ -189,6 +194,21 @@ extension StatusStore {
     func operatorListening(_ endpoint: String?) {
         guard status.operatorEndpoint != endpoint else { return }
         status.operatorEndpoint = endpoint
+        flush()
+    }
+}
+
+extension StatusStore {
+    /// One entry's status, if the current config lists it.
+    func service(_ name: String) -> ServiceStatus? { byName[name] }
+
+    /// Records the gateway's view of one entry: requests in flight, and when it stops if none comes.
+    func setTraffic(_ name: String, inFlight: Int, idleDeadline: String?) {
+        guard var s = byName[name] else { return }
+        s.requestsInFlight = inFlight
+        s.idleDeadline = s.pid == nil ? nil : idleDeadline
+        guard s != byName[name] else { return }
+        byName[name] = s
         flush()
     }
 }
