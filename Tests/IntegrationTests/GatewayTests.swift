@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import Supervisor
+import TestSupport
 import Testing
 
 /// The OpenAI-compatible gateway (`--gateway-listen`, issue 14), against the real agent binary and the
@@ -161,7 +162,7 @@ import Testing
             agent.service("always", in: s)?.phase == .Ready && agent.service("lazy", in: s)?.phase == .Stopped
         }
         let lazy = try #require(agent.service("lazy", in: idle))
-        #expect(lazy.reason == "Idle" && lazy.pid == nil && lazy.onDemand == true && lazy.idleDeadline == nil)
+        #expect(lazy.reason == .Idle && lazy.pid == nil && lazy.onDemand == true && lazy.idleDeadline == nil)
         #expect(agent.service("always", in: idle)?.onDemand == false)
 
         let first = try await Self.chat(port, model: "lazy")
@@ -173,7 +174,7 @@ import Testing
         let pid = try #require(agent.service("lazy", in: running)?.pid)
         let stopped = try await agent.waitFor("lazy stopped when idle") { s in
             let l = agent.service("lazy", in: s)
-            return l?.phase == .Stopped && l?.reason == "Idle" && l?.pid == nil
+            return l?.phase == .Stopped && l?.reason == .Idle && l?.pid == nil
         }
         try await agent.waitUntilGone(pid)
         #expect(agent.service("always", in: stopped)?.phase == .Ready, "only the on-demand entry stops")
@@ -232,7 +233,7 @@ import Testing
         #expect(violations.count > 10, "the status was read while it changed")
         #expect(pids.count == 6, "each turn starts the member again: \(pids)")
         let s = try #require(agent.status())
-        #expect(s.services.contains { $0.reason == "ExclusiveGroup" && $0.phase == .Stopped })
+        #expect(s.services.contains { $0.reason == .ExclusiveGroup && $0.phase == .Stopped })
         #expect(try await agent.terminate() == 0)
     }
 
@@ -252,7 +253,7 @@ import Testing
         let s = try await agent.waitFor("one stopped for two") { s in
             agent.service("one", in: s)?.phase == .Stopped && agent.service("two", in: s)?.phase == .Ready
         }
-        #expect(agent.service("one", in: s)?.reason == "MemoryReclaimed")
+        #expect(agent.service("one", in: s)?.reason == .MemoryReclaimed)
 
         // With a request to "two" in flight, nothing can make room for "one": 503 with the reason.
         let gate = agent.dir.appendingPathComponent("gate").path
@@ -275,8 +276,8 @@ import Testing
     }
 
     @Test func aTakenGatewayPortIsLoggedAndSupervisionGoesOn() async throws {
-        let holder = try PortHolder()
-        defer { holder.release() }
+        let holder = try LoopbackListener(backlog: 1)
+        defer { holder.close() }
         let agent = try AgentHarness(config: configYAML(svc("chat")))
         try agent.start(["--gateway-listen", "127.0.0.1:\(holder.port)"])
         try await agent.waitFor("chat Ready") { agent.service("chat", in: $0)?.phase == .Ready }

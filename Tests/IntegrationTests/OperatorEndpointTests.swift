@@ -1,5 +1,6 @@
 import Foundation
 import Supervisor
+import TestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -89,8 +90,8 @@ import Glibc
     }
 
     @Test func aTakenPortIsLoggedAndSupervisionGoesOn() async throws {
-        let holder = try PortHolder()
-        defer { holder.release() }
+        let holder = try LoopbackListener(backlog: 1)
+        defer { holder.close() }
         let agent = try AgentHarness(config: configYAML(svc("chat")))
         try agent.start(["--listen", "127.0.0.1:\(holder.port)"])
         let s = try await agent.waitFor("chat Ready") { readyPID("chat", $0) != nil }

@@ -18,7 +18,7 @@ import Testing
             services: services)
     }
 
-    func service(_ name: String, _ phase: ServicePhase, namespace: String? = nil, reason: String? = nil, runtimeSource: String = "spec") -> ServiceStatus {
+    func service(_ name: String, _ phase: ServicePhase, namespace: String? = nil, reason: Reason? = nil, runtimeSource: String = "spec") -> ServiceStatus {
         var s = ServiceStatus(name: name, model: "tiny", phase: phase)
         s.namespace = namespace
         s.ready = phase == .Ready
@@ -34,10 +34,10 @@ import Testing
     }
 
     @Test func theVerdictCountsEntriesThatShouldRun() {
-        let all = document([service("a", .Ready), service("b", .Stopped, reason: "ScaledToZero"), service("c", .Stopped, reason: "Completed")])
+        let all = document([service("a", .Ready), service("b", .Stopped, reason: .ScaledToZero), service("c", .Stopped, reason: .Completed)])
         #expect(StatusVerdict(all).allReady)
         #expect(StatusVerdict(all).shouldRun == 1)
-        let some = document([service("a", .Ready), service("b", .CrashLoopBackOff), service("c", .Failed, reason: "ModelNotFound")])
+        let some = document([service("a", .Ready), service("b", .CrashLoopBackOff), service("c", .Failed, reason: .ModelNotFound)])
         #expect(StatusVerdict(some).notReady == ["b", "c"])
         #expect(StatusVerdict(some, names: ["a"]).allReady)
         #expect(StatusVerdict(some, names: ["a", "zz"]).notReady == ["zz"], "an unknown name is not ready")
@@ -47,7 +47,7 @@ import Testing
 
     @Test func theTableHasKubectlsColumnsAndAgeFormat() {
         let doc = document([service("chat", .Ready, runtimeSource: "default"),
-                            service("dev/coder", .CrashLoopBackOff, namespace: "dev", reason: "Exited")])
+                            service("dev/coder", .CrashLoopBackOff, namespace: "dev", reason: .Exited)])
         let now = StatusTable.parseTimestamp("2026-11-29T20:00:00.000Z")!
         let text = StatusTable(status: doc, presence: .running(pid: "77"), now: now).render()
         let lines = text.split(separator: "\n").map(String.init)

@@ -165,7 +165,7 @@ public final class Gateway: Service, Sendable {
         return await proxy(request, body: upstreamBody, path: path, endpoint: endpoint, ticket: ticket)
     }
 
-    private enum Readiness { case ready(String, ServiceStatus), unavailable(String, ServicePhase?, String?) }
+    private enum Readiness { case ready(String, ServiceStatus), unavailable(String, ServicePhase?, Reason?) }
 
     /// Polls the status until the entry is Ready; starts an on-demand entry, and frees memory for it by
     /// stopping idle on-demand entries when it waits for memory.
@@ -183,7 +183,7 @@ public final class Gateway: Service, Sendable {
                 await control.startOnDemand(route.name, cause: "request for \(route.name)")
             }
             if status.phase == .Failed {
-                return .unavailable("\(route.name) failed: \(status.message ?? status.reason ?? "")", status.phase, status.reason)
+                return .unavailable("\(route.name) failed: \(status.message ?? status.reason?.rawValue ?? "")", status.phase, status.reason)
             }
             if status.phase == .Pending, status.reason == .InsufficientMemory, !reclaimMemory(for: route) {
                 return .unavailable("\(route.name) does not fit in memory and no idle on-demand entry can be stopped: \(status.message ?? "")",
@@ -216,9 +216,9 @@ public final class Gateway: Service, Sendable {
         return false
     }
 
-    private func unavailable(_ route: GatewayRoute, _ message: String, phase: ServicePhase?, reason: String?) -> Response {
+    private func unavailable(_ route: GatewayRoute, _ message: String, phase: ServicePhase?, reason: Reason?) -> Response {
         GatewayReply.error(.serviceUnavailable, type: "service_unavailable", code: "model_not_ready", message,
-                           phase: phase?.rawValue, reason: reason, retryAfter: options.retryAfterSeconds)
+                           phase: phase?.rawValue, reason: reason?.rawValue, retryAfter: options.retryAfterSeconds)
     }
 
     /// Sends the request to the entry and streams its answer back; the ticket ends with the body.

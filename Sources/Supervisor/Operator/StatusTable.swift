@@ -95,7 +95,7 @@ public struct StatusTable: Sendable {
 
     /// `reason: message`, either alone, or `-`; cut to `limit` characters with `...`.
     static func message(_ s: ServiceStatus, limit: Int?) -> String {
-        var text = [s.reason, s.message].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": ")
+        var text = [s.reason?.rawValue, s.message].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": ")
         if let progress = s.download, s.reason == .Downloading {
             text += " (\(progress.summary))"
         }
