@@ -74,7 +74,7 @@ import Testing
 
     @Test func aStalledConnectionTimesOutAndIsRetriedAfterABackoff() async throws {
         // Every request that starts before byte 50 000 goes silent there, so whatever the timing (a loaded
-        // machine may time out early, too), the download can only finish with a resume from exactly 50 000.
+        // machine may time out early, too), the download can only get past it with a resume from exactly 50 000.
         let server = try TestHTTPServer { request, _ in
             let from = request.headers["range"].flatMap { Int($0.dropFirst("bytes=".count).prefix { $0 != "-" }) } ?? 0
             return .file(Self.payload, stallAfter: from < 50_000 ? 50_000 - from : nil)
@@ -83,7 +83,9 @@ import Testing
         #expect(try await download(server.base + "/m.gguf", policy: policy) == Self.digest)
         #expect(server.requests.count >= 2)
         #expect(server.requests.first?.headers["range"] == nil)
-        #expect(server.requests.last?.headers["range"] == "bytes=50000-")
+        // After the stall the download resumes from exactly 50 000 (a spurious timeout later, on a loaded
+        // machine, may add a resume from further on).
+        #expect(server.requests.contains { $0.headers["range"] == "bytes=50000-" }, "\(server.requests.map { $0.headers["range"] })")
     }
 
     @Test func aServerThatAlwaysStallsFailsAfterTheAttempts() async throws {

@@ -137,23 +137,27 @@ import Glibc
             }
             return sent
         }
-        // 10,000 slowloris connections: connected (or connecting), half a request head, then silence.
+        // 10,000 slowloris connections: connected (or connecting), half a request head, then silence. They
+        // are held by a child process, not by this test process: Foundation's Process.run (which other tests
+        // call meanwhile) reads /proc/self/fd in a way that can fault on a very long listing.
         var limit = rlimit()
         getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
         if limit.rlim_cur < limit.rlim_max {
             limit.rlim_cur = min(limit.rlim_max, 20_000)
-            setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+            setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)  // inherited by the child
             getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
         }
         let count = min(10_000, Int(limit.rlim_cur) - 500)
-        var loris: [Int32] = []
-        defer { for fd in loris { close(fd) } }
-        for _ in 0..<max(0, count) {
-            guard let fd = try? connectLoopback(port: port, blocking: false) else { break }
-            loris.append(fd)
-            let part = Array("GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ".utf8)
-            _ = part.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        }
+        let slowloris = Process()
+        slowloris.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        slowloris.arguments = ["python3", "-c", Self.slowlorisScript, String(port), String(max(0, count))]
+        let toChild = Pipe(), fromChild = Pipe()
+        slowloris.standardInput = toChild
+        slowloris.standardOutput = fromChild
+        try slowloris.run()
+        defer { kill(slowloris.processIdentifier, SIGKILL) }
+        let opened = Int(String(decoding: fromChild.fileHandleForReading.availableLine(), as: UTF8.self)) ?? 0
+        var loris = [Int32](repeating: -1, count: opened)  // held by the child; closed when its stdin closes
         #expect(loris.count >= 500, "opened \(loris.count) connections")
 
         // Supervision goes on meanwhile: an edit restarts chat and it becomes Ready.
@@ -166,7 +170,8 @@ import Glibc
         let rssAfter = try #require(residentBytes(agentPID))
         #expect(rssAfter - rssBefore < 128 << 20, "agent RSS grew from \(rssBefore) to \(rssAfter) bytes with a 1 GiB request and \(loris.count) idle connections")
         #expect(openDescriptors(agentPID) < 400, "the agent holds \(openDescriptors(agentPID)) descriptors")
-        for fd in loris { close(fd) }
+        try toChild.fileHandleForWriting.close()  // the child closes its connections and exits
+        slowloris.waitUntilExit()
         loris = []
         // Once they are gone the endpoint answers again.
         let clock = ContinuousClock()
@@ -179,5 +184,41 @@ import Glibc
         }
         #expect(health?.status == 200)
         #expect(try await agent.terminate() == 0)
+    }
+}
+
+extension OperatorEndpointTests {
+    /// Opens `argv[2]` non-blocking connections to 127.0.0.1:`argv[1]`, sends half a request head on each,
+    /// prints how many it opened, then holds them until its stdin closes.
+    static let slowlorisScript = """
+    import socket, sys
+    port, count = int(sys.argv[1]), int(sys.argv[2])
+    held = []
+    for _ in range(count):
+        try:
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        except OSError:
+            break
+        s.setblocking(False)
+        try:
+            s.connect(("127.0.0.1", port))
+        except (BlockingIOError, OSError):
+            pass
+        try:
+            s.send(b"GET /metrics HTTP/1.1\\r\\nHost: x\\r\\nX-Slow: ")
+        except OSError:
+            pass
+        held.append(s)
+    print(len(held), flush=True)
+    sys.stdin.read()
+    """
+}
+
+extension FileHandle {
+    /// The bytes up to the first newline (or the end), read one at a time.
+    func availableLine() -> [UInt8] {
+        var line: [UInt8] = []
+        while let byte = try? read(upToCount: 1), let first = byte.first, first != UInt8(ascii: "\n") { line.append(first) }
+        return line
     }
 }
