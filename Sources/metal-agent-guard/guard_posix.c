@@ -147,6 +147,11 @@ static pid_t spawn_runtime(char *const argv[], int *spawn_errno) {
 int guard_run(double grace, char **command) {
     if (close_on_exec_pipe(wake, 1) != 0) fail("pipe: ", strerror(errno));
     set_dispositions();
+    // The signal mask survives fork and exec (POSIX exec): a parent that blocks SIGCHLD or SIGTERM in
+    // the thread that spawned the guard (Swift's runtime, swift-service-lifecycle) would silence it.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     guard_in_group = getpgrp() == getpid();
 
     int spawn_errno = 0;
