@@ -147,12 +147,11 @@ static pid_t spawn_runtime(char *const argv[], int *spawn_errno) {
 int guard_run(double grace, char **command) {
     if (close_on_exec_pipe(wake, 1) != 0) fail("pipe: ", strerror(errno));
     set_dispositions();
-    // A signal mask is inherited across fork and exec (POSIX sigprocmask, execve): a parent that blocks
-    // SIGCHLD or SIGTERM (a test runner, a shell script's trap) would leave the handlers mute and the
-    // guard waiting forever for a runtime that has exited. Everything it catches is unblocked.
+    // The signal mask survives fork and exec (POSIX exec): a parent that blocks SIGCHLD or SIGTERM in
+    // the thread that spawned the guard (Swift's runtime, swift-service-lifecycle) would silence it.
     sigset_t none;
     sigemptyset(&none);
-    (void)sigprocmask(SIG_SETMASK, &none, NULL);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     guard_in_group = getpgrp() == getpid();
 
     int spawn_errno = 0;

@@ -438,6 +438,9 @@ extension AgentIntegrationTests {
         let second = try await agent.waitFor("both Ready under the new agent") { s in
             readyPIDs(s).count == 2 && Set(readyPIDs(s).values).isDisjoint(with: old)
         }
+        // The helper that left the group with setsid (and was re-parented) is in the guard's tree only
+        // where the guard is a subreaper (Linux); the portable guard cannot follow it.
+        if !Platform.tracksDetachedHelpers { kill(escaped, SIGKILL) }
         for pid in old + [grandchild, escaped] { try await agent.waitUntilGone(pid) }
         #expect(stranger.isRunning, "a process the ledger named but that is not the recorded one must live")
         let newGrandchild = try #require(Int32(try String(contentsOfFile: agent.dir.appendingPathComponent(marker).path, encoding: .utf8)))
@@ -618,10 +621,9 @@ extension AgentIntegrationTests {
         agent.process?.waitUntilExit()
         // The stubborn one ignores SIGTERM: it goes at the end of its 5 s grace period. The helper that
         // left the group with setsid goes too where the guard tracks it (Linux; not the portable guard).
-        let tracked = Platform.tracksDetachedHelpers ? helpers : [helpers[0]]
-        for pid in runtimes + tracked + groups { try await agent.waitUntilGone(pid) }
-        #expect(try runningFakeRuntimes(in: agent.dir.path).isEmpty)
         if !Platform.tracksDetachedHelpers { kill(helpers[1], SIGKILL) }
+        for pid in runtimes + helpers + groups { try await agent.waitUntilGone(pid) }
+        #expect(try runningFakeRuntimes(in: agent.dir.path).isEmpty)
     }
 
     @Test(.enabled(if: Platform.tracksDetachedHelpers, "a helper that left the process group is followed by the Linux guard only"))
@@ -701,6 +703,8 @@ extension AgentIntegrationTests {
         let escaped = try await pidFromFile(daemon)
         let guardPID = try #require(agent.service("chat", in: ready)?.processGroup)
         kill(guardPID, SIGSTOP)  // a guard that cannot act: the agent's last resort (grace + 10 s) must do it all
+        // Without a subreaper the helper that left with setsid is not in the tree (portable configuration).
+        if !Platform.tracksDetachedHelpers { kill(escaped, SIGKILL) }
         try agent.renameSave(configYAML(svc("steady")))
         for pid in [runtime, escaped, guardPID] { try await agent.waitUntilGone(pid) }
         try await agent.terminate()
