@@ -193,7 +193,7 @@ static size_t descendants_by_scan(struct proc_entry **out) {
 // Sends `signal` to `e` only if its pid still holds that process (same start time): the pidfd is opened
 // first, so if the start time matches afterwards, the pidfd is that process and no reuse can intervene.
 static void signal_identity(const struct proc_entry *e, int signal) {
-    int pidfd = mac_pidfd_open(e->pid);
+    int pidfd = metal_agent_pidfd_open(e->pid);
     pid_t parent;
     unsigned long long start;
     int same = read_stat(e->pid, &parent, &start) == 0 && start == e->start;
@@ -201,7 +201,7 @@ static void signal_identity(const struct proc_entry *e, int signal) {
         if ((errno == ENOSYS || errno == EPERM) && same) kill(e->pid, signal);  // kernel before 5.3
         return;
     }
-    if (same) (void)mac_pidfd_send_signal(pidfd, signal);
+    if (same) (void)metal_agent_pidfd_send_signal(pidfd, signal);
     close(pidfd);
 }
 
@@ -260,7 +260,7 @@ static pid_t spawn_runtime(char *const argv[], int *spawn_errno) {
 
 int guard_run(double grace, char **command) {
 
-    (void)mac_set_child_subreaper();
+    (void)metal_agent_set_child_subreaper();
     // Every signal goes through the signalfd; faults stay deliverable.
     sigset_t mask;
     sigfillset(&mask);

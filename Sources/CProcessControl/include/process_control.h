@@ -10,15 +10,15 @@
 
 /// Makes the calling process a child subreaper (PR_SET_CHILD_SUBREAPER, Linux 3.4): orphaned
 /// descendants are re-parented to it instead of to init. Returns 0, or -1 with errno.
-int mac_set_child_subreaper(void);
+int metal_agent_set_child_subreaper(void);
 
 /// pidfd_open(2) (Linux 5.3): a file descriptor that refers to the process `pid` holds now, and keeps
 /// referring to that very process after it exits, even when the pid is reused. Close-on-exec.
 /// Returns the fd, or -1 with errno (ESRCH: no such process; ENOSYS: kernel too old).
-int mac_pidfd_open(pid_t pid);
+int metal_agent_pidfd_open(pid_t pid);
 
 /// pidfd_send_signal(2) (Linux 5.1): sends `signal` to the process `pidfd` refers to, never to a
 /// process that reused its pid. Returns 0, or -1 with errno (ESRCH: it has exited).
-int mac_pidfd_send_signal(int pidfd, int signal);
+int metal_agent_pidfd_send_signal(int pidfd, int signal);
 
 #endif

@@ -13,7 +13,7 @@ extension ProcessIdentity {
     /// within those few microseconds to go astray.
     @discardableResult
     public func signal(_ signal: Int32) -> Bool {
-        let pidfd = mac_pidfd_open(pid)
+        let pidfd = metal_agent_pidfd_open(pid)
         if pidfd < 0 {
             guard errno == ENOSYS || errno == EPERM else { return false }  // ESRCH: no such process
             guard Self.read(pid: pid)?.0 == self else { return false }
@@ -22,7 +22,7 @@ extension ProcessIdentity {
         defer { close(pidfd) }
         // The pidfd was opened first: if the pid still holds this start time now, the pidfd is this process.
         guard Self.read(pid: pid)?.0 == self else { return false }
-        return mac_pidfd_send_signal(pidfd, signal) == 0
+        return metal_agent_pidfd_send_signal(pidfd, signal) == 0
     }
 
     /// The kernel's boot id (`/proc/sys/kernel/random/boot_id`): start times count from this boot.

@@ -48,7 +48,7 @@ final class OrphanSweeper: Sendable {
     /// Makes the calling process a child subreaper when `enabled`; a sweeper that is not enabled keeps
     /// its books but never sweeps.
     init(enabled: Bool) {
-        self.enabled = enabled && mac_set_child_subreaper() == 0
+        self.enabled = enabled && metal_agent_set_child_subreaper() == 0
     }
 
     /// Whether `pid` is a child the agent spawned and that has not been reaped yet.
