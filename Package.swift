@@ -8,10 +8,11 @@ import PackageDescription
 /// logic the Mac depends on is built and tested on every CI run (`scripts/test` runs both).
 let portable = ProcessInfo.processInfo.environment["METAL_AGENT_PORTABLE"] == "1"
 
-let strict: [SwiftSetting] = [
-    .swiftLanguageMode(.v6),
-    .enableUpcomingFeature("ExistentialAny"),
-] + (portable ? [.define("PORTABLE_POSIX")] : [])
+let strict: [SwiftSetting] =
+    [
+        .swiftLanguageMode(.v6),
+        .enableUpcomingFeature("ExistentialAny"),
+    ] + (portable ? [.define("PORTABLE_POSIX")] : [])
 let portableC: [CSetting] = portable ? [.define("METAL_AGENT_PORTABLE")] : []
 
 let package = Package(

@@ -44,7 +44,8 @@ public enum AgentAnnotations {
         for (unit, seconds) in units where text.hasSuffix(unit) {
             let number = text.dropLast(unit.count)
             guard !number.isEmpty, number.allSatisfy({ $0.isNumber || $0 == "." }), let value = Double(number), value > 0,
-                  value * seconds <= 7 * 86_400 else { return nil }
+                value * seconds <= 7 * 86_400
+            else { return nil }
             return .milliseconds(Int64((value * seconds * 1000).rounded()))
         }
         return nil
@@ -63,8 +64,9 @@ extension ConfigLoader {
         let known = AgentAnnotations.fields.map(\.key)
         for (key, annotation) in meta.annotations.sorted(by: { $0.key < $1.key }) where key.hasPrefix(AgentAnnotations.prefix) {
             guard let field = AgentAnnotations.fields.first(where: { $0.key == key })?.field else {
-                reader.fail(at: annotation.keyMark, "\(entry) metadata.annotations",
-                            "unknown metal-agent annotation \"\(key)\"\(Suggestion.hint(for: key, in: known)) (known: \(known.joined(separator: ", ")))")
+                reader.fail(
+                    at: annotation.keyMark, "\(entry) metadata.annotations",
+                    "unknown metal-agent annotation \"\(key)\"\(Suggestion.hint(for: key, in: known)) (known: \(known.joined(separator: ", ")))")
                 continue
             }
             result.values[field] = (annotation.value, annotation.valueMark)
@@ -80,16 +82,18 @@ extension ConfigLoader {
         func number(_ field: String, _ range: ClosedRange<Int>) -> Int? {
             guard let (value, mark) = annotated.values[field] else { return nil }
             guard let n = Int(value), range.contains(n) else {
-                reader.fail(at: mark, "\(entry) metadata.annotations[\(AgentAnnotations.prefix + field)]",
-                            "expected an integer from \(range.lowerBound) to \(range.upperBound) (as a string), found \"\(value)\"")
+                reader.fail(
+                    at: mark, "\(entry) metadata.annotations[\(AgentAnnotations.prefix + field)]",
+                    "expected an integer from \(range.lowerBound) to \(range.upperBound) (as a string), found \"\(value)\"")
                 return nil
             }
             return n
         }
         func clash(_ field: String, _ same: Bool) {
             guard !same, let (_, mark) = annotated.values[field] else { return }
-            reader.fail(at: mark, "\(entry) metadata.annotations[\(AgentAnnotations.prefix + field)]",
-                        "spec.\(field) says otherwise; set it in one place (the annotation is the spelling a cluster accepts)")
+            reader.fail(
+                at: mark, "\(entry) metadata.annotations[\(AgentAnnotations.prefix + field)]",
+                "spec.\(field) says otherwise; set it in one place (the annotation is the spelling a cluster accepts)")
         }
         if let port = number("port", 1...65535) {
             if service.fieldMarks["spec.port"] != nil {
@@ -123,23 +127,26 @@ extension ConfigLoader {
                 }
             } else {
                 let names = RestartPolicy.allCases.map(\.rawValue)
-                reader.fail(at: mark, "\(entry) metadata.annotations[\(AgentAnnotations.restartPolicy)]",
-                            "unknown restart policy \"\(value)\"\(Suggestion.hint(for: value, in: names)) (known: \(names.joined(separator: ", ")))")
+                reader.fail(
+                    at: mark, "\(entry) metadata.annotations[\(AgentAnnotations.restartPolicy)]",
+                    "unknown restart policy \"\(value)\"\(Suggestion.hint(for: value, in: names)) (known: \(names.joined(separator: ", ")))")
             }
         }
         if let (value, mark) = annotated.values["idleTimeout"] {
             if let timeout = AgentAnnotations.parseDuration(value) {
                 service.idleTimeout = timeout
             } else {
-                reader.fail(at: mark, "\(entry) metadata.annotations[\(AgentAnnotations.idleTimeout)]",
-                            "expected a duration such as \"30s\", \"10m\" or \"1h\" (a positive number and one unit: ms, s, m, h; at most 7 days), found \"\(value)\"")
+                reader.fail(
+                    at: mark, "\(entry) metadata.annotations[\(AgentAnnotations.idleTimeout)]",
+                    "expected a duration such as \"30s\", \"10m\" or \"1h\" (a positive number and one unit: ms, s, m, h; at most 7 days), found \"\(value)\"")
             }
         }
         if let (value, mark) = annotated.values["aliases"] {
             let names = value.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
             if names.isEmpty || names.contains(where: { $0.isEmpty || $0.contains(where: \.isWhitespace) }) {
-                reader.fail(at: mark, "\(entry) metadata.annotations[\(AgentAnnotations.aliases)]",
-                            "expected model names separated by commas (\"gpt-4o-mini, coder\"), found \"\(value)\"")
+                reader.fail(
+                    at: mark, "\(entry) metadata.annotations[\(AgentAnnotations.aliases)]",
+                    "expected model names separated by commas (\"gpt-4o-mini, coder\"), found \"\(value)\"")
             } else {
                 service.aliases = names
             }
@@ -149,8 +156,9 @@ extension ConfigLoader {
             if label, value.allSatisfy({ ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "-" }), value.last != "-" {
                 service.exclusiveGroup = value
             } else {
-                reader.fail(at: mark, "\(entry) metadata.annotations[\(AgentAnnotations.exclusiveGroup)]",
-                            "expected a group name (a DNS-1123 label: a-z, 0-9 and -, up to 63 characters), found \"\(value)\"")
+                reader.fail(
+                    at: mark, "\(entry) metadata.annotations[\(AgentAnnotations.exclusiveGroup)]",
+                    "expected a group name (a DNS-1123 label: a-z, 0-9 and -, up to 63 characters), found \"\(value)\"")
             }
         }
         if let (value, mark) = annotated.values["runtime"] {
@@ -165,8 +173,9 @@ extension ConfigLoader {
                     service.fieldMarks["spec.runtime"] = mark
                 }
             } else {
-                reader.fail(at: mark, "\(entry) metadata.annotations[\(AgentAnnotations.runtime)]",
-                            "unknown runtime \"\(value)\"\(Suggestion.hint(for: value, in: accepted)) (known: \(accepted.joined(separator: ", ")))")
+                reader.fail(
+                    at: mark, "\(entry) metadata.annotations[\(AgentAnnotations.runtime)]",
+                    "unknown runtime \"\(value)\"\(Suggestion.hint(for: value, in: accepted)) (known: \(accepted.joined(separator: ", ")))")
             }
         }
         return reader.errors.count == before

@@ -18,7 +18,8 @@ public enum ByteQuantity {
             break
         }
         guard !number.isEmpty, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
-              let value = Double(number), value > 0 else { return nil }
+            let value = Double(number), value > 0
+        else { return nil }
         let bytes = value * Double(multiplier)
         guard bytes < 9e18 else { return nil }
         return Int64(bytes)

@@ -78,7 +78,9 @@ public enum ConfigLoader {
         }
         if documents.allSatisfy(\.isNull) {
             // Most often a save caught half-way (truncated, not yet written): never read it as "run nothing".
-            reader.fail(at: SourceMark(line: 1, column: 1), "", "the file has no documents; to stop every service, keep the entries with replicas: 0 or remove them one by one")
+            reader.fail(
+                at: SourceMark(line: 1, column: 1), "",
+                "the file has no documents; to stop every service, keep the entries with replicas: 0 or remove them one by one")
             throw ConfigLoadError(errors: reader.errors)
         }
         var result = ConfigFile(file: file)
@@ -89,10 +91,11 @@ public enum ConfigLoader {
                 reader.fail(document, "", "expected a mapping, found \(document.kindDescription)")
                 continue
             }
-            let top = Dictionary(pairs.compactMap { pair -> (String, YAMLNode)? in
-                guard case .scalar(let key, _) = pair.key.value else { return nil }
-                return (key, pair.value)
-            }, uniquingKeysWith: { first, _ in first })
+            let top = Dictionary(
+                pairs.compactMap { pair -> (String, YAMLNode)? in
+                    guard case .scalar(let key, _) = pair.key.value else { return nil }
+                    return (key, pair.value)
+                }, uniquingKeysWith: { first, _ in first })
             guard let (kind, _) = readKind(top, document: document, file: file, reader: &reader, warnings: &result.warnings) else { continue }
             guard let fields = reader.fields(document, "", allowed: documentFields) else { continue }
             // `status` (kubectl get -o yaml) belongs to the cluster: accepted, never read.
@@ -139,8 +142,9 @@ public enum ConfigLoader {
             guard let port = service.port else { continue }
             if let other = portOwner[port] {
                 let field = service.portSource == "spec.port" ? "spec.port" : "metadata.annotations[\(AgentAnnotations.port)]"
-                reader.fail(at: service.fieldMarks[field] ?? service.mark, "InferenceService \"\(service.qualifiedName)\" \(field)",
-                            "port \(port) is already the fixed port of InferenceService \"\(other)\"")
+                reader.fail(
+                    at: service.fieldMarks[field] ?? service.mark, "InferenceService \"\(service.qualifiedName)\" \(field)",
+                    "port \(port) is already the fixed port of InferenceService \"\(other)\"")
             } else {
                 portOwner[port] = service.qualifiedName
             }
@@ -169,20 +173,27 @@ public enum ConfigLoader {
             var errors: [ConfigError] = []
             for model in file.models {
                 if let other = config.models[model.qualifiedName] {
-                    errors.append(ConfigError(file: file.file, mark: model.mark, field: "Model \"\(model.qualifiedName)\" metadata.name",
-                                              message: "duplicate Model name \"\(model.name)\" (first defined in \(other.file):\(other.mark.line))"))
+                    errors.append(
+                        ConfigError(
+                            file: file.file, mark: model.mark, field: "Model \"\(model.qualifiedName)\" metadata.name",
+                            message: "duplicate Model name \"\(model.name)\" (first defined in \(other.file):\(other.mark.line))"))
                 }
             }
             for service in file.services {
                 if let other = serviceFiles[service.qualifiedName] {
-                    errors.append(ConfigError(file: file.file, mark: service.mark, field: "InferenceService \"\(service.qualifiedName)\" metadata.name",
-                                              message: "duplicate InferenceService name \"\(service.name)\" (first defined in \(other))"))
+                    errors.append(
+                        ConfigError(
+                            file: file.file, mark: service.mark, field: "InferenceService \"\(service.qualifiedName)\" metadata.name",
+                            message: "duplicate InferenceService name \"\(service.name)\" (first defined in \(other))"))
                 }
                 if let port = service.port, service.portSource == "spec.port" || service.portSource == AgentAnnotations.port,
-                   let owner = ports[port] {
-                    errors.append(ConfigError(file: file.file, mark: service.fieldMarks["spec.port"] ?? service.mark,
-                                              field: "InferenceService \"\(service.qualifiedName)\" spec.port",
-                                              message: "port \(port) is already the fixed port of InferenceService \"\(owner)\""))
+                    let owner = ports[port]
+                {
+                    errors.append(
+                        ConfigError(
+                            file: file.file, mark: service.fieldMarks["spec.port"] ?? service.mark,
+                            field: "InferenceService \"\(service.qualifiedName)\" spec.port",
+                            message: "port \(port) is already the fixed port of InferenceService \"\(owner)\""))
                 }
             }
             if !errors.isEmpty {
@@ -200,11 +211,13 @@ public enum ConfigLoader {
                     if let owner = ports[port] {
                         // endpoint.port / containerPort: a cluster gives each Service its own address.
                         let field = service.portSource ?? "spec.port"
-                        config.warnings.append(ConfigWarning(
-                            subject: service.qualifiedName, reason: .PortConflict,
-                            error: ConfigError(file: file.file, mark: service.fieldMarks[field] ?? service.mark,
-                                               field: "InferenceService \"\(service.qualifiedName)\" \(field)",
-                                               message: "port \(port) is already used by InferenceService \"\(owner)\"; the agent picks a free port")))
+                        config.warnings.append(
+                            ConfigWarning(
+                                subject: service.qualifiedName, reason: .PortConflict,
+                                error: ConfigError(
+                                    file: file.file, mark: service.fieldMarks[field] ?? service.mark,
+                                    field: "InferenceService \"\(service.qualifiedName)\" \(field)",
+                                    message: "port \(port) is already used by InferenceService \"\(owner)\"; the agent picks a free port")))
                         service.port = nil
                         service.portSource = nil
                     } else {
@@ -221,8 +234,10 @@ public enum ConfigLoader {
 
     /// Reads `apiVersion` and `kind`. Returns nil (after an error or an `IgnoredKind` warning) for a
     /// document that is not a Model or InferenceService of `inference.llmkube.dev/v1alpha1`.
-    static func readKind(_ top: [String: YAMLNode], document: YAMLNode, file: String, reader: inout FieldReader,
-                         warnings: inout [ConfigWarning]) -> (String, YAMLNode)? {
+    static func readKind(
+        _ top: [String: YAMLNode], document: YAMLNode, file: String, reader: inout FieldReader,
+        warnings: inout [ConfigWarning]
+    ) -> (String, YAMLNode)? {
         guard let kindNode = top["kind"], !kindNode.isNull else {
             // Report every missing top-level field at once, not only the first.
             for field in ["apiVersion", "kind", "metadata", "spec"] where top[field] == nil || top[field]!.isNull {
@@ -247,10 +262,14 @@ public enum ConfigLoader {
             }
             let name = metadataName(top["metadata"])
             let what = "\(kind)\(name.map { " \"\($0)\"" } ?? "")"
-            warnings.append(ConfigWarning(
-                subject: what, reason: .IgnoredKind,
-                error: ConfigError(file: file, mark: kindNode.mark, field: "\(what) kind",
-                                   message: "\(version ?? "no apiVersion") \(kind) is not served by metal-agent (it reads \(kinds.joined(separator: " and ")) of \(apiVersion)); skipped")))
+            warnings.append(
+                ConfigWarning(
+                    subject: what, reason: .IgnoredKind,
+                    error: ConfigError(
+                        file: file, mark: kindNode.mark, field: "\(what) kind",
+                        message:
+                            "\(version ?? "no apiVersion") \(kind) is not served by metal-agent (it reads \(kinds.joined(separator: " and ")) of \(apiVersion)); skipped"
+                    )))
             return nil
         }
         if let versionNode, let version {
@@ -331,7 +350,9 @@ public enum ConfigLoader {
             if ObjectName.isDNS1123Label(ns) {
                 namespace = ns
             } else {
-                reader.fail(n, "\(kind) metadata.namespace", "\"\(ns)\" is not a DNS-1123 label: at most 63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit")
+                reader.fail(
+                    n, "\(kind) metadata.namespace",
+                    "\"\(ns)\" is not a DNS-1123 label: at most 63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit")
             }
         }
         guard let nameNode = present("name") else {
@@ -340,8 +361,10 @@ public enum ConfigLoader {
         }
         guard let name = reader.string(nameNode, "\(kind) metadata.name") else { return nil }
         guard ObjectName.isDNS1123Subdomain(name) else {
-            reader.fail(nameNode, "\(kind) \"\(name)\" metadata.name",
-                        "\"\(name)\" is not a DNS-1123 subdomain: at most 253 characters of a-z, 0-9, '-' and '.', each dot-separated part starting and ending with a letter or digit")
+            reader.fail(
+                nameNode, "\(kind) \"\(name)\" metadata.name",
+                "\"\(name)\" is not a DNS-1123 subdomain: at most 253 characters of a-z, 0-9, '-' and '.', each dot-separated part starting and ending with a letter or digit"
+            )
             return nil
         }
         guard reader.errors.count == before else { return nil }
@@ -381,7 +404,9 @@ public enum ConfigLoader {
         let hardware = present(spec["hardware"])
         let gpu = present(hardware["gpu"])
         if let name = text(gpu["resourceName"]), !name.isEmpty, case .sequence(let claims)? = gpu["resourceClaims"]?.value, !claims.isEmpty {
-            reader.fail(gpu["resourceName"]!, "\(entry) spec.hardware.gpu", "resourceClaims and resourceName are mutually exclusive: use one or the other for GPU scheduling")
+            reader.fail(
+                gpu["resourceName"]!, "\(entry) spec.hardware.gpu",
+                "resourceClaims and resourceName are mutually exclusive: use one or the other for GPU scheduling")
         }
         guard reader.errors.count == before, let written = text(spec["source"]), let sourceNode = spec["source"] else { return nil }
         let source: ModelSource
@@ -506,7 +531,9 @@ public enum ConfigLoader {
             let hasRef = nonEmpty(s["draftModelRef"]), hasFile = nonEmpty(s["draftModel"])
             let label = "\(entry) spec.speculativeDecoding"
             if ["draft", "draft-simple", "draft-eagle3", "draft-dflash", "draft-dspark"].contains(type), !hasRef, !hasFile {
-                reader.fail(node, label, "type \(type) needs draft weights: set draftModelRef to a Model in the same namespace, or draftModel to a file beside the model")
+                reader.fail(
+                    node, label,
+                    "type \(type) needs draft weights: set draftModelRef to a Model in the same namespace, or draftModel to a file beside the model")
             }
             if !["draft", "draft-simple", "draft-eagle3", "draft-dflash", "draft-dspark", "draft-mtp"].contains(type), hasRef || hasFile {
                 reader.fail(node, label, "draft weights (draftModelRef or draftModel) are only valid for the draft-model types; \(type) needs none")

@@ -72,13 +72,14 @@ struct FieldReader {
     /// A plain decimal integer within `range`.
     mutating func int(_ node: YAMLNode, _ field: String, in range: ClosedRange<Int>) -> Int? {
         if case .scalar(let text, .plain) = node.value, Int(text) == nil,
-           text.drop(while: { $0 == "-" || $0 == "+" }).allSatisfy(\.isASCII) && text.contains(where: \.isNumber)
-           && text.drop(while: { $0 == "-" || $0 == "+" }).allSatisfy(\.isNumber) {
+            text.drop(while: { $0 == "-" || $0 == "+" }).allSatisfy(\.isASCII) && text.contains(where: \.isNumber)
+                && text.drop(while: { $0 == "-" || $0 == "+" }).allSatisfy(\.isNumber)
+        {
             fail(node, field, "expected an integer from \(range.lowerBound) to \(range.upperBound), found \(text)")
             return nil
         }
         guard case .scalar(let text, let style) = node.value, style == .plain, !node.isNull,
-              let value = Int(text)
+            let value = Int(text)
         else {
             fail(node, field, "expected an integer, found \(node.kindDescription)")
             return nil
@@ -92,8 +93,10 @@ struct FieldReader {
 
     /// A plain number (integer or decimal, YAML 1.2 core schema); quoted numbers are strings.
     mutating func number(_ node: YAMLNode, _ field: String) -> Double? {
-        if case .scalar(let text, .plain) = node.value, !node.isNull, node.tag == nil || node.tag == "tag:yaml.org,2002:float" || node.tag == "tag:yaml.org,2002:int",
-           let value = Double(text), value.isFinite {
+        if case .scalar(let text, .plain) = node.value, !node.isNull,
+            node.tag == nil || node.tag == "tag:yaml.org,2002:float" || node.tag == "tag:yaml.org,2002:int",
+            let value = Double(text), value.isFinite
+        {
             return value
         }
         fail(node, field, "expected a number, found \(node.kindDescription)")

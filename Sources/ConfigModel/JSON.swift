@@ -1,6 +1,11 @@
 /// A JSON value with ordered object members, rendered deterministically.
 indirect enum JSON {
-    case string(String), int(Int), number(Double), bool(Bool), array([JSON]), object([(String, JSON)])
+    case string(String)
+    case int(Int)
+    case number(Double)
+    case bool(Bool)
+    case array([JSON])
+    case object([(String, JSON)])
 
     /// Adds members to an object (other values are returned unchanged).
     func merging(_ members: [(String, JSON)]) -> JSON {

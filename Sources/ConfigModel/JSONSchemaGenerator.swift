@@ -13,46 +13,78 @@ public enum JSONSchemaGenerator {
             ("$schema", .string("http://json-schema.org/draft-07/schema#")),
             ("$id", .string("https://github.com/metal-agent/metal-agent/schema/models.schema.json")),
             ("title", .string("metal-agent models.yaml (format v1): one document")),
-            ("description", .string(
-                "A Kubernetes object. Model and InferenceService of inference.llmkube.dev/v1alpha1 are checked against the whole "
-                    + "v1alpha1 schema (generated from metal-agent's field table, SpecFields); documents of other kinds or API groups "
-                    + "are skipped by metal-agent (IgnoredKind). Cross-document rules (unique names, one spec.port per entry) and "
-                    + "entry errors (a modelRef to no Model, a runtime or format this node cannot run) are checked by metal-agent validate.")),
+            (
+                "description",
+                .string(
+                    "A Kubernetes object. Model and InferenceService of inference.llmkube.dev/v1alpha1 are checked against the whole "
+                        + "v1alpha1 schema (generated from metal-agent's field table, SpecFields); documents of other kinds or API groups "
+                        + "are skipped by metal-agent (IgnoredKind). Cross-document rules (unique names, one spec.port per entry) and "
+                        + "entry errors (a modelRef to no Model, a runtime or format this node cannot run) are checked by metal-agent validate.")
+            ),
             ("type", .string("object")),
             ("required", .array([.string("apiVersion"), .string("kind")])),
-            ("properties", .object([
-                ("apiVersion", .object([("type", .string("string"))])),
-                ("kind", .object([("type", .string("string"))])),
-            ])),
-            ("allOf", .array([
-                conditional(kind: "Model", then: "model"),
-                conditional(kind: "InferenceService", then: "inferenceService"),
-                // A v1 List (kubectl get -o yaml of several objects): each item is a document.
+            (
+                "properties",
                 .object([
-                    ("if", .object([
-                        ("properties", .object([("apiVersion", .object([("const", .string("v1"))])), ("kind", .object([("const", .string("List"))]))])),
-                        ("required", .array([.string("apiVersion"), .string("kind")])),
-                    ])),
-                    ("then", .object([("properties", .object([("items", .object([("type", .string("array")), ("items", .object([("$ref", .string("#"))]))]))]))])),
-                ]),
+                    ("apiVersion", .object([("type", .string("string"))])),
+                    ("kind", .object([("type", .string("string"))])),
+                ])
+            ),
+            (
+                "allOf",
+                .array([
+                    conditional(kind: "Model", then: "model"),
+                    conditional(kind: "InferenceService", then: "inferenceService"),
+                    // A v1 List (kubectl get -o yaml of several objects): each item is a document.
+                    .object([
+                        (
+                            "if",
+                            .object([
+                                (
+                                    "properties",
+                                    .object([("apiVersion", .object([("const", .string("v1"))])), ("kind", .object([("const", .string("List"))]))])
+                                ),
+                                ("required", .array([.string("apiVersion"), .string("kind")])),
+                            ])
+                        ),
+                        (
+                            "then",
+                            .object([("properties", .object([("items", .object([("type", .string("array")), ("items", .object([("$ref", .string("#"))]))]))]))])
+                        ),
+                    ]),
+                    .object([
+                        (
+                            "if",
+                            .object([
+                                ("properties", .object([("apiVersion", .object([("pattern", .string("^inference\\.llmkube\\.dev/"))]))])),
+                                ("required", .array([.string("apiVersion")])),
+                            ])
+                        ),
+                        (
+                            "then",
+                            .object([
+                                (
+                                    "properties",
+                                    .object([
+                                        ("kind", .object([("enum", .array((ConfigLoader.kinds + ConfigLoader.otherGroupKinds).map(JSON.string)))]))
+                                    ])
+                                )
+                            ])
+                        ),
+                    ]),
+                ])
+            ),
+            (
+                "definitions",
                 .object([
-                    ("if", .object([
-                        ("properties", .object([("apiVersion", .object([("pattern", .string("^inference\\.llmkube\\.dev/"))]))])),
-                        ("required", .array([.string("apiVersion")])),
-                    ])),
-                    ("then", .object([("properties", .object([
-                        ("kind", .object([("enum", .array((ConfigLoader.kinds + ConfigLoader.otherGroupKinds).map(JSON.string)))])),
-                    ]))])),
-                ]),
-            ])),
-            ("definitions", .object([
-                ("stringMap", .object([("type", .string("object")), ("additionalProperties", .object([("type", .string("string"))]))])),
-                ("metadata", metadata()),
-                ("model", document(kind: "Model", spec: "modelSpec")),
-                ("inferenceService", document(kind: "InferenceService", spec: "inferenceServiceSpec")),
-                ("modelSpec", object(SpecFields.model, path: "")),
-                ("inferenceServiceSpec", object(SpecFields.inferenceService, path: "")),
-            ])),
+                    ("stringMap", .object([("type", .string("object")), ("additionalProperties", .object([("type", .string("string"))]))])),
+                    ("metadata", metadata()),
+                    ("model", document(kind: "Model", spec: "modelSpec")),
+                    ("inferenceService", document(kind: "InferenceService", spec: "inferenceServiceSpec")),
+                    ("modelSpec", object(SpecFields.model, path: "")),
+                    ("inferenceServiceSpec", object(SpecFields.inferenceService, path: "")),
+                ])
+            ),
         ])
         return doc.render(indent: 0) + "\n"
     }
@@ -69,13 +101,16 @@ public enum JSONSchemaGenerator {
             ("type", .string("object")),
             ("additionalProperties", .bool(false)),
             ("required", .array(["apiVersion", "kind", "metadata", "spec"].map(JSON.string))),
-            ("properties", .object([
-                ("apiVersion", .object([("const", .string(ConfigLoader.apiVersion))])),
-                ("kind", .object([("const", .string(kind))])),
-                ("metadata", .object([("$ref", .string("#/definitions/metadata"))])),
-                ("spec", .object([("$ref", .string("#/definitions/\(spec)"))])),
-                ("status", .object([("description", .string("Written by a cluster (kubectl get -o yaml); ignored."))])),
-            ])),
+            (
+                "properties",
+                .object([
+                    ("apiVersion", .object([("const", .string(ConfigLoader.apiVersion))])),
+                    ("kind", .object([("const", .string(kind))])),
+                    ("metadata", .object([("$ref", .string("#/definitions/metadata"))])),
+                    ("spec", .object([("$ref", .string("#/definitions/\(spec)"))])),
+                    ("status", .object([("description", .string("Written by a cluster (kubectl get -o yaml); ignored."))])),
+                ])
+            ),
         ])
     }
 
@@ -86,26 +121,41 @@ public enum JSONSchemaGenerator {
             ("type", .string("object")),
             ("additionalProperties", .bool(false)),
             ("required", .array([.string("name")])),
-            ("properties", .object([
-                ("name", .object([
-                    ("description", .string("A DNS-1123 subdomain: at most 253 characters of a-z, 0-9, '-' and '.', each dot-separated part starting and ending with a letter or digit.")),
-                    ("type", .string("string")), ("maxLength", .int(253)),
-                    ("pattern", .string("^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")),
-                ])),
-                ("namespace", nullable(.object([
-                    ("description", .string("A DNS-1123 label; default: default.")),
-                    ("type", .string("string")), ("maxLength", .int(63)), ("pattern", .string("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")),
-                ]))),
-                ("labels", nullable(.object([("$ref", .string("#/definitions/stringMap"))]))),
-                ("annotations", nullable(annotations())),
-                ("generateName", nullable(string)), ("uid", nullable(string)), ("resourceVersion", nullable(string)),
-                ("selfLink", nullable(string)), ("creationTimestamp", nullable(string)), ("deletionTimestamp", nullable(string)),
-                ("generation", nullable(.object([("type", .string("integer")), ("minimum", .int(0))]))),
-                ("deletionGracePeriodSeconds", nullable(.object([("type", .string("integer")), ("minimum", .int(0))]))),
-                ("finalizers", nullable(.object([("type", .string("array")), ("items", string)]))),
-                ("ownerReferences", nullable(.object([("type", .string("array"))]))),
-                ("managedFields", nullable(.object([("type", .string("array"))]))),
-            ])),
+            (
+                "properties",
+                .object([
+                    (
+                        "name",
+                        .object([
+                            (
+                                "description",
+                                .string(
+                                    "A DNS-1123 subdomain: at most 253 characters of a-z, 0-9, '-' and '.', each dot-separated part starting and ending with a letter or digit."
+                                )
+                            ),
+                            ("type", .string("string")), ("maxLength", .int(253)),
+                            ("pattern", .string("^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")),
+                        ])
+                    ),
+                    (
+                        "namespace",
+                        nullable(
+                            .object([
+                                ("description", .string("A DNS-1123 label; default: default.")),
+                                ("type", .string("string")), ("maxLength", .int(63)), ("pattern", .string("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")),
+                            ]))
+                    ),
+                    ("labels", nullable(.object([("$ref", .string("#/definitions/stringMap"))]))),
+                    ("annotations", nullable(annotations())),
+                    ("generateName", nullable(string)), ("uid", nullable(string)), ("resourceVersion", nullable(string)),
+                    ("selfLink", nullable(string)), ("creationTimestamp", nullable(string)), ("deletionTimestamp", nullable(string)),
+                    ("generation", nullable(.object([("type", .string("integer")), ("minimum", .int(0))]))),
+                    ("deletionGracePeriodSeconds", nullable(.object([("type", .string("integer")), ("minimum", .int(0))]))),
+                    ("finalizers", nullable(.object([("type", .string("array")), ("items", string)]))),
+                    ("ownerReferences", nullable(.object([("type", .string("array"))]))),
+                    ("managedFields", nullable(.object([("type", .string("array"))]))),
+                ])
+            ),
         ])
     }
 
@@ -117,20 +167,26 @@ public enum JSONSchemaGenerator {
             ("description", .string("Strings. The metal-agent.llmkube.dev/ keys set agent-only fields in a spelling a cluster accepts.")),
             ("type", .string("object")),
             ("additionalProperties", string),
-            ("propertyNames", .object([
-                ("if", .object([("pattern", .string("^metal-agent\\.llmkube\\.dev/"))])),
-                ("then", .object([("enum", .array(AgentAnnotations.fields.map { JSON.string($0.key) }))])),
-            ])),
-            ("properties", .object([
-                (AgentAnnotations.port, pattern("^([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$")),
-                (AgentAnnotations.restartPolicy, .object([("enum", .array(RestartPolicy.allCases.map { JSON.string($0.rawValue) }))])),
-                (AgentAnnotations.terminationGracePeriodSeconds, pattern("^([0-9]{1,4}|[1-7][0-9]{4}|8[0-5][0-9]{3}|86[0-3][0-9]{2}|86400)$")),
-                (AgentAnnotations.startupTimeoutSeconds, pattern("^([1-9][0-9]{0,3}|[1-7][0-9]{4}|8[0-5][0-9]{3}|86[0-3][0-9]{2}|86400)$")),
-                (AgentAnnotations.runtime, .object([("enum", .array(RuntimeName.accepted.map(JSON.string)))])),
-                (AgentAnnotations.idleTimeout, pattern("^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$")),
-                (AgentAnnotations.aliases, pattern("^[^,\\s]+(\\s*,\\s*[^,\\s]+)*$")),
-                (AgentAnnotations.exclusiveGroup, pattern("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")),
-            ])),
+            (
+                "propertyNames",
+                .object([
+                    ("if", .object([("pattern", .string("^metal-agent\\.llmkube\\.dev/"))])),
+                    ("then", .object([("enum", .array(AgentAnnotations.fields.map { JSON.string($0.key) }))])),
+                ])
+            ),
+            (
+                "properties",
+                .object([
+                    (AgentAnnotations.port, pattern("^([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$")),
+                    (AgentAnnotations.restartPolicy, .object([("enum", .array(RestartPolicy.allCases.map { JSON.string($0.rawValue) }))])),
+                    (AgentAnnotations.terminationGracePeriodSeconds, pattern("^([0-9]{1,4}|[1-7][0-9]{4}|8[0-5][0-9]{3}|86[0-3][0-9]{2}|86400)$")),
+                    (AgentAnnotations.startupTimeoutSeconds, pattern("^([1-9][0-9]{0,3}|[1-7][0-9]{4}|8[0-5][0-9]{3}|86[0-3][0-9]{2}|86400)$")),
+                    (AgentAnnotations.runtime, .object([("enum", .array(RuntimeName.accepted.map(JSON.string)))])),
+                    (AgentAnnotations.idleTimeout, pattern("^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$")),
+                    (AgentAnnotations.aliases, pattern("^[^,\\s]+(\\s*,\\s*[^,\\s]+)*$")),
+                    (AgentAnnotations.exclusiveGroup, pattern("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")),
+                ])
+            ),
         ])
     }
 
@@ -164,8 +220,10 @@ public enum JSONSchemaGenerator {
         }
         return .array([
             .object([("if", typeIn(needWeights)), ("then", .object([("anyOf", .array([set("draftModelRef"), set("draftModel")]))]))]),
-            .object([("if", .object([("not", typeIn(mayHaveWeights))])),
-                     ("then", .object([("not", .object([("anyOf", .array([set("draftModelRef"), set("draftModel")]))]))]))]),
+            .object([
+                ("if", .object([("not", typeIn(mayHaveWeights))])),
+                ("then", .object([("not", .object([("anyOf", .array([set("draftModelRef"), set("draftModel")]))]))])),
+            ]),
             .object([("not", .object([("allOf", .array([set("draftModelRef"), set("draftModel")]))]))]),
         ])
     }

@@ -1,4 +1,5 @@
 import Foundation
+
 /// Where a model's weights live (`Model.spec.source`), as typed by `ModelSource.parse`.
 ///
 /// Parsing is pure: nothing is read from disk or the environment. `~/` paths stay `.home` until the agent,
@@ -70,7 +71,7 @@ public enum ModelSource: Sendable, Hashable {
         guard let colon = text.firstIndex(of: ":") else { return nil }
         let scheme = text[..<colon]
         guard let first = scheme.first, first.isASCII, first.isLetter,
-              scheme.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == ".") })
+            scheme.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == ".") })
         else { return nil }
         if scheme.lowercased() == "file" { return String(scheme) }
         return text[colon...].hasPrefix("://") ? String(scheme) : nil
@@ -83,7 +84,8 @@ public enum ModelSource: Sendable, Hashable {
             rest = rest.dropFirst(2)
             let host = rest.prefix { $0 != "/" }
             guard host.isEmpty || host.lowercased() == "localhost" else {
-                throw ParseError(message: "file URL \"\(text)\" names host \"\(host)\"; only an empty host or localhost (this node) can be read: write file:///path")
+                throw ParseError(
+                    message: "file URL \"\(text)\" names host \"\(host)\"; only an empty host or localhost (this node) can be read: write file:///path")
             }
             rest = rest.dropFirst(host.count)
         }
@@ -91,7 +93,10 @@ public enum ModelSource: Sendable, Hashable {
             throw ParseError(message: "file URL \"\(text)\" has no absolute path; write file:///absolute/path")
         }
         if let cut = rest.firstIndex(where: { $0 == "?" || $0 == "#" }) {
-            throw ParseError(message: "file URL \"\(text)\" has a \(rest[cut] == "?" ? "query" : "fragment"); write the path only (a literal \(rest[cut]) is %\(rest[cut] == "?" ? "3F" : "23"))")
+            throw ParseError(
+                message:
+                    "file URL \"\(text)\" has a \(rest[cut] == "?" ? "query" : "fragment"); write the path only (a literal \(rest[cut]) is %\(rest[cut] == "?" ? "3F" : "23"))"
+            )
         }
         guard let path = percentDecode(rest) else {
             throw ParseError(message: "file URL \"\(text)\" has a malformed percent-escape (expected % and two hex digits, encoding UTF-8)")

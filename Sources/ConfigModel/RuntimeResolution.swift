@@ -36,7 +36,8 @@ public enum RuntimeResolutionError: Error, Sendable, Hashable, CustomStringConve
             let list = enabled.isEmpty ? "none" : enabled.joined(separator: ", ")
             return "runtime \"\(runtime)\" (from \(from)) is not enabled on this node; enabled: \(list)"
         case .notSupported(let runtime, let supported):
-            return "runtime \"\(runtime)\" (from spec.runtime) is not one this agent runs; it runs \(supported.joined(separator: ", ")) (llamacpp = llama-server)"
+            return
+                "runtime \"\(runtime)\" (from spec.runtime) is not one this agent runs; it runs \(supported.joined(separator: ", ")) (llamacpp = llama-server)"
         case .unknown(let runtime):
             return "unknown runtime \"\(runtime)\"; known: \(RuntimeName.known.joined(separator: ", "))"
         }

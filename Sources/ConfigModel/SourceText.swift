@@ -48,7 +48,8 @@ struct SourceText {
             // BOMs are met in order, so the line that holds this one is at or after the last one's.
             while lineIndex + 1 < lines.count, lines[lineIndex].upperBound < i { lineIndex += 1 }
             guard atLineStart, i == 0 || source.documentStarts(lines, from: lineIndex, skipping: 3) || source.documentEnded(lines, before: lineIndex) else {
-                let hint = atLineStart
+                let hint =
+                    atLineStart
                     ? "; to start a new document there, put a line \"---\" right after it (were two files joined with cat?)"
                     : "; remove it (editors often do not show it)"
                 throw YAMLSyntaxError(

@@ -31,7 +31,8 @@ struct SpecValidator {
     ///   - fieldClass: the class of the field that holds `node`.
     ///
     /// Long on purpose: one `switch` over `FieldType`, each case the CRD's rule for that type.
-    mutating func check(_ node: YAMLNode, _ type: FieldType, path: String, schemaPath: String, entry: String, fieldClass: FieldClass, reader: inout FieldReader) {
+    mutating func check(_ node: YAMLNode, _ type: FieldType, path: String, schemaPath: String, entry: String, fieldClass: FieldClass, reader: inout FieldReader)
+    {
         let label = "\(entry) \(path)"
         switch type {
         case .string(let pattern, let minLength, let maxLength, let expected):
@@ -52,7 +53,8 @@ struct SpecValidator {
         case .number(let range):
             guard let value = reader.number(node, label) else { return }
             if let range, !range.contains(value) {
-                reader.fail(node, label, "expected a number from \(Self.format(range.lowerBound)) to \(Self.format(range.upperBound)), found \(Self.format(value))")
+                reader.fail(
+                    node, label, "expected a number from \(Self.format(range.lowerBound)) to \(Self.format(range.upperBound)), found \(Self.format(value))")
             }
         case .boolean:
             _ = reader.bool(node, label)
@@ -94,8 +96,9 @@ struct SpecValidator {
                     clusterFields.append(IgnoredFieldUse(path: childPath, mark: value.mark))
                 }
                 if field.fieldClass == .node { nodeFields.insert(childSchema) }
-                check(value, field.type, path: childPath, schemaPath: childSchema, entry: entry,
-                      fieldClass: fieldClass == .cluster ? .cluster : field.fieldClass, reader: &reader)
+                check(
+                    value, field.type, path: childPath, schemaPath: childSchema, entry: entry,
+                    fieldClass: fieldClass == .cluster ? .cluster : field.fieldClass, reader: &reader)
             }
         case .stringMap:
             reader.stringMap(node, label)

@@ -144,9 +144,10 @@ public enum YAMLParser {
                 let isSequence = event.type == YAML_SEQUENCE_START_EVENT
                 let anchor = (isSequence ? event.data.sequence_start.anchor : event.data.mapping_start.anchor).map { String(cString: $0) }
                 let tag = (isSequence ? event.data.sequence_start.tag : event.data.mapping_start.tag).map { String(cString: $0) }
-                stack.append(isSequence
-                    ? .sequence([], mark: position, anchor: anchor, tag: tag)
-                    : .mapping([], key: nil, mark: position, anchor: anchor, tag: tag))
+                stack.append(
+                    isSequence
+                        ? .sequence([], mark: position, anchor: anchor, tag: tag)
+                        : .mapping([], key: nil, mark: position, anchor: anchor, tag: tag))
                 sizes.append(1)
             case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
                 guard let top = stack.popLast() else { continue }

@@ -40,7 +40,8 @@ public struct MLXServerExecutor: RuntimeExecutor {
     public func unsupportedFields(_ service: InferenceService, binary: String) -> Set<String> {
         var fields = unsupportedNodeFields
         if Self.isMLXLM(binary), Self.draftTypes.contains(service.tuning.speculativeType ?? ""),
-           service.tuning.draftModelRef != nil || service.tuning.draftModel != nil {
+            service.tuning.draftModelRef != nil || service.tuning.draftModel != nil
+        {
             fields.remove("speculativeDecoding")
         }
         return fields

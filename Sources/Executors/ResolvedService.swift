@@ -40,8 +40,10 @@ public struct ResolvedService: Sendable, Hashable {
     }
 
     /// Creates a resolved service with its companion files.
-    public init(service: InferenceService, model: Model, modelPath: String, runtime: ResolvedRuntime, binary: String, host: String, port: Int,
-                mmprojPath: String?, draftModelPath: String?, version: RuntimeVersion? = nil) {
+    public init(
+        service: InferenceService, model: Model, modelPath: String, runtime: ResolvedRuntime, binary: String, host: String, port: Int,
+        mmprojPath: String?, draftModelPath: String?, version: RuntimeVersion? = nil
+    ) {
         self.init(service: service, model: model, modelPath: modelPath, runtime: runtime, binary: binary, host: host, port: port, version: version)
         self.mmprojPath = mmprojPath
         self.draftModelPath = draftModelPath

@@ -3,6 +3,7 @@ import ConfigModel
 import Executors
 import Foundation
 import Supervisor
+
 #if canImport(Glibc)
 import Glibc
 #endif

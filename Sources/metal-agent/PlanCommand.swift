@@ -63,14 +63,16 @@ struct PlanCommand: ParsableCommand {
             let name = step.service.padding(toLength: nameWidth, withPad: " ", startingAt: 0)
             let head = "  \(action) \(name)  \(runtime.padding(toLength: 24, withPad: " ", startingAt: 0))"
             if step.reasons.isEmpty {
-                lines.append(head.trimmingCharacters(in: .whitespaces).isEmpty ? head : head.replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression))
+                lines.append(
+                    head.trimmingCharacters(in: .whitespaces).isEmpty ? head : head.replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression))
             }
             for (i, reason) in step.reasons.enumerated() {
                 lines.append(i == 0 ? head + reason : String(repeating: " ", count: head.count) + reason)
             }
         }
         let count = { (a: Plan.Action) in plan.steps.filter { $0.action == a }.count }
-        lines.append("summary: \(count(.start)) to start, \(count(.restart)) to restart, \(count(.stop)) to stop, \(count(.keep)) unchanged, \(count(.fail)) failing")
+        lines.append(
+            "summary: \(count(.start)) to start, \(count(.restart)) to restart, \(count(.stop)) to stop, \(count(.keep)) unchanged, \(count(.fail)) failing")
         return lines.joined(separator: "\n")
     }
 }

@@ -55,7 +55,10 @@ struct Run: AsyncParsableCommand {
 
     @OptionGroup var models: ModelOptions
 
-    @Option(help: "Operator endpoint (GET /healthz, /readyz, /status, /metrics): HOST:PORT, or none. Loopback by default; any other address must be named (0.0.0.0:9090). Port 0 picks a free port (see operatorEndpoint in the status file).")
+    @Option(
+        help:
+            "Operator endpoint (GET /healthz, /readyz, /status, /metrics): HOST:PORT, or none. Loopback by default; any other address must be named (0.0.0.0:9090). Port 0 picks a free port (see operatorEndpoint in the status file)."
+    )
     var listen: String = ListenAddress.standard.description
 
     @OptionGroup var gateway: GatewayFlags
@@ -91,8 +94,9 @@ struct Run: AsyncParsableCommand {
         let configPath = configPaths[0]
         let nodeRuntimes = try node.resolve()
         if nodeRuntimes.binaries[nodeRuntimes.defaultRuntime] == nil {
-            logger.warning("the default runtime is not enabled on this node; entries without spec.runtime will fail",
-                           metadata: ["runtime": "\(nodeRuntimes.defaultRuntime)"])
+            logger.warning(
+                "the default runtime is not enabled on this node; entries without spec.runtime will fail",
+                metadata: ["runtime": "\(nodeRuntimes.defaultRuntime)"])
         }
         logger.info("runtimes enabled", metadata: ["runtimes": "\(nodeRuntimes.binaries.keys.sorted())", "default": "\(nodeRuntimes.defaultRuntime)"])
         var options = AgentOptions(
@@ -131,8 +135,9 @@ struct Run: AsyncParsableCommand {
         let agent = Agent(options: options, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if !listenAddress.isLoopback {
-            logger.warning("the operator endpoint listens beyond this machine: anyone who reaches it reads the status and metrics",
-                           metadata: ["listen": "\(listenAddress)"])
+            logger.warning(
+                "the operator endpoint listens beyond this machine: anyone who reaches it reads the status and metrics",
+                metadata: ["listen": "\(listenAddress)"])
         }
         if let state = options.operatorState {
             // First in the list, so it is stopped last: /healthz says 503 while the runtimes stop.
@@ -148,10 +153,11 @@ struct Run: AsyncParsableCommand {
             services.append(.init(service: agent.makeGateway(gatewayOptions), successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
         }
         services.append(.init(service: agent))
-        let group = ServiceGroup(configuration: .init(
-            services: services,
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services,
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
         try await group.run()
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Supervisor
+
 #if canImport(Glibc)
 import Glibc
 #endif

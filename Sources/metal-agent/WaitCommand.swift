@@ -38,7 +38,8 @@ struct WaitCommand: AsyncParsableCommand {
             group.addTask {
                 for await _ in changes.events {
                     if case .running = AgentPresence.check(statusPath: path), let status = try? StatusFile.read(path),
-                       StatusVerdict(status, names: names).allReady {
+                        StatusVerdict(status, names: names).allReady
+                    {
                         return nil
                     }
                 }

@@ -167,11 +167,12 @@ func loadErrors(_ bytes: [UInt8], file: String = "/etc/ma/models.yaml") -> [Conf
 
     @Test func reportsEveryErrorAtOnceInFileOrder() {
         let errors = loadErrors(yaml(ggufModel, service("a", "contextSize: big"), service("b", "replicas: 11\nmodelRef2: x")))
-        #expect(errors.map(\.field) == [
-            "InferenceService \"a\" spec.contextSize",
-            "InferenceService \"b\" spec.replicas",
-            "InferenceService \"b\" spec.modelRef2",
-        ])
+        #expect(
+            errors.map(\.field) == [
+                "InferenceService \"a\" spec.contextSize",
+                "InferenceService \"b\" spec.replicas",
+                "InferenceService \"b\" spec.modelRef2",
+            ])
         #expect(errors.map(\.line) == errors.map(\.line).sorted())
     }
 
@@ -223,9 +224,10 @@ func loadErrors(_ bytes: [UInt8], file: String = "/etc/ma/models.yaml") -> [Conf
     }
 
     @Test func wrongApiVersionAndUnknownKind() {
-        let errors = loadErrors(yaml(
-            ggufModel.replacingOccurrences(of: "v1alpha1", with: "v1"),
-            service().replacingOccurrences(of: "kind: InferenceService", with: "kind: InferenceServce")))
+        let errors = loadErrors(
+            yaml(
+                ggufModel.replacingOccurrences(of: "v1alpha1", with: "v1"),
+                service().replacingOccurrences(of: "kind: InferenceService", with: "kind: InferenceServce")))
         #expect(errors.count == 2)
         #expect(errors[0].message.contains("expected \"inference.llmkube.dev/v1alpha1\", found \"inference.llmkube.dev/v1\""))
         #expect(errors[1].message.contains("did you mean \"InferenceService\"?"))
@@ -315,13 +317,14 @@ func loadErrors(_ bytes: [UInt8], file: String = "/etc/ma/models.yaml") -> [Conf
             spec: {modelRef: tiny, parallelSlots: 0}
             """
         let errors = loadErrors(Array(text.utf8))
-        #expect(errors.map(\.field) == [
-            "InferenceService \"Bad_Name\" metadata.name",
-            "InferenceService spec.contextSize",
-            "InferenceService spec.runtme",
-            "InferenceService metadata",
-            "InferenceService spec.parallelSlots",
-        ])
+        #expect(
+            errors.map(\.field) == [
+                "InferenceService \"Bad_Name\" metadata.name",
+                "InferenceService spec.contextSize",
+                "InferenceService spec.runtme",
+                "InferenceService metadata",
+                "InferenceService spec.parallelSlots",
+            ])
     }
 
     @Test func nullMeansNotSet() throws {
@@ -345,8 +348,9 @@ func loadErrors(_ bytes: [UInt8], file: String = "/etc/ma/models.yaml") -> [Conf
         let s = try #require(config.services.first)
         #expect(s.env.isEmpty && s.extraArgs.isEmpty && s.contextSize == nil && s.port == nil && s.namespace == "default")
         // Required fields are not "not set" when null: they are missing.
-        #expect(loadErrors(yaml(ggufModel.replacingOccurrences(of: "source: models/tiny.gguf", with: "source: null"))).map(\.message)
-            == ["missing required field \"source\" (a path, or a file:// URL)"])
+        #expect(
+            loadErrors(yaml(ggufModel.replacingOccurrences(of: "source: models/tiny.gguf", with: "source: null"))).map(\.message)
+                == ["missing required field \"source\" (a path, or a file:// URL)"])
     }
 
     @Test func agentOnlyFieldsHaveAnnotationSpellings() throws {
@@ -413,7 +417,10 @@ func loadErrors(_ bytes: [UInt8], file: String = "/etc/ma/models.yaml") -> [Conf
             """
         let errors = loadErrors(Array(text.utf8))
         // Errors inside an item point into the list.
-        #expect(errors.map(\.description) == ["/etc/ma/models.yaml:13:45: InferenceService \"chat\" spec.contextSiz: unknown field \"contextSiz\"; did you mean \"contextSize\"? (known: \(SpecFields.inferenceService.map(\.name).joined(separator: ", ")))"])
+        #expect(
+            errors.map(\.description) == [
+                "/etc/ma/models.yaml:13:45: InferenceService \"chat\" spec.contextSiz: unknown field \"contextSiz\"; did you mean \"contextSize\"? (known: \(SpecFields.inferenceService.map(\.name).joined(separator: ", ")))"
+            ])
         let config = try ConfigLoader.load(Array(text.replacingOccurrences(of: ", contextSiz: 1", with: "").utf8), file: "/m/models.yaml")
         #expect(config.services.map(\.name) == ["chat"] && config.services[0].contextSize == 4096)
         #expect(config.models.keys.sorted() == ["tiny"])

@@ -6,7 +6,9 @@ import Testing
 @Suite struct GatewayAnnotationTests {
     func entry(_ annotations: [String: String]) -> [UInt8] {
         let lines = annotations.sorted { $0.key < $1.key }.map { "    metal-agent.llmkube.dev/\($0.key): \"\($0.value)\"" }
-        return yaml(ggufModel, """
+        return yaml(
+            ggufModel,
+            """
             \(header)
             kind: InferenceService
             metadata:
@@ -19,8 +21,11 @@ import Testing
     }
 
     @Test func readsIdleTimeoutAliasesAndExclusiveGroup() throws {
-        let s = try #require(try ConfigLoader.load(entry(["idleTimeout": "10m", "aliases": "gpt-4o-mini, coder", "exclusiveGroup": "big-gpu"]),
-                                                   file: "/m/models.yaml").services.first)
+        let s = try #require(
+            try ConfigLoader.load(
+                entry(["idleTimeout": "10m", "aliases": "gpt-4o-mini, coder", "exclusiveGroup": "big-gpu"]),
+                file: "/m/models.yaml"
+            ).services.first)
         #expect(s.idleTimeout == .seconds(600))
         #expect(s.aliases == ["gpt-4o-mini", "coder"])
         #expect(s.exclusiveGroup == "big-gpu")
@@ -30,8 +35,10 @@ import Testing
         #expect(try ConfigLoader.load(entry(["exclusiveGroup": "g"]), file: "/m/models.yaml").services.first?.onDemand == true)
     }
 
-    @Test(arguments: [("idleTimeout", "10"), ("idleTimeout", "-5m"), ("idleTimeout", "0s"), ("idleTimeout", "8d"),
-                      ("aliases", "a,,b"), ("aliases", "a b"), ("exclusiveGroup", "Big"), ("exclusiveGroup", "-x")])
+    @Test(arguments: [
+        ("idleTimeout", "10"), ("idleTimeout", "-5m"), ("idleTimeout", "0s"), ("idleTimeout", "8d"),
+        ("aliases", "a,,b"), ("aliases", "a b"), ("exclusiveGroup", "Big"), ("exclusiveGroup", "-x"),
+    ])
     func aBadValueIsAFileErrorAtTheAnnotation(key: String, value: String) {
         let errors = loadErrors(entry([key: value]))
         #expect(errors.map(\.field) == ["InferenceService \"chat\" metadata.annotations[metal-agent.llmkube.dev/\(key)]"], "\(key)=\(value)")

@@ -12,21 +12,29 @@ import Testing
     }
 
     static let rows: [Row] = [
-        Row(label: "no spec.runtime -> default", specRuntime: nil, defaultRuntime: "llama-server", enabled: nil,
+        Row(
+            label: "no spec.runtime -> default", specRuntime: nil, defaultRuntime: "llama-server", enabled: nil,
             expected: .success(ResolvedRuntime(name: "llama-server", source: .default))),
-        Row(label: "empty spec.runtime -> default", specRuntime: "", defaultRuntime: "mlx-server", enabled: nil,
+        Row(
+            label: "empty spec.runtime -> default", specRuntime: "", defaultRuntime: "mlx-server", enabled: nil,
             expected: .success(ResolvedRuntime(name: "mlx-server", source: .default))),
-        Row(label: "per-entry override", specRuntime: "mlx-server", defaultRuntime: "llama-server",
+        Row(
+            label: "per-entry override", specRuntime: "mlx-server", defaultRuntime: "llama-server",
             enabled: ["llama-server", "mlx-server"], expected: .success(ResolvedRuntime(name: "mlx-server", source: .spec))),
-        Row(label: "alias llamacpp in spec", specRuntime: "llamacpp", defaultRuntime: "mlx-server", enabled: nil,
+        Row(
+            label: "alias llamacpp in spec", specRuntime: "llamacpp", defaultRuntime: "mlx-server", enabled: nil,
             expected: .success(ResolvedRuntime(name: "llama-server", source: .spec))),
-        Row(label: "alias llamacpp as default", specRuntime: nil, defaultRuntime: "llamacpp", enabled: ["llama-server"],
+        Row(
+            label: "alias llamacpp as default", specRuntime: nil, defaultRuntime: "llamacpp", enabled: ["llama-server"],
             expected: .success(ResolvedRuntime(name: "llama-server", source: .default))),
-        Row(label: "spec runtime not enabled", specRuntime: "mlx-server", defaultRuntime: "llama-server", enabled: ["llama-server"],
+        Row(
+            label: "spec runtime not enabled", specRuntime: "mlx-server", defaultRuntime: "llama-server", enabled: ["llama-server"],
             expected: .failure(.notEnabled(runtime: "mlx-server", source: .spec, enabled: ["llama-server"]))),
-        Row(label: "default runtime not enabled", specRuntime: nil, defaultRuntime: "llama-server", enabled: ["mlx-server"],
+        Row(
+            label: "default runtime not enabled", specRuntime: nil, defaultRuntime: "llama-server", enabled: ["mlx-server"],
             expected: .failure(.notEnabled(runtime: "llama-server", source: .default, enabled: ["mlx-server"]))),
-        Row(label: "unknown default", specRuntime: nil, defaultRuntime: "vllm", enabled: nil,
+        Row(
+            label: "unknown default", specRuntime: nil, defaultRuntime: "vllm", enabled: nil,
             expected: .failure(.unknown(runtime: "vllm"))),
     ]
 

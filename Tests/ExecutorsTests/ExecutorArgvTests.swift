@@ -18,9 +18,10 @@ func resolved(
     @Test func minimalArgv() {
         let launch = executor.launch(resolved(InferenceService(name: "chat", modelRef: "m")))
         #expect(launch.executable == "/opt/bin/llama-server")
-        #expect(launch.arguments == [
-            "--model", "/models/tiny.gguf", "--host", "127.0.0.1", "--port", "8080", "--ctx-size", "2048", "--n-gpu-layers", "0",
-        ])
+        #expect(
+            launch.arguments == [
+                "--model", "/models/tiny.gguf", "--host", "127.0.0.1", "--port", "8080", "--ctx-size", "2048", "--n-gpu-layers", "0",
+            ])
         #expect(launch.endpoint == "http://127.0.0.1:8080")
         #expect(launch.readiness.path == "/health")
         #expect(launch.terminationGracePeriod == .seconds(30))
@@ -31,10 +32,11 @@ func resolved(
             name: "chat", modelRef: "m", contextSize: 8192, parallelSlots: 4, flashAttention: true, jinja: true,
             extraArgs: ["--threads", "2", "--port", "9"], env: [EnvVar(name: "A", value: "1")], terminationGracePeriodSeconds: 5)
         let launch = executor.launch(resolved(service, gpuLayers: 33))
-        #expect(launch.arguments == [
-            "--model", "/models/tiny.gguf", "--host", "127.0.0.1", "--port", "8080", "--ctx-size", "8192",
-            "--n-gpu-layers", "33", "--parallel", "4", "--flash-attn", "on", "--jinja", "--threads", "2", "--port", "9",
-        ])
+        #expect(
+            launch.arguments == [
+                "--model", "/models/tiny.gguf", "--host", "127.0.0.1", "--port", "8080", "--ctx-size", "8192",
+                "--n-gpu-layers", "33", "--parallel", "4", "--flash-attn", "on", "--jinja", "--threads", "2", "--port", "9",
+            ])
         #expect(launch.environment == ["A": "1"])
         #expect(launch.terminationGracePeriod == .seconds(5))
     }
@@ -53,9 +55,10 @@ func resolved(
     @Test func mlxLMServerUsesDecodeConcurrency() {
         let service = InferenceService(name: "coder", modelRef: "m", parallelSlots: 3, extraArgs: ["--log-level", "DEBUG"])
         let launch = executor.launch(resolved(service, format: .mlx, runtime: "mlx-server", binary: "/venv/bin/mlx_lm.server", port: 9001))
-        #expect(launch.arguments == [
-            "--model", "/models/tiny-mlx", "--host", "127.0.0.1", "--port", "9001", "--decode-concurrency", "3", "--log-level", "DEBUG",
-        ])
+        #expect(
+            launch.arguments == [
+                "--model", "/models/tiny-mlx", "--host", "127.0.0.1", "--port", "9001", "--decode-concurrency", "3", "--log-level", "DEBUG",
+            ])
         #expect(launch.environment["HF_HUB_OFFLINE"] == "1")
     }
 

@@ -36,7 +36,8 @@ import Testing
     }
 
     @Test func everyTuningFieldInOrder() throws {
-        let args = try argv("""
+        let args = try argv(
+            """
             cacheTypeK: q8_0
             cacheTypeV: q4_0
             batchSize: 1024
@@ -52,19 +53,21 @@ import Testing
             ropeScaling: {type: yarn, factor: "4", originalContext: 8192}
             extraArgs: ["--threads", "2"]
             """)
-        #expect(args == [
-            "--rope-scaling", "yarn", "--rope-scale", "4", "--yarn-orig-ctx", "8192",
-            "--cache-type-k", "q8_0", "--cache-type-v", "q4_0", "--cpu-moe", "--n-cpu-moe", "12", "--no-kv-offload",
-            "--override-tensor", "blk\\.1\\.ffn_.*=CPU,blk\\.2\\.ffn_.*=CPU",
-            "--override-kv", "tokenizer.ggml.add_bos_token=bool:false,general.name=str:x",
-            "--batch-size", "1024", "--ubatch-size", "256", "--no-warmup",
-            "--reasoning-budget", "512", "--reasoning-budget-message", "Answer now.",
-            "--threads", "2",
-        ])
+        #expect(
+            args == [
+                "--rope-scaling", "yarn", "--rope-scale", "4", "--yarn-orig-ctx", "8192",
+                "--cache-type-k", "q8_0", "--cache-type-v", "q4_0", "--cpu-moe", "--n-cpu-moe", "12", "--no-kv-offload",
+                "--override-tensor", "blk\\.1\\.ffn_.*=CPU,blk\\.2\\.ffn_.*=CPU",
+                "--override-kv", "tokenizer.ggml.add_bos_token=bool:false,general.name=str:x",
+                "--batch-size", "1024", "--ubatch-size", "256", "--no-warmup",
+                "--reasoning-budget", "512", "--reasoning-budget-message", "Answer now.",
+                "--threads", "2",
+            ])
     }
 
     @Test func customCacheTypesWinAndFalseSwitchesAddNothing() throws {
-        let args = try argv("""
+        let args = try argv(
+            """
             cacheTypeK: f16
             cacheTypeCustomK: turbo3
             cacheTypeCustomV: q5_1
@@ -90,8 +93,9 @@ import Testing
     }
 
     @Test func speculativeDecoding() throws {
-        #expect(try argv("speculativeDecoding: {type: draft, draftModel: d.gguf, nDraftMax: 16, pMin: 0.75}", draft: "/m/d.gguf")
-            == ["--spec-type", "draft-simple", "-md", "/m/d.gguf", "--spec-draft-n-max", "16", "--spec-draft-p-min", "0.75"])
+        #expect(
+            try argv("speculativeDecoding: {type: draft, draftModel: d.gguf, nDraftMax: 16, pMin: 0.75}", draft: "/m/d.gguf")
+                == ["--spec-type", "draft-simple", "-md", "/m/d.gguf", "--spec-draft-n-max", "16", "--spec-draft-p-min", "0.75"])
         #expect(try argv("speculativeDecoding: {type: mtp}") == ["--spec-type", "draft-mtp"])
         #expect(try argv("speculativeDecoding: {type: ngram-simple, pMin: 1}") == ["--spec-type", "ngram-simple", "--spec-draft-p-min", "1"])
         #expect(try argv("speculativeDecoding: {type: disabled}") == [])

@@ -29,14 +29,15 @@ import Testing
         #expect(flashAttentionArgs(true, build: nil) == ["--flash-attn", "on"])
     }
 
-    @Test(arguments: [
-        ("version: 6325 (0123abcd)\nbuilt with cc (Debian 12.2.0-14) 12.2.0 for x86_64-linux-gnu\n", 6325, nil),
-        ("ggml_metal_init: found device\nversion: 11434 (deadbeef)\nbuilt with Apple clang\n", 11434, nil),
-        ("llama.cpp b4000\n", 4000, nil),
-        ("version: 0.6.0-dev (build 11434, commit b11434)\nbuilt with GNU 12.2.0 for Linux x86_64\n", 11434, nil),
-        ("0.32.2\n", nil, [0, 32, 2]),
-        ("mlx_lm 0.31.3\n", nil, [0, 31, 3]),
-    ] as [(String, Int?, [Int]?)])
+    @Test(
+        arguments: [
+            ("version: 6325 (0123abcd)\nbuilt with cc (Debian 12.2.0-14) 12.2.0 for x86_64-linux-gnu\n", 6325, nil),
+            ("ggml_metal_init: found device\nversion: 11434 (deadbeef)\nbuilt with Apple clang\n", 11434, nil),
+            ("llama.cpp b4000\n", 4000, nil),
+            ("version: 0.6.0-dev (build 11434, commit b11434)\nbuilt with GNU 12.2.0 for Linux x86_64\n", 11434, nil),
+            ("0.32.2\n", nil, [0, 32, 2]),
+            ("mlx_lm 0.31.3\n", nil, [0, 31, 3]),
+        ] as [(String, Int?, [Int]?)])
     func parsesVersionOutput(output: String, build: Int?, dotted: [Int]?) throws {
         let version = try #require(RuntimeVersion.parse(output))
         #expect(version.build == build)

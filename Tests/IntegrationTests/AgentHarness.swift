@@ -2,6 +2,7 @@ import Foundation
 import Supervisor
 import TestSupport
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -69,10 +70,11 @@ final class AgentHarness {
     ///   - environment: variables added to (or, with nil, removed from) the test's own environment.
     func start(_ extra: [String] = [], stderr: FileHandle? = nil, shell: String? = nil, environment: [String: String?] = [:]) throws {
         let process = Process()
-        let arguments = (configArguments ?? ["--config", configPath]) + [
-            "--llama-server-bin", Self.fakeRuntime, "--mlx-server-bin", Self.fakeRuntime,
-            "--backoff-initial", "200ms", "--backoff-max", "1s", "--log-level", "debug",
-        ] + (extra.contains("--listen") ? [] : ["--listen", "none"])
+        let arguments =
+            (configArguments ?? ["--config", configPath]) + [
+                "--llama-server-bin", Self.fakeRuntime, "--mlx-server-bin", Self.fakeRuntime,
+                "--backoff-initial", "200ms", "--backoff-max", "1s", "--log-level", "debug",
+            ] + (extra.contains("--listen") ? [] : ["--listen", "none"])
             + (extra.contains("--gateway-listen") ? [] : ["--gateway-listen", "none"]) + extra
         if let shell {
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
@@ -137,7 +139,9 @@ final class AgentHarness {
             try await Task.sleep(for: .milliseconds(100))
         }
         let log = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
-        Issue.record("timed out waiting for: \(what)\nlast status: \(String(describing: last?.services.map { "\($0.name) \($0.phase) pid=\(String(describing: $0.pid)) \($0.reason?.rawValue ?? "") \($0.message ?? "")" }))\nconfig: \(String(describing: last?.config))\nagent log tail:\n\(log.suffix(6000))", sourceLocation: sourceLocation)
+        Issue.record(
+            "timed out waiting for: \(what)\nlast status: \(String(describing: last?.services.map { "\($0.name) \($0.phase) pid=\(String(describing: $0.pid)) \($0.reason?.rawValue ?? "") \($0.message ?? "")" }))\nconfig: \(String(describing: last?.config))\nagent log tail:\n\(log.suffix(6000))",
+            sourceLocation: sourceLocation)
         throw HarnessError.timedOut(what)
     }
 
@@ -149,8 +153,9 @@ final class AgentHarness {
         while clock.now < end {
             let log = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
             if let line = log.split(separator: "\n").first(where: { $0.contains("gateway listening") }),
-               let range = line.range(of: #"address=\S+:(\d+)"#, options: .regularExpression),
-               let port = Int(line[range].split(separator: ":").last ?? "") {
+                let range = line.range(of: #"address=\S+:(\d+)"#, options: .regularExpression),
+                let port = Int(line[range].split(separator: ":").last ?? "")
+            {
                 return port
             }
             try await Task.sleep(for: .milliseconds(50))

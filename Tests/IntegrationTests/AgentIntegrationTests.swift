@@ -1,10 +1,11 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Supervisor
 import TestSupport
 import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -49,7 +50,8 @@ import Glibc
         let before = readyPIDs(try await agent.waitFor("both Ready") { readyPIDs($0).count == 2 })
 
         // Change coder's runtime-relevant spec (its contextSize is llama-only, so change extraArgs).
-        try agent.renameSave(configYAML(svc("chat", "contextSize: 512"), svc("coder", model: "tiny-mlx", "runtime: mlx-server", "extraArgs: [\"--trust-remote-code\"]")))
+        try agent.renameSave(
+            configYAML(svc("chat", "contextSize: 512"), svc("coder", model: "tiny-mlx", "runtime: mlx-server", "extraArgs: [\"--trust-remote-code\"]")))
         let after = try await agent.waitFor("coder restarted") { s in
             let pids = readyPIDs(s)
             return s.config.generation == 2 && pids.count == 2 && pids["coder"] != before["coder"]
@@ -58,7 +60,8 @@ import Glibc
         try await agent.waitUntilGone(try #require(before["coder"]))
 
         // contextSize of chat: only chat restarts.
-        try agent.write(configYAML(svc("chat", "contextSize: 1024"), svc("coder", model: "tiny-mlx", "runtime: mlx-server", "extraArgs: [\"--trust-remote-code\"]")))
+        try agent.write(
+            configYAML(svc("chat", "contextSize: 1024"), svc("coder", model: "tiny-mlx", "runtime: mlx-server", "extraArgs: [\"--trust-remote-code\"]")))
         let third = try await agent.waitFor("chat restarted") { s in
             let pids = readyPIDs(s)
             return s.config.generation == 3 && pids.count == 2 && pids["chat"] != before["chat"]
@@ -141,9 +144,10 @@ import Glibc
     @Test func sigtermStopsEveryChildAndGrandchild() async throws {
         let agent = try AgentHarness(config: "")
         let marker = agent.dir.appendingPathComponent("grandchild.pid").path
-        try agent.write(configYAML(
-            svc("chat", "extraArgs: [\"--fake-grandchild\", \"\(marker)\"]"),
-            svc("stubborn", model: "tiny-mlx", "runtime: mlx-server", "terminationGracePeriodSeconds: 1", "extraArgs: [\"--fake-ignore-sigterm\"]")))
+        try agent.write(
+            configYAML(
+                svc("chat", "extraArgs: [\"--fake-grandchild\", \"\(marker)\"]"),
+                svc("stubborn", model: "tiny-mlx", "runtime: mlx-server", "terminationGracePeriodSeconds: 1", "extraArgs: [\"--fake-ignore-sigterm\"]")))
         try agent.start()
         let s = try await agent.waitFor("both Ready") { readyPIDs($0).count == 2 }
         let pids = Array(readyPIDs(s).values)
@@ -157,7 +161,8 @@ import Glibc
     }
 
     @Test func crashingRuntimeIsRestartedWithBackoff() async throws {
-        let agent = try AgentHarness(config: configYAML(svc("flaky", "extraArgs: [\"--fake-exit-after\", \"0.3\", \"--fake-exit-code\", \"7\"]"), svc("steady")))
+        let agent = try AgentHarness(
+            config: configYAML(svc("flaky", "extraArgs: [\"--fake-exit-after\", \"0.3\", \"--fake-exit-code\", \"7\"]"), svc("steady")))
         try agent.start()
         let s = try await agent.waitFor("flaky restarted twice") { s in
             (agent.service("flaky", in: s)?.restarts ?? 0) >= 2
@@ -173,10 +178,11 @@ import Glibc
     }
 
     @Test func entryErrorsFailOneEntryWhileOthersRun() async throws {
-        let agent = try AgentHarness(config: configYAML(
-            svc("chat"),
-            svc("coder", model: "tiny-mlx", "runtime: mlx-server"),
-            svc("wrong-format", model: "tiny-mlx")))
+        let agent = try AgentHarness(
+            config: configYAML(
+                svc("chat"),
+                svc("coder", model: "tiny-mlx", "runtime: mlx-server"),
+                svc("wrong-format", model: "tiny-mlx")))
         try agent.start(["--runtimes", "llama-server"])
         let s = try await agent.waitFor("chat Ready and others Failed") { s in
             agent.service("chat", in: s)?.phase == .Ready
@@ -187,8 +193,9 @@ import Glibc
         #expect(agent.service("wrong-format", in: s)?.reason == .FormatMismatch)
 
         // A missing model file fails that entry only; creating it and sending SIGHUP starts it.
-        try agent.renameSave(configYAML(svc("chat"), svc("later", "extraArgs: [\"--x\"]").replacingOccurrences(of: "tiny-gguf", with: "late")) +
-            "---\napiVersion: inference.llmkube.dev/v1alpha1\nkind: Model\nmetadata:\n  name: late\nspec:\n  source: models/late.gguf\n")
+        try agent.renameSave(
+            configYAML(svc("chat"), svc("later", "extraArgs: [\"--x\"]").replacingOccurrences(of: "tiny-gguf", with: "late"))
+                + "---\napiVersion: inference.llmkube.dev/v1alpha1\nkind: Model\nmetadata:\n  name: late\nspec:\n  source: models/late.gguf\n")
         let missing = try await agent.waitFor("later Failed") { agent.service("later", in: $0)?.reason == .ModelNotFound }
         #expect(agent.service("chat", in: missing)?.phase == .Ready)
         try Data("GGUF".utf8).write(to: agent.dir.appendingPathComponent("models/late.gguf"))
@@ -215,10 +222,11 @@ import Glibc
     @Test func restartPolicyNeverAndOnFailureAndAnEditRetriesAtOnce() async throws {
         let crash = "extraArgs: [\"--fake-exit-after\", \"0.2\", \"--fake-exit-code\", \"3\"]"
         let clean = "extraArgs: [\"--fake-exit-after\", \"0.2\", \"--fake-exit-code\", \"0\"]"
-        let agent = try AgentHarness(config: configYAML(
-            svc("never", "restartPolicy: Never", crash),
-            svc("onfailure-ok", "restartPolicy: OnFailure", clean),
-            svc("onfailure-crash", "restartPolicy: OnFailure", crash)))
+        let agent = try AgentHarness(
+            config: configYAML(
+                svc("never", "restartPolicy: Never", crash),
+                svc("onfailure-ok", "restartPolicy: OnFailure", clean),
+                svc("onfailure-crash", "restartPolicy: OnFailure", crash)))
         try agent.start()
         let s = try await agent.waitFor("final phases") { s in
             agent.service("never", in: s)?.phase == .Failed && agent.service("onfailure-ok", in: s)?.phase == .Stopped
@@ -232,10 +240,11 @@ import Glibc
         #expect(ok.reason == .Completed && ok.lastExitCode == 0 && ok.restarts == 0)
 
         // An edit of the Never entry starts it again at once.
-        try agent.renameSave(configYAML(
-            svc("never", "restartPolicy: Never"),
-            svc("onfailure-ok", "restartPolicy: OnFailure", clean),
-            svc("onfailure-crash", "restartPolicy: OnFailure", crash)))
+        try agent.renameSave(
+            configYAML(
+                svc("never", "restartPolicy: Never"),
+                svc("onfailure-ok", "restartPolicy: OnFailure", clean),
+                svc("onfailure-crash", "restartPolicy: OnFailure", crash)))
         let edited = try await agent.waitFor("never Ready after the edit") { agent.service("never", in: $0)?.phase == .Ready }
         #expect(agent.service("never", in: edited)?.restarts == 0)
         #expect(agent.service("onfailure-ok", in: edited)?.phase == .Stopped, "untouched entries stay as they were")
@@ -296,7 +305,9 @@ import Glibc
         let first = try await agent.waitFor("steady Ready") { readyPIDs($0).count == 1 }
         // 50 saves as fast as possible, alternating rename-saves and in-place writes; the last adds "late".
         for i in 0..<50 {
-            let text = configYAML(svc("steady"), svc("burst", "contextSize: \(1000 + i)")) + (i == 49 ? "---\napiVersion: inference.llmkube.dev/v1alpha1\nkind: InferenceService\n" + svc("late") + "\n" : "")
+            let text =
+                configYAML(svc("steady"), svc("burst", "contextSize: \(1000 + i)"))
+                + (i == 49 ? "---\napiVersion: inference.llmkube.dev/v1alpha1\nkind: InferenceService\n" + svc("late") + "\n" : "")
             if i.isMultiple(of: 2) { try agent.renameSave(text) } else { try agent.write(text) }
         }
         let settled = try await agent.waitFor("last content applied") { s in
@@ -342,7 +353,8 @@ extension AgentIntegrationTests {
     /// Regression: stopping a service while its HTTP probe was in flight cancelled a URLSession task,
     /// which can deadlock on Linux (swift-corelibs-foundation#5412) and froze the agent for good.
     @Test func editsWhileProbesAreInFlightNeverWedgeTheAgent() async throws {
-        let agent = try AgentHarness(config: configYAML(svc("quick", "contextSize: 1000"), svc("slow", "contextSize: 1000", "extraArgs: [\"--fake-slow-health\", \"0.3\"]")))
+        let agent = try AgentHarness(
+            config: configYAML(svc("quick", "contextSize: 1000"), svc("slow", "contextSize: 1000", "extraArgs: [\"--fake-slow-health\", \"0.3\"]")))
         try agent.start()
         let rounds = 40
         for round in 1...rounds {
@@ -350,7 +362,9 @@ extension AgentIntegrationTests {
                 s.config.generation == round && s.services.allSatisfy { $0.pid != nil }
             }
             // Stop both while their first probes run: "quick" answers at once, "slow" after 0.3 s.
-            try agent.renameSave(configYAML(svc("quick", "contextSize: \(1000 + round)"), svc("slow", "contextSize: \(1000 + round)", "extraArgs: [\"--fake-slow-health\", \"0.3\"]")))
+            try agent.renameSave(
+                configYAML(
+                    svc("quick", "contextSize: \(1000 + round)"), svc("slow", "contextSize: \(1000 + round)", "extraArgs: [\"--fake-slow-health\", \"0.3\"]")))
         }
         let settled = try await agent.waitFor("the last edit applied") { s in
             s.config.generation == rounds + 1 && s.services.allSatisfy { $0.spec?["spec.contextSize"] == "\(1000 + rounds)" && $0.phase == .Ready }
@@ -402,10 +416,13 @@ extension AgentIntegrationTests {
         let agent = try AgentHarness(config: "")
         // chat ignores SIGTERM and may take 300 s to stop: after the agent's SIGKILL its guard waits that
         // long before SIGKILL, so here it is the next agent's ledger that must stop it.
-        try agent.write(configYAML(
-            svc("chat", "terminationGracePeriodSeconds: 300",
-                "extraArgs: [\"--fake-ignore-sigterm\", \"--fake-grandchild\", \"\(agent.dir.appendingPathComponent(marker).path)\", \"--fake-setsid-grandchild\", \"\(agent.dir.appendingPathComponent("daemon.pid").path)\"]"),
-            svc("coder", model: "tiny-mlx", "runtime: mlx-server")))
+        try agent.write(
+            configYAML(
+                svc(
+                    "chat", "terminationGracePeriodSeconds: 300",
+                    "extraArgs: [\"--fake-ignore-sigterm\", \"--fake-grandchild\", \"\(agent.dir.appendingPathComponent(marker).path)\", \"--fake-setsid-grandchild\", \"\(agent.dir.appendingPathComponent("daemon.pid").path)\"]"
+                ),
+                svc("coder", model: "tiny-mlx", "runtime: mlx-server")))
         try agent.start()
         let first = try await agent.waitFor("both Ready") { readyPIDs($0).count == 2 }
         let chat = try #require(readyPIDs(first)["chat"])
@@ -430,9 +447,10 @@ extension AgentIntegrationTests {
         try JSONSerialization.data(withJSONObject: ledger).write(to: URL(fileURLWithPath: ledgerPath))
         #expect(AgentHarness.isAlive(chat) && AgentHarness.isAlive(grandchild), "still inside its 300 s grace period")
         // The next chat stops normally, so the test can end quickly.
-        try agent.write(configYAML(
-            svc("chat", "extraArgs: [\"--fake-grandchild\", \"\(agent.dir.appendingPathComponent(marker).path)\"]"),
-            svc("coder", model: "tiny-mlx", "runtime: mlx-server")))
+        try agent.write(
+            configYAML(
+                svc("chat", "extraArgs: [\"--fake-grandchild\", \"\(agent.dir.appendingPathComponent(marker).path)\"]"),
+                svc("coder", model: "tiny-mlx", "runtime: mlx-server")))
 
         try agent.start()
         let second = try await agent.waitFor("both Ready under the new agent") { s in
@@ -561,7 +579,8 @@ extension AgentIntegrationTests {
         let first = try await agent.waitFor("both Ready") { readyPIDs($0).count == 2 }
         try agent.renameSave(configYAML(stubborn(2000), svc("quick", "contextSize: 200")))
         try await agent.waitFor("quick restarted while stubborn is still stopping") { s in
-            agent.service("stubborn", in: s)?.phase == .Terminating && readyPIDs(s)["quick"].map { $0 != first.services.first { $0.name == "quick" }?.pid } == true
+            agent.service("stubborn", in: s)?.phase == .Terminating
+                && readyPIDs(s)["quick"].map { $0 != first.services.first { $0.name == "quick" }?.pid } == true
         }
         try agent.renameSave(configYAML(stubborn(2000), svc("quick", "contextSize: 200"), svc("third")))
         try await agent.waitFor("the next edit applied while stubborn is still stopping") { s in
@@ -604,9 +623,12 @@ extension AgentIntegrationTests {
         let agent = try AgentHarness(config: "")
         let helper = agent.dir.appendingPathComponent("helper.pid").path
         let daemon = agent.dir.appendingPathComponent("daemon.pid").path
-        try agent.write(configYAML(
-            svc("chat", "terminationGracePeriodSeconds: 5", "extraArgs: [\"--fake-grandchild\", \"\(helper)\", \"--fake-setsid-grandchild\", \"\(daemon)\"]"),
-            svc("coder", model: "tiny-mlx", "runtime: mlx-server", "terminationGracePeriodSeconds: 5", "extraArgs: [\"--fake-ignore-sigterm\"]")))
+        try agent.write(
+            configYAML(
+                svc(
+                    "chat", "terminationGracePeriodSeconds: 5", "extraArgs: [\"--fake-grandchild\", \"\(helper)\", \"--fake-setsid-grandchild\", \"\(daemon)\"]"
+                ),
+                svc("coder", model: "tiny-mlx", "runtime: mlx-server", "terminationGracePeriodSeconds: 5", "extraArgs: [\"--fake-ignore-sigterm\"]")))
         try agent.start()
         let ready = try await agent.waitFor("both Ready") { readyPIDs($0).count == 2 }
         let runtimes = Array(readyPIDs(ready).values)
@@ -631,10 +653,11 @@ extension AgentIntegrationTests {
         let agent = try AgentHarness(config: "")
         let daemon = agent.dir.appendingPathComponent("daemon.pid").path
         let crashDaemon = agent.dir.appendingPathComponent("crash-daemon.pid").path
-        try agent.write(configYAML(
-            svc("chat", "extraArgs: [\"--fake-setsid-grandchild\", \"\(daemon)\"]"),
-            svc("crashy", "extraArgs: [\"--fake-setsid-grandchild\", \"\(crashDaemon)\", \"--fake-exit-after\", \"0.5\"]"),
-            svc("steady")))
+        try agent.write(
+            configYAML(
+                svc("chat", "extraArgs: [\"--fake-setsid-grandchild\", \"\(daemon)\"]"),
+                svc("crashy", "extraArgs: [\"--fake-setsid-grandchild\", \"\(crashDaemon)\", \"--fake-exit-after\", \"0.5\"]"),
+                svc("steady")))
         try agent.start()
         let ready = try await agent.waitFor("chat Ready") { agent.service("chat", in: $0)?.phase == .Ready }
         let chat = try #require(agent.service("chat", in: ready)?.pid)

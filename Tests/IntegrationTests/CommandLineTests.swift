@@ -97,7 +97,9 @@ func runAgentCommand(_ arguments: [String], in directory: URL? = nil) throws -> 
 
         // Planning changed nothing.
         #expect(agent.status()?.services.map(\.pid) == before.services.map(\.pid))
-        let bad = try runAgentCommand(["plan", "--config", agent.configPath.replacingOccurrences(of: "models.yaml", with: "nope.yaml"), "--status-file", agent.statusPath])
+        let bad = try runAgentCommand([
+            "plan", "--config", agent.configPath.replacingOccurrences(of: "models.yaml", with: "nope.yaml"), "--status-file", agent.statusPath,
+        ])
         #expect(bad.status == 2)
         try await agent.terminate()
     }

@@ -1,10 +1,11 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Supervisor
 import TestSupport
 import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -225,8 +226,9 @@ import Glibc
         try await Task.sleep(for: .seconds(1))
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: agent.dir.path).filter { $0.contains(".tmp-") }
         #expect(leftovers.isEmpty, "\(leftovers)")
-        #expect(agent.status().map { $0.services.count < 2 || !$0.services.allSatisfy { $0.phase == .Ready } } ?? true,
-                "the limit really held the status file back")
+        #expect(
+            agent.status().map { $0.services.count < 2 || !$0.services.allSatisfy { $0.phase == .Ready } } ?? true,
+            "the limit really held the status file back")
         // Writing works again: the file catches up on its own (no edit, no re-check for an hour).
         let prlimit = Process()
         prlimit.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
@@ -244,15 +246,22 @@ import Glibc
     /// code 1"; the status message now carries the line of its output that says why.
     @Test func theTellingLineOfTheOutputIsInTheStatusMessage() async throws {
         let longError = "error: " + String(repeating: "x", count: 5000)
-        let agent = try AgentHarness(config: configYAML(
-            // A bad flag: the error line, then usage lines after it.
-            svc("badflag", "restartPolicy: Never", #"extraArgs: ["--fake-say", "error: invalid argument: --bogus", "--fake-say", "usage: llama-server [options]", "--fake-say", "to show complete usage, run with -h", "--fake-exit-now", "1"]"#),
-            // A model that fails to load (Python): the traceback's last line.
-            svc("badmodel", model: "tiny-mlx", "runtime: mlx-server", "restartPolicy: Never", #"extraArgs: ["--fake-say", "Traceback (most recent call last):", "--fake-say", "  File server.py, line 1, in <module>", "--fake-say", "ValueError: Model type foo not supported.", "--fake-exit-now", "1"]"#),
-            // Nothing that looks like an error: the last line.
-            svc("quiet", "restartPolicy: Never", #"extraArgs: ["--fake-say", "loading model", "--fake-say", "bye", "--fake-exit-now", "3"]"#),
-            // A very long line is cut.
-            svc("long", "restartPolicy: Never", "extraArgs: [\"--fake-say\", \"\(longError)\", \"--fake-exit-now\", \"1\"]")))
+        let agent = try AgentHarness(
+            config: configYAML(
+                // A bad flag: the error line, then usage lines after it.
+                svc(
+                    "badflag", "restartPolicy: Never",
+                    #"extraArgs: ["--fake-say", "error: invalid argument: --bogus", "--fake-say", "usage: llama-server [options]", "--fake-say", "to show complete usage, run with -h", "--fake-exit-now", "1"]"#
+                ),
+                // A model that fails to load (Python): the traceback's last line.
+                svc(
+                    "badmodel", model: "tiny-mlx", "runtime: mlx-server", "restartPolicy: Never",
+                    #"extraArgs: ["--fake-say", "Traceback (most recent call last):", "--fake-say", "  File server.py, line 1, in <module>", "--fake-say", "ValueError: Model type foo not supported.", "--fake-exit-now", "1"]"#
+                ),
+                // Nothing that looks like an error: the last line.
+                svc("quiet", "restartPolicy: Never", #"extraArgs: ["--fake-say", "loading model", "--fake-say", "bye", "--fake-exit-now", "3"]"#),
+                // A very long line is cut.
+                svc("long", "restartPolicy: Never", "extraArgs: [\"--fake-say\", \"\(longError)\", \"--fake-exit-now\", \"1\"]")))
         try agent.start()
         let s = try await agent.waitFor("all four Failed") { $0.services.count == 4 && $0.services.allSatisfy { $0.phase == .Failed } }
         func message(_ name: String) -> String { agent.service(name, in: s)?.message ?? "" }
@@ -317,9 +326,10 @@ import Glibc
         let helper = "helper.pid"
         let agent = try AgentHarness(config: "")
         let helperPath = agent.dir.appendingPathComponent(helper).path
-        try agent.write(configYAML(
-            svc("chat", "terminationGracePeriodSeconds: 600", "extraArgs: [\"--fake-ignore-sigterm\", \"--fake-grandchild\", \"\(helperPath)\"]"),
-            svc("coder", model: "tiny-mlx", "runtime: mlx-server", "terminationGracePeriodSeconds: 600", "extraArgs: [\"--fake-ignore-sigterm\"]")))
+        try agent.write(
+            configYAML(
+                svc("chat", "terminationGracePeriodSeconds: 600", "extraArgs: [\"--fake-ignore-sigterm\", \"--fake-grandchild\", \"\(helperPath)\"]"),
+                svc("coder", model: "tiny-mlx", "runtime: mlx-server", "terminationGracePeriodSeconds: 600", "extraArgs: [\"--fake-ignore-sigterm\"]")))
         try agent.start()
         let s = try await agent.waitFor("both Ready") { $0.services.count == 2 && $0.services.allSatisfy { $0.phase == .Ready } }
         let pids = s.services.compactMap(\.pid) + s.services.compactMap(\.processGroup) + [try await pidFromFile(helperPath)]

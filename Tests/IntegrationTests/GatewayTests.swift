@@ -38,11 +38,12 @@ import Testing
     }
 
     @Test func routesByModelAcrossEntriesWithNamespacesAndAliases() async throws {
-        let config = configYAML(
-            svc("alpha", "extraArgs: [\"--fake-say\", \"alpha\"]"),
-            svc("beta", model: "tiny-mlx", "runtime: mlx-server"),
-            "metadata:\n  name: alpha\n  namespace: team\n  annotations:\n    metal-agent.llmkube.dev/aliases: \"coder, team-alpha\"\nspec:\n  modelRef: tiny-gguf",
-            svc("slow", "extraArgs: [\"--fake-never-ready\"]"))
+        let config =
+            configYAML(
+                svc("alpha", "extraArgs: [\"--fake-say\", \"alpha\"]"),
+                svc("beta", model: "tiny-mlx", "runtime: mlx-server"),
+                "metadata:\n  name: alpha\n  namespace: team\n  annotations:\n    metal-agent.llmkube.dev/aliases: \"coder, team-alpha\"\nspec:\n  modelRef: tiny-gguf",
+                svc("slow", "extraArgs: [\"--fake-never-ready\"]"))
             + "---\napiVersion: inference.llmkube.dev/v1alpha1\nkind: Model\nmetadata:\n  name: tiny-gguf\n  namespace: team\nspec:\n  source: models/tiny.gguf\n"
         let agent = try AgentHarness(config: config)
         try agent.start(["--gateway-listen", "127.0.0.1:0", "--gateway-wait", "1s"])
@@ -51,8 +52,10 @@ import Testing
             ["alpha", "beta", "team/alpha"].allSatisfy { agent.service($0, in: s)?.phase == .Ready }
         }
         let ports = Dictionary(uniqueKeysWithValues: s.services.compactMap { s in s.port.map { (s.name, $0) } })
-        for (model, entry) in [("alpha", "alpha"), ("default/alpha", "alpha"), ("beta", "beta"), ("team/alpha", "team/alpha"),
-                               ("coder", "team/alpha"), ("team-alpha", "team/alpha")] {
+        for (model, entry) in [
+            ("alpha", "alpha"), ("default/alpha", "alpha"), ("beta", "beta"), ("team/alpha", "team/alpha"),
+            ("coder", "team/alpha"), ("team-alpha", "team/alpha"),
+        ] {
             let answer = try await Self.chat(port, model: model)
             #expect(answer.status == 200, "\(model): \(answer.text)")
             #expect(answer.json["port"] as? Int == ports[entry], "\(model) goes to \(entry): \(answer.text)")
@@ -143,7 +146,9 @@ import Testing
                 ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("disconnected after")
             }
         } catch {
-            Issue.record("stream log: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "none")\nagent log tail:\n\(((try? String(contentsOfFile: agent.stderrPath, encoding: .utf8)) ?? "").suffix(4000))")
+            Issue.record(
+                "stream log: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "none")\nagent log tail:\n\(((try? String(contentsOfFile: agent.stderrPath, encoding: .utf8)) ?? "").suffix(4000))"
+            )
             throw error
         }
         let outcome = try String(contentsOfFile: log, encoding: .utf8)
@@ -153,9 +158,10 @@ import Testing
     }
 
     @Test func onDemandEntryStartsOnFirstRequestStopsWhenIdleAndStartsAgain() async throws {
-        let agent = try AgentHarness(config: configYAML(
-            "metadata:\n  name: lazy\n  annotations:\n    metal-agent.llmkube.dev/idleTimeout: \"1s\"\nspec:\n  modelRef: tiny-gguf",
-            svc("always")))
+        let agent = try AgentHarness(
+            config: configYAML(
+                "metadata:\n  name: lazy\n  annotations:\n    metal-agent.llmkube.dev/idleTimeout: \"1s\"\nspec:\n  modelRef: tiny-gguf",
+                svc("always")))
         try agent.start(["--gateway-listen", "127.0.0.1:0"])
         let port = try await agent.gatewayPort()
         let idle = try await agent.waitFor("always Ready, lazy Stopped (Idle)") { s in
@@ -208,7 +214,9 @@ import Testing
                     last = s.updatedAt
                     violations.seen()
                     let running = s.services.filter { $0.pid != nil || $0.phase == .Starting || $0.phase == .Ready }
-                    if running.count > 1 { violations.record(running.map { "\($0.name) \($0.phase) pid \($0.pid.map(String.init) ?? "-")" }.joined(separator: ", ")) }
+                    if running.count > 1 {
+                        violations.record(running.map { "\($0.name) \($0.phase) pid \($0.pid.map(String.init) ?? "-")" }.joined(separator: ", "))
+                    }
                 }
                 try? await Task.sleep(for: .milliseconds(2))
             }

@@ -79,8 +79,17 @@ import Testing
         // One IgnoredField warning per document that sets cluster fields, and the skipped Namespace.
         let warnings = s.config.warnings
         #expect(warnings.filter { $0.hasSuffix("[IgnoredField]") }.count == 2, "\(warnings)")
-        #expect(warnings.contains { $0.contains("InferenceService \"dev/chat.v1\" spec: cluster fields, accepted and ignored on this node: spec.image, spec.endpoint.type, spec.resources, spec.tolerations [IgnoredField]") })
-        #expect(warnings.contains { $0.hasSuffix("v1 Namespace is not served by metal-agent (it reads Model and InferenceService of inference.llmkube.dev/v1alpha1); skipped [IgnoredKind]") })
+        #expect(
+            warnings.contains {
+                $0.contains(
+                    "InferenceService \"dev/chat.v1\" spec: cluster fields, accepted and ignored on this node: spec.image, spec.endpoint.type, spec.resources, spec.tolerations [IgnoredField]"
+                )
+            })
+        #expect(
+            warnings.contains {
+                $0.hasSuffix(
+                    "v1 Namespace is not served by metal-agent (it reads Model and InferenceService of inference.llmkube.dev/v1alpha1); skipped [IgnoredKind]")
+            })
         // A namespaced entry logs under its namespace's folder.
         #expect(s.services[0].logFile == agent.dir.appendingPathComponent("logs/dev/chat.v1.log").path)
         #expect(FileManager.default.fileExists(atPath: agent.dir.appendingPathComponent("logs/dev/chat.v1.log").path))
@@ -140,8 +149,10 @@ import Testing
         let h = try AgentHarness(config: Self.models())
         let services = h.dir.appendingPathComponent("services.yaml")
         try Data(Self.services().replacingOccurrences(of: "modelRef: later-model", with: "modelRef: tiny").utf8).write(to: services)
-        let r = try runAgentCommand(["validate", "--config", h.configPath, "--config", services.path,
-                                     "--llama-server-bin", AgentHarness.fakeRuntime])
+        let r = try runAgentCommand([
+            "validate", "--config", h.configPath, "--config", services.path,
+            "--llama-server-bin", AgentHarness.fakeRuntime,
+        ])
         #expect(r.status == 0, "\(r.err)")
         #expect(r.err.contains("warning: \(services.path):"))
         #expect(r.err.contains("[IgnoredField]") && r.err.contains("[IgnoredKind]"))

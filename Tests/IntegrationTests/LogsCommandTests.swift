@@ -1,6 +1,7 @@
 import Foundation
 import Supervisor
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -37,8 +38,9 @@ import Glibc
         let spew = follow.out.split(separator: "\n").filter { $0.hasPrefix("spew ") }
         // The second run wrote 100 lines through 5 rotations; -f printed each once (stdout and stderr
         // lines may interleave in any order).
-        #expect(spew.map { String($0.prefix(13)) }.sorted() == (0..<100).map { String(format: "spew %08d", $0) },
-                "\(spew.count) lines: \(spew.prefix(3)) ... \(spew.suffix(3))")
+        #expect(
+            spew.map { String($0.prefix(13)) }.sorted() == (0..<100).map { String(format: "spew %08d", $0) },
+            "\(spew.count) lines: \(spew.prefix(3)) ... \(spew.suffix(3))")
         follow.interrupt()
         _ = try await follow.exitStatus()
 

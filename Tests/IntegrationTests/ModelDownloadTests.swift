@@ -2,8 +2,9 @@ import ConfigModel
 import Crypto
 import Foundation
 import Logging
-@testable import Supervisor
 import Testing
+
+@testable import Supervisor
 
 /// Downloads against real HTTP servers on 127.0.0.1 that each test starts: drops, stalls, wrong bytes,
 /// redirects, 404s, Hugging Face sources through `HF_ENDPOINT`. Nothing leaves the machine.
@@ -255,19 +256,22 @@ import Testing
             }
         }
         let viaProxy = ModelDownloader(policy: Self.policy, proxies: ProxySettings(environment: ["HTTP_PROXY": proxy.base]), logger: Logger(label: "test"))
-        #expect(try await viaProxy.download(.init(url: "http://198.51.100.7/m.gguf", destination: dir + "/p.gguf", sha256: Self.digest)) { _ in } == Self.digest)
+        #expect(
+            try await viaProxy.download(.init(url: "http://198.51.100.7/m.gguf", destination: dir + "/p.gguf", sha256: Self.digest)) { _ in } == Self.digest)
         #expect(proxy.requests.map { "\($0.method) \($0.path)" } == ["CONNECT 198.51.100.7:80", "GET /m.gguf"])
         // NO_PROXY: the origin (a local server) is reached directly; the proxy sees nothing more.
         let origin = try TestHTTPServer { _, _ in .file(Self.payload) }
-        let direct = ModelDownloader(policy: Self.policy, proxies: ProxySettings(environment: ["HTTP_PROXY": proxy.base, "NO_PROXY": "127.0.0.1"]), logger: Logger(label: "test"))
+        let direct = ModelDownloader(
+            policy: Self.policy, proxies: ProxySettings(environment: ["HTTP_PROXY": proxy.base, "NO_PROXY": "127.0.0.1"]), logger: Logger(label: "test"))
         #expect(try await direct.download(.init(url: origin.base + "/m.gguf", destination: dir + "/d.gguf", sha256: Self.digest)) { _ in } == Self.digest)
         #expect(proxy.requests.count == 2 && origin.requests.count == 1)
     }
 
     @Test func aProxyThatRefusesTheTunnelFailsTheDownload() async throws {
         let proxy = try TestHTTPServer { _, _ in .status(403, body: "forbidden") }
-        let viaProxy = ModelDownloader(policy: DownloadPolicy(attempts: 2, initialDelay: .milliseconds(10), stallTimeout: .seconds(2), connectTimeout: .seconds(2)),
-                                       proxies: ProxySettings(environment: ["HTTP_PROXY": proxy.base]), logger: Logger(label: "test"))
+        let viaProxy = ModelDownloader(
+            policy: DownloadPolicy(attempts: 2, initialDelay: .milliseconds(10), stallTimeout: .seconds(2), connectTimeout: .seconds(2)),
+            proxies: ProxySettings(environment: ["HTTP_PROXY": proxy.base]), logger: Logger(label: "test"))
         let error = await expectFailure(.ModelDownloadFailed) {
             _ = try await viaProxy.download(.init(url: "http://198.51.100.7/m.gguf", destination: dir + "/p.gguf", sha256: nil)) { _ in }
         }
@@ -284,7 +288,9 @@ import Testing
     }
 
     @Test func proxiesComeFromTheEnvironmentAndNoProxyExcludesHosts() {
-        let proxies = ProxySettings(environment: ["HTTPS_PROXY": "http://proxy.corp:3128", "http_proxy": "proxy.corp", "NO_PROXY": "localhost,.internal, 127.0.0.1"])
+        let proxies = ProxySettings(environment: [
+            "HTTPS_PROXY": "http://proxy.corp:3128", "http_proxy": "proxy.corp", "NO_PROXY": "localhost,.internal, 127.0.0.1",
+        ])
         #expect(proxies.server(scheme: "https", host: "huggingface.co") == .init(host: "proxy.corp", port: 3128))
         #expect(proxies.server(scheme: "http", host: "example.com") == .init(host: "proxy.corp", port: 80))
         #expect(proxies.server(scheme: "https", host: "models.internal") == nil)

@@ -1,7 +1,9 @@
 import Crypto
 import Foundation
-@testable import Supervisor
 import Testing
+
+@testable import Supervisor
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,7 +16,9 @@ import Glibc
     static let header = "apiVersion: inference.llmkube.dev/v1alpha1"
 
     static func config(source: String, sha256: String? = digest, services: [String] = ["chat"]) -> String {
-        var docs = ["\(header)\nkind: Model\nmetadata: {name: web}\nspec:\n  source: \"\(source)\"\n  format: gguf" + (sha256.map { "\n  sha256: \($0)" } ?? "")]
+        var docs = [
+            "\(header)\nkind: Model\nmetadata: {name: web}\nspec:\n  source: \"\(source)\"\n  format: gguf" + (sha256.map { "\n  sha256: \($0)" } ?? "")
+        ]
         docs += services.map { "\(header)\nkind: InferenceService\nmetadata: {name: \($0)}\nspec: {modelRef: web}" }
         return docs.joined(separator: "\n---\n") + "\n"
     }
@@ -119,11 +123,24 @@ import Glibc
         var out: [UInt8] = Array("GGUF".utf8)
         func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out += $0 } }
         func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { out += $0 } }
-        func str(_ s: String) { u64(UInt64(s.utf8.count)); out += Array(s.utf8) }
-        let ints: [(String, UInt32)] = [("llama.block_count", 2), ("llama.embedding_length", 64), ("llama.attention.head_count", 4), ("llama.attention.head_count_kv", 2)]
-        u32(3); u64(0); u64(UInt64(ints.count + 1))
-        str("general.architecture"); u32(8); str("llama")
-        for (key, value) in ints { str(key); u32(4); u32(value) }
+        func str(_ s: String) {
+            u64(UInt64(s.utf8.count))
+            out += Array(s.utf8)
+        }
+        let ints: [(String, UInt32)] = [
+            ("llama.block_count", 2), ("llama.embedding_length", 64), ("llama.attention.head_count", 4), ("llama.attention.head_count_kv", 2),
+        ]
+        u32(3)
+        u64(0)
+        u64(UInt64(ints.count + 1))
+        str("general.architecture")
+        u32(8)
+        str("llama")
+        for (key, value) in ints {
+            str(key)
+            u32(4)
+            u32(value)
+        }
         return out + [UInt8](repeating: 7, count: 100_000)
     }
 
@@ -132,8 +149,8 @@ import Glibc
         let path = agent.dir.path + "/models/tiny-real.gguf"
         try Data(Self.tinyGGUF()).write(to: URL(fileURLWithPath: path))
         func config(_ names: [String]) -> String {
-            ([ "\(Self.header)\nkind: Model\nmetadata: {name: m}\nspec: {source: models/tiny-real.gguf}"]
-             + names.map { "\(Self.header)\nkind: InferenceService\nmetadata: {name: \($0)}\nspec: {modelRef: m, contextSize: 1024}" })
+            (["\(Self.header)\nkind: Model\nmetadata: {name: m}\nspec: {source: models/tiny-real.gguf}"]
+                + names.map { "\(Self.header)\nkind: InferenceService\nmetadata: {name: \($0)}\nspec: {modelRef: m, contextSize: 1024}" })
                 .joined(separator: "\n---\n") + "\n"
         }
         try agent.write(config(["one", "two"]))

@@ -2,6 +2,7 @@ import Foundation
 import Supervisor
 import TestSupport
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -47,7 +48,10 @@ import Glibc
             text = response.body
             metrics = parseMetrics(text)
             if (metrics["llmkube_metal_agent_health_check_duration_seconds_count\(chat)"] ?? 0) > 0,
-               metrics["llmkube_metal_agent_process_healthy\(chat)"] == 1 { break }
+                metrics["llmkube_metal_agent_process_healthy\(chat)"] == 1
+            {
+                break
+            }
             try await Task.sleep(for: .milliseconds(100))
         } while clock.now < end
         #expect(metrics["llmkube_metal_agent_process_restarts_total\(chat)"] == 1, "\(text)")
@@ -56,7 +60,8 @@ import Glibc
         #expect(metrics["llmkube_metal_agent_process_healthy\(stuck)"] == 0)
         #expect(metrics["llmkube_metal_agent_managed_processes"] == 2)
         #expect((metrics["llmkube_metal_agent_health_check_duration_seconds_count\(chat)"] ?? 0) > 0)
-        #expect(metrics[#"llmkube_metal_agent_health_check_duration_seconds_bucket{le="10.0",name="chat",namespace="default"}"#] != nil
+        #expect(
+            metrics[#"llmkube_metal_agent_health_check_duration_seconds_bucket{le="10.0",name="chat",namespace="default"}"#] != nil
                 || metrics[#"llmkube_metal_agent_health_check_duration_seconds_bucket{le="10",name="chat",namespace="default"}"#] != nil, "\(text)")
         #expect((metrics[#"llmkube_metal_agent_process_rss_bytes{name="chat"}"#] ?? 0) > 1_000_000, "the fake runtime (python) holds megabytes")
         #expect((metrics["llmkube_metal_agent_memory_budget_bytes"] ?? 0) > 0)
@@ -168,7 +173,8 @@ import Glibc
         let sent = await big.value
         #expect(sent > 0)
         let rssAfter = try #require(residentBytes(agentPID))
-        #expect(rssAfter - rssBefore < 128 << 20, "agent RSS grew from \(rssBefore) to \(rssAfter) bytes with a 1 GiB request and \(loris.count) idle connections")
+        #expect(
+            rssAfter - rssBefore < 128 << 20, "agent RSS grew from \(rssBefore) to \(rssAfter) bytes with a 1 GiB request and \(loris.count) idle connections")
         #expect(openDescriptors(agentPID) < 400, "the agent holds \(openDescriptors(agentPID)) descriptors")
         try toChild.fileHandleForWriting.close()  // the child closes its connections and exits
         slowloris.waitUntilExit()
@@ -191,27 +197,27 @@ extension OperatorEndpointTests {
     /// Opens `argv[2]` non-blocking connections to 127.0.0.1:`argv[1]`, sends half a request head on each,
     /// prints how many it opened, then holds them until its stdin closes.
     static let slowlorisScript = """
-    import socket, sys
-    port, count = int(sys.argv[1]), int(sys.argv[2])
-    held = []
-    for _ in range(count):
-        try:
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        except OSError:
-            break
-        s.setblocking(False)
-        try:
-            s.connect(("127.0.0.1", port))
-        except (BlockingIOError, OSError):
-            pass
-        try:
-            s.send(b"GET /metrics HTTP/1.1\\r\\nHost: x\\r\\nX-Slow: ")
-        except OSError:
-            pass
-        held.append(s)
-    print(len(held), flush=True)
-    sys.stdin.read()
-    """
+        import socket, sys
+        port, count = int(sys.argv[1]), int(sys.argv[2])
+        held = []
+        for _ in range(count):
+            try:
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            except OSError:
+                break
+            s.setblocking(False)
+            try:
+                s.connect(("127.0.0.1", port))
+            except (BlockingIOError, OSError):
+                pass
+            try:
+                s.send(b"GET /metrics HTTP/1.1\\r\\nHost: x\\r\\nX-Slow: ")
+            except OSError:
+                pass
+            held.append(s)
+        print(len(held), flush=True)
+        sys.stdin.read()
+        """
 }
 
 extension FileHandle {

@@ -2,6 +2,7 @@ import Foundation
 import Supervisor
 import TestSupport
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -33,9 +34,10 @@ import Glibc
         }
         try agent.write(config(0))
         try agent.start(extraAgentFlags)
-        var previous = try #require(try await agent.waitFor("chat Ready") { s in
-            s.services.first?.phase == .Ready
-        }.services.first?.pid)
+        var previous = try #require(
+            try await agent.waitFor("chat Ready") { s in
+                s.services.first?.phase == .Ready
+            }.services.first?.pid)
         for round in 1...10 {
             try agent.renameSave(config(round))
             let s = try await agent.waitFor("chat Ready after edit \(round)") { s in
@@ -53,7 +55,8 @@ import Glibc
         #expect(startLines.count == 11, "runtime starts: \(startLines.count) for 1 start and 10 edits")
         let log = try String(contentsOfFile: agent.stderrPath, encoding: .utf8)
         for bad in ["backing off", "spawn failed", "Killed", "SpawnFailed", "No child processes"] {
-            #expect(!log.contains(bad), "agent log has \"\(bad)\":\n\(log.split(separator: "\n").filter { $0.contains(bad) }.prefix(5).joined(separator: "\n"))")
+            #expect(
+                !log.contains(bad), "agent log has \"\(bad)\":\n\(log.split(separator: "\n").filter { $0.contains(bad) }.prefix(5).joined(separator: "\n"))")
         }
         #expect(try await agent.terminate() == 0)
     }

@@ -1,10 +1,11 @@
 import Crypto
 import Foundation
+import Supervisor
+import Testing
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import Supervisor
-import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -45,7 +46,8 @@ import Glibc
                 let prefix = "/local/tiny-mlx/resolve/main/"
                 let name = String(request.path.dropFirst(prefix.count))
                 if request.path.hasPrefix(prefix), mlxFiles.contains(name),
-                   let bytes = FileManager.default.contents(atPath: mlxFolder + "/" + name) {
+                    let bytes = FileManager.default.contents(atPath: mlxFolder + "/" + name)
+                {
                     return .file([UInt8](bytes))
                 }
                 return .status(404)
@@ -77,9 +79,12 @@ import Glibc
                 """
         }
         let agent = try AgentHarness(config: config(ctx: 256))
-        try agent.start(["--llama-server-bin", llama, "--mlx-server-bin", mlx, "--model-store", agent.dir.path + "/store",
-                         "--gateway-listen", "127.0.0.1:0"],
-                        environment: ["HF_ENDPOINT": server.base, "HF_TOKEN": nil])
+        try agent.start(
+            [
+                "--llama-server-bin", llama, "--mlx-server-bin", mlx, "--model-store", agent.dir.path + "/store",
+                "--gateway-listen", "127.0.0.1:0",
+            ],
+            environment: ["HF_ENDPOINT": server.base, "HF_TOKEN": nil])
         let s = try await agent.waitFor("both real runtimes Ready") { $0.services.count == 2 && $0.services.allSatisfy { $0.phase == .Ready } }
         for service in s.services {
             #expect(service.modelPath?.hasPrefix(agent.dir.path + "/store/") == true, "\(service.name) runs the downloaded model: \(service.modelPath ?? "")")
@@ -135,8 +140,10 @@ import Glibc
             .appendingPathComponent("examples/cluster-user.yaml").path
         let agent = try AgentHarness(config: "# unused\n")
         agent.configArguments = ["--config", example]
-        try agent.start(["--llama-server-bin", llama, "--runtimes", "llama-server",
-                         "--status-file", agent.statusPath, "--log-dir", agent.dir.appendingPathComponent("logs").path])
+        try agent.start([
+            "--llama-server-bin", llama, "--runtimes", "llama-server",
+            "--status-file", agent.statusPath, "--log-dir", agent.dir.appendingPathComponent("logs").path,
+        ])
         let s = try await agent.waitFor("the cluster user's entry Ready") { $0.services.first?.phase == .Ready }
         let chat = try #require(s.services.first)
         #expect(chat.name == "llm/tiny-chat" && chat.namespace == "llm" && chat.runtime == "llama-server")

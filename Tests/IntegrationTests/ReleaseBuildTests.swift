@@ -1,6 +1,7 @@
 import Foundation
 import Supervisor
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -82,11 +83,18 @@ import Glibc
         let status = agent.dir.appendingPathComponent("models.status.json").path
         let run = Process()
         run.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        run.arguments = ["-i", "LD_LIBRARY_PATH=", "PATH=/usr/bin:/bin", binary, "run", "--config", agent.configPath,
-                         "--llama-server-bin", AgentHarness.fakeRuntime, "--mlx-server-bin", AgentHarness.fakeRuntime, "--listen", "none"]
+        run.arguments = [
+            "-i", "LD_LIBRARY_PATH=", "PATH=/usr/bin:/bin", binary, "run", "--config", agent.configPath,
+            "--llama-server-bin", AgentHarness.fakeRuntime, "--mlx-server-bin", AgentHarness.fakeRuntime, "--listen", "none",
+        ]
         run.standardError = FileHandle(forWritingAtPath: agent.stderrPath)
         try run.run()
-        defer { if run.isRunning { kill(run.processIdentifier, SIGTERM); run.waitUntilExit() } }
+        defer {
+            if run.isRunning {
+                kill(run.processIdentifier, SIGTERM)
+                run.waitUntilExit()
+            }
+        }
         try await agent.waitFor("chat Ready under the static binary") { $0.services.first?.phase == .Ready }
         let shown = try await runClean([binary, "status", "--status-file", status], in: agent.dir)
         #expect(shown.status == 0, "\(shown.out)\(shown.err)")

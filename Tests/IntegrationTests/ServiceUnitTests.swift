@@ -24,8 +24,12 @@ import Testing
             result.append(flag)
             if index + 1 < argv.count {
                 switch flag {
-                case "--config": result.append(agent.configPath); index += 1
-                case "--llama-server-bin", "--mlx-server-bin": result.append(AgentHarness.fakeRuntime); index += 1
+                case "--config":
+                    result.append(agent.configPath)
+                    index += 1
+                case "--llama-server-bin", "--mlx-server-bin":
+                    result.append(AgentHarness.fakeRuntime)
+                    index += 1
                 default: break
                 }
             }
@@ -40,7 +44,7 @@ import Testing
         let agent = try AgentHarness(config: configYAML(svc("chat"), svc("coder", model: "tiny-mlx", "runtime: mlx-server")))
         try agent.start(exactly: Self.localized(argv, agent: agent))
         let s = try await agent.waitFor("both Ready under the unit's flags", sourceLocation: sourceLocation) { s in
-            s.services.allSatisfy { $0.phase == .Ready }  && s.services.count == 2
+            s.services.allSatisfy { $0.phase == .Ready } && s.services.count == 2
         }
         // The endpoint the unit asks for, unless something else on this machine holds its port.
         if let endpoint = s.operatorEndpoint, let port = port(of: endpoint) {

@@ -1,6 +1,7 @@
 import Foundation
 import Supervisor
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,7 +19,8 @@ import Glibc
         let table = try await runAgentCommandAsync(["status", "--config", agent.configPath], in: agent.dir)
         #expect(table.status == 0, "\(table.err)")
         let lines = table.out.split(separator: "\n").map(String.init)
-        #expect(lines.first?.split(separator: " ", omittingEmptySubsequences: true) == ["NAME", "RUNTIME", "PHASE", "READY", "RESTARTS", "PORT", "AGE", "MESSAGE"])
+        #expect(
+            lines.first?.split(separator: " ", omittingEmptySubsequences: true) == ["NAME", "RUNTIME", "PHASE", "READY", "RESTARTS", "PORT", "AGE", "MESSAGE"])
         let chat = try #require(lines.first { $0.hasPrefix("chat ") })
         // chat has no spec.runtime: its runtime came from the default, marked *.
         #expect(chat.split(separator: " ", omittingEmptySubsequences: true).prefix(5) == ["chat", "llama-server*", "Ready", "1/1", "0"], "\(chat)")
@@ -46,8 +48,10 @@ import Glibc
     }
 
     @Test func aDegradedAgentExitsThreeAndSaysWhich() async throws {
-        let agent = try AgentHarness(config: configYAML(svc("chat"), svc("stuck", "extraArgs: [\"--fake-never-ready\"]"),
-                                                        svc("parked", "replicas: 0")))
+        let agent = try AgentHarness(
+            config: configYAML(
+                svc("chat"), svc("stuck", "extraArgs: [\"--fake-never-ready\"]"),
+                svc("parked", "replicas: 0")))
         try agent.start()
         try await agent.waitFor("chat Ready, stuck Starting") { s in
             readyPID("chat", s) != nil && s.services.first { $0.name == "stuck" }?.phase == .Starting

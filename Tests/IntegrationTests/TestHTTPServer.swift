@@ -1,5 +1,6 @@
 import Foundation
 import TestSupport
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -103,7 +104,8 @@ final class TestHTTPServer: @unchecked Sendable {
         }
         switch handler(request, number) {
         case .status(let code, let body, let headers):
-            var head = "HTTP/1.1 \(code) \(code == 404 ? "Not Found" : code == 200 ? "OK" : "Status")\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n"
+            var head =
+                "HTTP/1.1 \(code) \(code == 404 ? "Not Found" : code == 200 ? "OK" : "Status")\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n"
             for (name, value) in headers { head += "\(name): \(value)\r\n" }
             send(client, Array((head + "\r\n" + body).utf8))
         case .raw(let bytes):
@@ -118,7 +120,11 @@ final class TestHTTPServer: @unchecked Sendable {
             var head: String
             if let range = request.headers["range"], range.hasPrefix("bytes="), let from = Int(range.dropFirst(6).prefix { $0 != "-" }) {
                 if from >= bytes.count {
-                    send(client, Array("HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */\(bytes.count)\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8))
+                    send(
+                        client,
+                        Array(
+                            "HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */\(bytes.count)\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8
+                        ))
                     return
                 }
                 start = from

@@ -4,6 +4,7 @@ import Logging
 import Synchronization
 import TestSupport
 import Testing
+
 @testable import Supervisor
 
 let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })

@@ -63,7 +63,8 @@ import Testing
         """
 
     @Test func entryErrorsAndWarningsPointAtTheField() {
-        let report = ConfigReport.check(Array(Self.text.utf8), file: file, node: NodeRuntimes(defaultRuntime: "llama-server", binaries: ["llama-server": "/bin/true"]))
+        let report = ConfigReport.check(
+            Array(Self.text.utf8), file: file, node: NodeRuntimes(defaultRuntime: "llama-server", binaries: ["llama-server": "/bin/true"]))
         #expect(report.fileErrors.isEmpty)
         #expect(!report.valid)
         #expect(report.entryErrors.map(\.reason) == [.FormatMismatch, .ModelNotFound, .RuntimeNotEnabled])
@@ -76,7 +77,9 @@ import Testing
         #expect(missing.message.contains("nowhere.gguf does not exist"))
         let notEnabled = report.entryErrors[2].error
         #expect((notEnabled.line, notEnabled.column) == (43, 12))
-        #expect(notEnabled.description.hasPrefix("\(file):43:12: InferenceService \"not-enabled\" spec.runtime: runtime \"mlx-server\" (from spec.runtime) is not enabled"))
+        #expect(
+            notEnabled.description.hasPrefix(
+                "\(file):43:12: InferenceService \"not-enabled\" spec.runtime: runtime \"mlx-server\" (from spec.runtime) is not enabled"))
         #expect(report.warnings.map(\.reason) == [.OverriddenFlag])
         #expect(report.warnings[0].error.message.contains("\"--ctx-size\" repeats a flag the agent sets for llama-server"))
     }

@@ -1,7 +1,8 @@
 import ConfigModel
 import Executors
-@testable import Supervisor
 import Testing
+
+@testable import Supervisor
 
 @Suite struct DesiredStateTests {
     let models: [String: Model] = [
@@ -11,7 +12,9 @@ import Testing
         "web": Model(name: "web", source: .remote("pvc://models/m.gguf"), format: .gguf),
     ]
 
-    func build(_ services: [InferenceService], enabled: [String: String] = ["llama-server": "/bin/llama-server", "mlx-server": "/bin/mlx_lm.server"]) -> [DesiredService] {
+    func build(
+        _ services: [InferenceService], enabled: [String: String] = ["llama-server": "/bin/llama-server", "mlx-server": "/bin/mlx_lm.server"]
+    ) -> [DesiredService] {
         let builder = DesiredStateBuilder(node: NodeRuntimes(defaultRuntime: "llama-server", binaries: enabled))
         let config = AgentConfig(file: "/m/models.yaml", models: models, services: services)
         return builder.build(config) { path in
@@ -62,7 +65,9 @@ import Testing
 
     @Test func specHashChangesWithTheSpecButNotWithOtherEntries() {
         let base = build([InferenceService(name: "chat", modelRef: "g"), InferenceService(name: "coder", modelRef: "x", runtime: "mlx-server")])
-        let edited = build([InferenceService(name: "chat", modelRef: "g", contextSize: 4096), InferenceService(name: "coder", modelRef: "x", runtime: "mlx-server")])
+        let edited = build([
+            InferenceService(name: "chat", modelRef: "g", contextSize: 4096), InferenceService(name: "coder", modelRef: "x", runtime: "mlx-server"),
+        ])
         #expect(base[0].specHash != edited[0].specHash)
         #expect(base[1].specHash == edited[1].specHash)
         #expect(base[0].specHash == build([InferenceService(name: "chat", modelRef: "g")])[0].specHash)
@@ -91,10 +96,11 @@ import Testing
         #expect(diff.stops == stops)
         #expect(diff.starts == ["edited", "new"])
         // Applied again with nothing changed: nothing moves.
-        let settled: [String: String] = Dictionary(uniqueKeysWithValues: after.compactMap { e in
-            guard case .run = e.action else { return nil }
-            return e.specHash.map { (e.name, $0) }
-        })
+        let settled: [String: String] = Dictionary(
+            uniqueKeysWithValues: after.compactMap { e in
+                guard case .run = e.action else { return nil }
+                return e.specHash.map { (e.name, $0) }
+            })
         let again = ReconcileDiff(desired: after, running: settled)
         #expect(again.stops.isEmpty && again.starts.isEmpty)
     }
@@ -115,21 +121,23 @@ import Testing
     }
 
     @Test func suspendStopsTheEntryLikeReplicasZero() throws {
-        let desired = try build(doc("Model", "{name: m}", "{source: /m/m.gguf}")
-            + doc("InferenceService", "{name: a}", "{modelRef: m, suspend: true}")
-            + doc("InferenceService", "{name: b}", "{modelRef: m, replicas: 0}")
-            + doc("InferenceService", "{name: c}", "{modelRef: m, suspend: false}"))
+        let desired = try build(
+            doc("Model", "{name: m}", "{source: /m/m.gguf}")
+                + doc("InferenceService", "{name: a}", "{modelRef: m, suspend: true}")
+                + doc("InferenceService", "{name: b}", "{modelRef: m, replicas: 0}")
+                + doc("InferenceService", "{name: c}", "{modelRef: m, suspend: false}"))
         #expect(desired.map(\.baseStatus.reason) == [.Suspended, .ScaledToZero, nil])
         #expect(desired.map(\.baseStatus.phase) == [.Stopped, .Stopped, .Pending])
     }
 
     @Test func portComesFromSpecThenAnnotationThenEndpointThenContainerPort() throws {
-        let desired = try build(doc("Model", "{name: m}", "{source: /m/m.gguf}")
-            + doc("InferenceService", "{name: a}", "{modelRef: m, port: 9001, endpoint: {port: 9002}, containerPort: 9003}")
-            + doc("InferenceService", "{name: b, annotations: {metal-agent.llmkube.dev/port: \"9011\"}}", "{modelRef: m, endpoint: {port: 9012}}")
-            + doc("InferenceService", "{name: c}", "{modelRef: m, endpoint: {port: 9022}, containerPort: 9023}")
-            + doc("InferenceService", "{name: d}", "{modelRef: m, containerPort: 9033}")
-            + doc("InferenceService", "{name: e}", "{modelRef: m, endpoint: {type: NodePort}}"))
+        let desired = try build(
+            doc("Model", "{name: m}", "{source: /m/m.gguf}")
+                + doc("InferenceService", "{name: a}", "{modelRef: m, port: 9001, endpoint: {port: 9002}, containerPort: 9003}")
+                + doc("InferenceService", "{name: b, annotations: {metal-agent.llmkube.dev/port: \"9011\"}}", "{modelRef: m, endpoint: {port: 9012}}")
+                + doc("InferenceService", "{name: c}", "{modelRef: m, endpoint: {port: 9022}, containerPort: 9023}")
+                + doc("InferenceService", "{name: d}", "{modelRef: m, containerPort: 9033}")
+                + doc("InferenceService", "{name: e}", "{modelRef: m, endpoint: {type: NodePort}}"))
         let ports = desired.map { entry -> Int? in
             if case .run(let r, _) = entry.action { return r.service.port }
             return -1
@@ -138,9 +146,10 @@ import Testing
     }
 
     @Test func bindAddressIsTheHostOfThatEntryOnly() throws {
-        let desired = try build(doc("Model", "{name: m}", "{source: /m/m.gguf}")
-            + doc("InferenceService", "{name: a}", "{modelRef: m, bindAddress: 0.0.0.0}")
-            + doc("InferenceService", "{name: b}", "{modelRef: m}"))
+        let desired = try build(
+            doc("Model", "{name: m}", "{source: /m/m.gguf}")
+                + doc("InferenceService", "{name: a}", "{modelRef: m, bindAddress: 0.0.0.0}")
+                + doc("InferenceService", "{name: b}", "{modelRef: m}"))
         let hosts = desired.compactMap { entry -> String? in
             if case .run(let r, let executor) = entry.action { return executor.launch(r).host }
             return nil
@@ -149,11 +158,12 @@ import Testing
     }
 
     @Test func namesAreScopedByNamespaceAndModelRefResolvesInItsOwn() throws {
-        let desired = try build(doc("Model", "{name: m, namespace: dev}", "{source: /m/dev.gguf}")
-            + doc("Model", "{name: m}", "{source: /m/default.gguf}")
-            + doc("InferenceService", "{name: s, namespace: dev}", "{modelRef: m}")
-            + doc("InferenceService", "{name: s}", "{modelRef: m}")
-            + doc("InferenceService", "{name: s, namespace: prod}", "{modelRef: m}"))
+        let desired = try build(
+            doc("Model", "{name: m, namespace: dev}", "{source: /m/dev.gguf}")
+                + doc("Model", "{name: m}", "{source: /m/default.gguf}")
+                + doc("InferenceService", "{name: s, namespace: dev}", "{modelRef: m}")
+                + doc("InferenceService", "{name: s}", "{modelRef: m}")
+                + doc("InferenceService", "{name: s, namespace: prod}", "{modelRef: m}"))
         #expect(desired.map(\.name) == ["dev/s", "s", "prod/s"])
         #expect(desired.map(\.baseStatus.namespace) == ["dev", "default", "prod"])
         #expect(desired.map(\.baseStatus.modelPath) == ["/m/dev.gguf", "/m/default.gguf", nil])
@@ -161,9 +171,10 @@ import Testing
     }
 
     @Test func overriddenFlagWarnsOnlyForFlagsThisLaunchSets() throws {
-        let desired = try build(doc("Model", "{name: m}", "{source: /m/m.gguf}")
-            + doc("InferenceService", "{name: a}", "{modelRef: m, extraArgs: [\"--cache-type-k\", q8_0, \"-c\", \"512\", \"--parallel\", \"2\"]}")
-            + doc("InferenceService", "{name: b}", "{modelRef: m, cacheTypeK: f16, extraArgs: [\"-ctk\", q8_0]}"))
+        let desired = try build(
+            doc("Model", "{name: m}", "{source: /m/m.gguf}")
+                + doc("InferenceService", "{name: a}", "{modelRef: m, extraArgs: [\"--cache-type-k\", q8_0, \"-c\", \"512\", \"--parallel\", \"2\"]}")
+                + doc("InferenceService", "{name: b}", "{modelRef: m, cacheTypeK: f16, extraArgs: [\"-ctk\", q8_0]}"))
         let flagged = desired.map { $0.warnings.filter { $0.reason == .OverriddenFlag }.map(\.error.message) }
         // a: only -c (the agent always sets --ctx-size); it sets no cache type and no --parallel here.
         #expect(flagged[0].count == 1 && flagged[0][0].hasPrefix("\"-c\" repeats a flag the agent sets"))
@@ -172,7 +183,8 @@ import Testing
     }
 
     @Test func draftModelRefAndMmprojResolveToLocalFiles() throws {
-        let text = doc("Model", "{name: m}", "{source: /m/m.gguf, mmproj: proj/mm.gguf}")
+        let text =
+            doc("Model", "{name: m}", "{source: /m/m.gguf, mmproj: proj/mm.gguf}")
             + doc("Model", "{name: d}", "{source: /m/d.gguf}")
             + doc("InferenceService", "{name: a}", "{modelRef: m, speculativeDecoding: {type: draft-simple, draftModelRef: d}}")
             + doc("InferenceService", "{name: b}", "{modelRef: m, speculativeDecoding: {type: draft-eagle3, draftModel: eagle.gguf}}")

@@ -1,6 +1,7 @@
-@testable import Supervisor
 import Synchronization
 import Testing
+
+@testable import Supervisor
 
 /// Turn-taking in an exclusive group (`ExclusiveGroups`).
 @Suite struct ExclusiveGroupsTests {

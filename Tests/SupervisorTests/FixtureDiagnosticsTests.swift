@@ -1,7 +1,8 @@
 import ConfigModel
 import Foundation
-@testable import Supervisor
 import Testing
+
+@testable import Supervisor
 
 /// Every valid fixture (`Tests/ConfigModelTests/Fixtures/valid`) and the example get exactly the entry
 /// errors and warnings their header lines name: `# entry-error: LINE:COL: FIELD: MESSAGE [Reason]` and
@@ -26,8 +27,9 @@ import Testing
     @Test(arguments: files)
     func fixtureGetsExactlyItsEntryErrorsAndWarnings(path: String) throws {
         let config = try ConfigLoader.load([UInt8](try Data(contentsOf: URL(fileURLWithPath: path))), file: path)
-        let builder = DesiredStateBuilder(node: NodeRuntimes(
-            defaultRuntime: "llama-server", binaries: ["llama-server": "/opt/bin/llama-server", "mlx-server": "/opt/bin/mlx_lm.server"]))
+        let builder = DesiredStateBuilder(
+            node: NodeRuntimes(
+                defaultRuntime: "llama-server", binaries: ["llama-server": "/opt/bin/llama-server", "mlx-server": "/opt/bin/mlx_lm.server"]))
         let desired = builder.build(config) { file in (true, !file.hasSuffix(".gguf")) }
         let entryErrors = desired.compactMap { entry -> String? in
             if case .failed(let diagnostic) = entry.action { return diagnostic.description }

@@ -2,13 +2,19 @@ import ConfigModel
 import Executors
 import Foundation
 import Logging
-@testable import Supervisor
 import Testing
+
+@testable import Supervisor
 
 /// Writes GGUF v3 headers (ggml docs/gguf.md) for tests: metadata only, no tensors.
 struct GGUFWriter {
     enum Value {
-        case u32(UInt32), u64(UInt64), f32(Float), string(String), strings([String]), i32s([Int32])
+        case u32(UInt32)
+        case u64(UInt64)
+        case f32(Float)
+        case string(String)
+        case strings([String])
+        case i32s([Int32])
     }
 
     var pairs: [(String, Value)] = []
@@ -17,19 +23,38 @@ struct GGUFWriter {
         var out: [UInt8] = Array("GGUF".utf8)
         func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out += $0 } }
         func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { out += $0 } }
-        func str(_ s: String) { u64(UInt64(s.utf8.count)); out += Array(s.utf8) }
+        func str(_ s: String) {
+            u64(UInt64(s.utf8.count))
+            out += Array(s.utf8)
+        }
         u32(3)
         u64(0)
         u64(UInt64(pairs.count))
         for (key, value) in pairs {
             str(key)
             switch value {
-            case .u32(let v): u32(4); u32(v)
-            case .u64(let v): u32(10); u64(v)
-            case .f32(let v): u32(6); u32(v.bitPattern)
-            case .string(let s): u32(8); str(s)
-            case .strings(let list): u32(9); u32(8); u64(UInt64(list.count)); list.forEach(str)
-            case .i32s(let list): u32(9); u32(5); u64(UInt64(list.count)); list.forEach { u32(UInt32(bitPattern: $0)) }
+            case .u32(let v):
+                u32(4)
+                u32(v)
+            case .u64(let v):
+                u32(10)
+                u64(v)
+            case .f32(let v):
+                u32(6)
+                u32(v.bitPattern)
+            case .string(let s):
+                u32(8)
+                str(s)
+            case .strings(let list):
+                u32(9)
+                u32(8)
+                u64(UInt64(list.count))
+                list.forEach(str)
+            case .i32s(let list):
+                u32(9)
+                u32(5)
+                u64(UInt64(list.count))
+                list.forEach { u32(UInt32(bitPattern: $0)) }
             }
         }
         return out
@@ -75,7 +100,9 @@ struct GGUFWriter {
         defer { try? FileManager.default.removeItem(atPath: path) }
         func estimate(_ service: InferenceService) -> MemoryEstimate {
             let model = Model(name: "m", source: .path(path), format: .gguf)
-            let resolved = ResolvedService(service: service, model: model, modelPath: path, runtime: ResolvedRuntime(name: "llama-server", source: .default), binary: "/bin/true", host: "127.0.0.1", port: 1)
+            let resolved = ResolvedService(
+                service: service, model: model, modelPath: path, runtime: ResolvedRuntime(name: "llama-server", source: .default), binary: "/bin/true",
+                host: "127.0.0.1", port: 1)
             return MemoryEstimate.of(resolved, format: .gguf, path: path)
         }
         // 2 (K and V) x 32 layers x 4096 tokens x 8 KV heads x 128 dims x 2 bytes (f16) = 512 MiB.
@@ -111,8 +138,10 @@ struct GGUFWriter {
     }
 
     /// The tiny model `scripts/provision` generates (scripts/make-tiny-models: 2 layers, 64 wide, 4 heads, 2 KV heads).
-    @Test(.enabled(if: GGUFHeaderTests.tinyModel != nil || ProcessInfo.processInfo.environment["METAL_AGENT_E2E"] == "1",
-                   "run scripts/provision to generate examples/models/tiny-llama.gguf"))
+    @Test(
+        .enabled(
+            if: GGUFHeaderTests.tinyModel != nil || ProcessInfo.processInfo.environment["METAL_AGENT_E2E"] == "1",
+            "run scripts/provision to generate examples/models/tiny-llama.gguf"))
     func readsTheGeneratedTinyModel() throws {
         let path = try #require(Self.tinyModel, "METAL_AGENT_E2E=1 but no tiny-llama.gguf")
         let header = try GGUFHeader.read(path: path)
@@ -128,7 +157,9 @@ struct GGUFWriter {
     static var tinyModel: String? {
         let env = ProcessInfo.processInfo.environment
         let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let candidates: [String?] = [env["METAL_AGENT_MODELS"].map { $0 + "/tiny-llama.gguf" }, repo.appendingPathComponent("examples/models/tiny-llama.gguf").path]
+        let candidates: [String?] = [
+            env["METAL_AGENT_MODELS"].map { $0 + "/tiny-llama.gguf" }, repo.appendingPathComponent("examples/models/tiny-llama.gguf").path,
+        ]
         return candidates.compactMap { $0 }.first { FileManager.default.fileExists(atPath: $0) }
     }
 

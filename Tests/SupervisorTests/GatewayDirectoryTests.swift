@@ -1,5 +1,6 @@
-@testable import Supervisor
 import Testing
+
+@testable import Supervisor
 
 /// How the gateway maps a request's `model` to an entry (`GatewayDirectory`).
 @Suite struct GatewayDirectoryTests {

@@ -1,9 +1,11 @@
 import Executors
 import Foundation
 import Synchronization
-@testable import Supervisor
 import TestSupport
 import Testing
+
+@testable import Supervisor
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -93,7 +95,10 @@ import Glibc
 func withDeadline<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async -> T) async throws -> T {
     try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask { await body() }
-        group.addTask { try await Task.sleep(for: limit); return nil }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            return nil
+        }
         guard let first = try await group.next(), let value = first else {
             group.cancelAll()
             throw POSIXError(.ETIMEDOUT)
@@ -149,7 +154,8 @@ final class TinyServer: Sendable {
             let text = String(decoding: data, as: UTF8.self)
             if let range = text.range(of: "\r\n\r\n") {
                 let head = text[..<range.lowerBound].lowercased()
-                let length = head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
+                let length =
+                    head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
                     .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
                 if text[range.upperBound...].utf8.count >= length { break }
             }

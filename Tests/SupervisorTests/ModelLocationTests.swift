@@ -1,12 +1,15 @@
 import ConfigModel
-@testable import Supervisor
 import Testing
+
+@testable import Supervisor
 
 /// How each Model source resolves against the environment and the model store (pure: no I/O).
 @Suite struct ModelLocationTests {
     let store = ModelStore(directory: "/var/cache/models")
 
-    func resolve(_ source: String, format: ModelFormat = .gguf, sha256: String? = nil, env: [String: String] = [:]) throws -> Result<ModelLocation, ModelLocation.Problem> {
+    func resolve(
+        _ source: String, format: ModelFormat = .gguf, sha256: String? = nil, env: [String: String] = [:]
+    ) throws -> Result<ModelLocation, ModelLocation.Problem> {
         let model = Model(name: "m", source: try ModelSource.parse(source, folder: "/etc/ma"), format: format, sha256: sha256)
         return ModelLocation.resolve(model, store: store, environment: env)
     }

@@ -1,8 +1,9 @@
 import ConfigModel
 import Foundation
 import Synchronization
-@testable import Supervisor
 import Testing
+
+@testable import Supervisor
 
 /// The operator surface's pure parts: the status table, the readiness verdict, YAML output, `--listen`
 /// values and log file naming.
@@ -10,9 +11,10 @@ import Testing
     func document(_ services: [ServiceStatus], generation: Int = 1) -> AgentStatus {
         AgentStatus(
             updatedAt: "2026-11-29T20:00:00.000Z",
-            capabilities: .init(runtimes: ["llama-server", "mlx-server"], defaultRuntime: "llama-server", binaries: [:],
-                                formats: [:], host: "127.0.0.1", versions: ["llama-server": "version: 6325 (0123abcd)"],
-                                memoryBudgetBytes: 8 << 30, memoryCommittedBytes: 1 << 30),
+            capabilities: .init(
+                runtimes: ["llama-server", "mlx-server"], defaultRuntime: "llama-server", binaries: [:],
+                formats: [:], host: "127.0.0.1", versions: ["llama-server": "version: 6325 (0123abcd)"],
+                memoryBudgetBytes: 8 << 30, memoryCommittedBytes: 1 << 30),
             node: NodeInfo(hostname: "node", os: "linux", osVersion: "6.1", arch: "x86_64", cpuCount: 2, memoryBytes: 16 << 30, agentVersion: "0.1.0"),
             config: .init(path: "/srv/models.yaml", generation: generation, valid: true, error: nil, errors: [], warnings: [], appliedAt: nil),
             services: services)
@@ -46,8 +48,10 @@ import Testing
     }
 
     @Test func theTableHasKubectlsColumnsAndAgeFormat() {
-        let doc = document([service("chat", .Ready, runtimeSource: "default"),
-                            service("dev/coder", .CrashLoopBackOff, namespace: "dev", reason: .Exited)])
+        let doc = document([
+            service("chat", .Ready, runtimeSource: "default"),
+            service("dev/coder", .CrashLoopBackOff, namespace: "dev", reason: .Exited),
+        ])
         let now = StatusTable.parseTimestamp("2026-11-29T20:00:00.000Z")!
         let text = StatusTable(status: doc, presence: .running(pid: "77"), now: now).render()
         let lines = text.split(separator: "\n").map(String.init)
@@ -77,22 +81,23 @@ import Testing
             var none: [String] = []
         }
         let yaml = try YAMLRenderer.render(Sample())
-        #expect(yaml == """
-            empty: ""
-            flag: true
-            list:
-              - "a: b"
-              - "-x"
-              - plain
-            nested:
-              k:
-                - v
-            none: []
-            port: 8080
-            text: "8080"
-            word: "yes"
+        #expect(
+            yaml == """
+                empty: ""
+                flag: true
+                list:
+                  - "a: b"
+                  - "-x"
+                  - plain
+                nested:
+                  k:
+                    - v
+                none: []
+                port: 8080
+                text: "8080"
+                word: "yes"
 
-            """)
+                """)
         // And libyaml reads it back.
         let nodes = try YAMLParser.parse(Array(yaml.utf8))
         #expect(nodes.count == 1)

@@ -1,7 +1,9 @@
 import Foundation
 import Logging
-@testable import Supervisor
 import Testing
+
+@testable import Supervisor
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -60,8 +62,16 @@ struct PidReuseTests {
         let sweeper = OrphanSweeper(enabled: false)
         var first: UInt64 = 0
         var second: UInt64 = 0
-        _ = await sweeper.spawning({ serial in first = serial; return pid_t(4242) }, pid: { $0 })
-        _ = await sweeper.spawning({ serial in second = serial; return pid_t(4242) }, pid: { $0 })
+        _ = await sweeper.spawning(
+            { serial in
+                first = serial
+                return pid_t(4242)
+            }, pid: { $0 })
+        _ = await sweeper.spawning(
+            { serial in
+                second = serial
+                return pid_t(4242)
+            }, pid: { $0 })
         #expect(first != second)
         sweeper.reaped(4242, serial: first)
         #expect(sweeper.knows(4242), "a stale reaped report forgot the new child")

@@ -2,6 +2,7 @@ import Executors
 import Foundation
 import TestSupport
 import Testing
+
 @testable import Supervisor
 
 /// The probes' own HTTP/1.1 client: framing of answers, endpoints, and the telling line of output.

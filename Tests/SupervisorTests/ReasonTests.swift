@@ -1,6 +1,7 @@
 import Foundation
-@testable import Supervisor
 import Testing
+
+@testable import Supervisor
 
 /// The status file's reasons are a type; these are its edges (JSON) and the decisions made on it.
 struct ReasonTests {

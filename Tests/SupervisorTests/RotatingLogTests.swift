@@ -1,6 +1,7 @@
 import Foundation
-@testable import Supervisor
 import Testing
+
+@testable import Supervisor
 
 @Suite struct RotatingLogTests {
     static func makeTemporaryFolder() throws -> URL {

@@ -1,6 +1,7 @@
 import Executors
 import Foundation
 import Testing
+
 @testable import Supervisor
 
 /// How the agent reads a runtime binary's version, and that it reads it once per binary.

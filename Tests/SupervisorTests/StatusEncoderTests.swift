@@ -1,6 +1,7 @@
 import Foundation
-@testable import Supervisor
 import Testing
+
+@testable import Supervisor
 
 /// The spliced status document is the same JSON as encoding the whole document at once, before and
 /// after a change to one service, with none, one and many services.
@@ -8,8 +9,9 @@ import Testing
     func document(_ services: [ServiceStatus]) -> AgentStatus {
         AgentStatus(
             updatedAt: "2026-11-29T00:00:00.000Z",
-            capabilities: .init(runtimes: ["llama-server"], defaultRuntime: "llama-server", binaries: ["llama-server": "/bin/x"],
-                                formats: ["llama-server": ["gguf"]], host: "127.0.0.1"),
+            capabilities: .init(
+                runtimes: ["llama-server"], defaultRuntime: "llama-server", binaries: ["llama-server": "/bin/x"],
+                formats: ["llama-server": ["gguf"]], host: "127.0.0.1"),
             node: NodeInfo.current(agentVersion: "test"),
             config: .init(path: "/srv/models.yaml", generation: 3, valid: true, error: nil, errors: [], warnings: ["w \"quoted\" ["], appliedAt: nil),
             services: services)
@@ -24,8 +26,9 @@ import Testing
     func spliced(_ encoder: inout StatusEncoder, _ status: AgentStatus) throws -> NSDictionary {
         let bytes = try encoder.encode(status)
         let plain = JSONEncoder()
-        #expect(try JSONDecoder().decode(AgentStatus.self, from: Data(bytes))
-            == JSONDecoder().decode(AgentStatus.self, from: plain.encode(status)))
+        #expect(
+            try JSONDecoder().decode(AgentStatus.self, from: Data(bytes))
+                == JSONDecoder().decode(AgentStatus.self, from: plain.encode(status)))
         return try #require(JSONSerialization.jsonObject(with: Data(bytes)) as? NSDictionary)
     }
 

@@ -53,13 +53,15 @@ public actor Agent: Service {
         var capabilities = AgentStatus.Capabilities(
             runtimes: enabled, defaultRuntime: RuntimeName.canonical(options.defaultRuntime) ?? options.defaultRuntime,
             binaries: options.binaries,
-            formats: Dictionary(uniqueKeysWithValues: enabled.map { name in
-                (name, options.registry.executor(for: name).map { $0.formats.map(\.rawValue).sorted() } ?? [])
-            }),
+            formats: Dictionary(
+                uniqueKeysWithValues: enabled.map { name in
+                    (name, options.registry.executor(for: name).map { $0.formats.map(\.rawValue).sorted() } ?? [])
+                }),
             host: options.host,
-            specRuntimes: Dictionary(uniqueKeysWithValues: RuntimeName.accepted.compactMap { value in
-                RuntimeName.canonical(value).flatMap { enabled.contains($0) ? (value, $0) : nil }
-            }),
+            specRuntimes: Dictionary(
+                uniqueKeysWithValues: RuntimeName.accepted.compactMap { value in
+                    RuntimeName.canonical(value).flatMap { enabled.contains($0) ? (value, $0) : nil }
+                }),
             notSupportedRuntimes: RuntimeName.notSupported)
         capabilities.memoryBudgetBytes = options.memoryCheck == .off ? nil : options.memoryBudget
         capabilities.memoryCommittedBytes = options.memoryCheck == .off ? nil : 0
@@ -72,8 +74,12 @@ public actor Agent: Service {
         let modelStore = ModelStore(directory: options.modelStore)
         self.fetcher = ModelFetcher(
             store: modelStore, policy: options.downloadPolicy, proxies: ProxySettings(environment: options.environment), logger: logger)
-        self.admission = options.memoryCheck == .off ? nil : MemoryAdmission(
-            budget: options.memoryBudget, mode: options.memoryCheck, logger: logger) { committed in
+        self.admission =
+            options.memoryCheck == .off
+            ? nil
+            : MemoryAdmission(
+                budget: options.memoryBudget, mode: options.memoryCheck, logger: logger
+            ) { committed in
                 await store.memoryCommitted(committed)
             }
         self.ledger = ChildLedger(path: AgentOptions.ledgerPath(forStatus: options.statusPath), logger: logger)
@@ -236,8 +242,9 @@ public actor Agent: Service {
     private func reconcile(_ desired: [DesiredService], warnings: [EntryDiagnostic], changed: Bool, errors: [ConfigError], files: [String]) async {
         var specs: [String: [String: String]] = [:]
         for entry in desired { if let spec = entry.baseStatus.spec { specs[entry.name] = spec } }
-        await store.configApplied(generation: generation, serviceOrder: desired.map(\.name), warnings: warnings.map(\.description), specs: specs,
-                                  errors: errors, files: files)
+        await store.configApplied(
+            generation: generation, serviceOrder: desired.map(\.name), warnings: warnings.map(\.description), specs: specs,
+            errors: errors, files: files)
         let wanted = Dictionary(desired.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         lastDesired = wanted
         directory.set(desired.compactMap(\.route))
@@ -310,8 +317,10 @@ public actor Agent: Service {
 
     /// Gives `entry` a port (its own, its predecessor's, its last one, or a free one) and a controller,
     /// which waits for `predecessor`'s stop (or any stop of the same name still running) before it spawns.
-    private func start(_ entry: DesiredService, resolved: ResolvedService, executor: any RuntimeExecutor,
-                       predecessor: (stop: Task<Void, Never>, port: Int)?) async {
+    private func start(
+        _ entry: DesiredService, resolved: ResolvedService, executor: any RuntimeExecutor,
+        predecessor: (stop: Task<Void, Never>, port: Int)?
+    ) async {
         var resolved = resolved
         if let fixed = resolved.service.port {
             ports.reserve(fixed)
@@ -321,7 +330,8 @@ public actor Agent: Service {
             ports.reserve(previous)
             resolved.port = previous
         } else if let previous = lastPorts[entry.name], !ports.inUse.contains(previous),
-                  PortAllocator.isFree(previous, host: options.host) {
+            PortAllocator.isFree(previous, host: options.host)
+        {
             ports.reserve(previous)
             resolved.port = previous
         } else if let port = ports.allocate(host: options.host) {
@@ -335,21 +345,24 @@ public actor Agent: Service {
             return
         }
         lastPorts[entry.name] = resolved.port
-        logger.info("starting", metadata: [
-            "service": "\(entry.name)", "runtime": "\(resolved.runtime.name)",
-            "runtimeSource": "\(resolved.runtime.source.rawValue)", "port": "\(resolved.port)",
-        ])
+        logger.info(
+            "starting",
+            metadata: [
+                "service": "\(entry.name)", "runtime": "\(resolved.runtime.name)",
+                "runtimeSource": "\(resolved.runtime.source.rawValue)", "port": "\(resolved.port)",
+            ])
         // `namespace/name` entries log to `<log-dir>/<namespace>/<name>.log`.
         let logPath = (options.logDirectory as NSString).appendingPathComponent("\(entry.name).log")
         try? FileManager.default.createDirectory(atPath: (logPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         controllers[entry.name] = ServiceController(
             desired: entry, resolved: resolved, executor: executor, logPath: logPath,
             after: predecessor?.stop ?? retiring[entry.name],
-            context: .init(store: store, ledger: ledger, prober: prober, backoff: options.backoff, logLimits: options.logLimits,
-                           livenessPeriod: options.livenessPeriod,
-                           livenessFailureThreshold: options.livenessFailureThreshold,
-                           runtimeGuard: options.runtimeGuard, sweeper: sweeper,
-                           fetcher: fetcher, admission: admission, metrics: options.operatorState?.metrics, logger: logger))
+            context: .init(
+                store: store, ledger: ledger, prober: prober, backoff: options.backoff, logLimits: options.logLimits,
+                livenessPeriod: options.livenessPeriod,
+                livenessFailureThreshold: options.livenessFailureThreshold,
+                runtimeGuard: options.runtimeGuard, sweeper: sweeper,
+                fetcher: fetcher, admission: admission, metrics: options.operatorState?.metrics, logger: logger))
     }
 
     /// Records where the operator endpoint listens, for the status file (`operatorEndpoint`).
@@ -433,18 +446,23 @@ public actor Agent: Service {
         let running = snapshot.services.filter { $0.pid != nil || $0.phase == .Terminating || $0.phase == .Starting }
         let longest = controllers.values.map(\.terminationGracePeriod).max() ?? .zero
         let deadline = Date().addingTimeInterval((longest + (options.runtimeGuard == nil ? .zero : .seconds(10))).inSeconds)
-        logger.notice("stopping \(running.count) of \(snapshot.services.count) entries; a second SIGINT or SIGTERM kills them at once", metadata: [
-            "entries": "\(running.map { "\($0.name) (pid \($0.pid.map(String.init) ?? "-"))" }.joined(separator: ", "))",
-            "deadline": "\(Timestamp.string(deadline))",
-            "grace": "\(Int(longest.inSeconds)) s",
-        ])
+        logger.notice(
+            "stopping \(running.count) of \(snapshot.services.count) entries; a second SIGINT or SIGTERM kills them at once",
+            metadata: [
+                "entries": "\(running.map { "\($0.name) (pid \($0.pid.map(String.init) ?? "-"))" }.joined(separator: ", "))",
+                "deadline": "\(Timestamp.string(deadline))",
+                "grace": "\(Int(longest.inSeconds)) s",
+            ])
         let all = controllers
         controllers = [:]
         let stopping = Array(retiring.values)
         let total = all.count + stopping.count
         let longestGrace = all.values.map(\.terminationGracePeriod).max() ?? .zero
-        logger.info("stopping every runtime", metadata: [
-            "count": "\(total)", "longestGraceSeconds": "\(longestGrace.inSeconds)"])
+        logger.info(
+            "stopping every runtime",
+            metadata: [
+                "count": "\(total)", "longestGraceSeconds": "\(longestGrace.inSeconds)",
+            ])
         let left = Countdown(total)
         let logger = self.logger
         let progress = Task {
@@ -453,8 +471,11 @@ public actor Agent: Service {
             while true {
                 try await Task.sleep(for: .seconds(5))
                 let remaining = left.value
-                logger.info("still stopping", metadata: [
-                    "left": "\(remaining)", "of": "\(total)", "elapsedSeconds": "\(Int((clock.now - started).components.seconds))"])
+                logger.info(
+                    "still stopping",
+                    metadata: [
+                        "left": "\(remaining)", "of": "\(total)", "elapsedSeconds": "\(Int((clock.now - started).components.seconds))",
+                    ])
             }
         }
         await withTaskGroup(of: Void.self) { group in

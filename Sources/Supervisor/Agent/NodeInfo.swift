@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,7 +24,8 @@ public struct NodeInfo: Sendable, Hashable, Codable {
     /// Reads the facts of the machine this runs on.
     public static func current(agentVersion: String) -> NodeInfo {
         var buffer = [CChar](repeating: 0, count: 256)
-        let hostname = gethostname(&buffer, buffer.count) == 0
+        let hostname =
+            gethostname(&buffer, buffer.count) == 0
             ? String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "unknown"
         let os = Platform.name
         #if arch(x86_64)

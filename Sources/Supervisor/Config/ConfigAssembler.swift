@@ -53,8 +53,10 @@ struct ConfigAssembler {
             let previous = lastGood[source.path]
             guard let data = FileManager.default.contents(atPath: source.path) else {
                 if source.explicit || previous != nil {
-                    errors.append(ConfigError(file: source.path, mark: SourceMark(line: 1, column: 1), field: "",
-                                              message: "cannot read the config file (missing or unreadable)"))
+                    errors.append(
+                        ConfigError(
+                            file: source.path, mark: SourceMark(line: 1, column: 1), field: "",
+                            message: "cannot read the config file (missing or unreadable)"))
                 }
                 // An explicitly named file that vanished is a bad edit: its last good content stays.
                 if source.explicit, let previous { candidates.append((source.path, previous.bytes, previous.file, false)) }
@@ -76,7 +78,10 @@ struct ConfigAssembler {
         var merged = ConfigLoader.merge(candidates.map(\.file))
         if !merged.rejected.isEmpty {
             // A new content that clashes with another file is rejected: that file's last good content stays.
-            for (path, fileErrors) in merged.rejected { errors += fileErrors; _ = path }
+            for (path, fileErrors) in merged.rejected {
+                errors += fileErrors
+                _ = path
+            }
             candidates = candidates.compactMap { c in
                 guard merged.rejected[c.path] != nil else { return c }
                 guard c.isNew, let previous = lastGood[c.path] else { return nil }
@@ -90,11 +95,14 @@ struct ConfigAssembler {
         var key: [UInt8] = []
         for c in candidates { key += Array(c.path.utf8) + [0] + c.bytes + [0] }
         if sources.isEmpty {
-            errors.append(ConfigError(file: paths.first ?? "", mark: SourceMark(line: 1, column: 1), field: "",
-                                      message: "no config files: the folder holds no *.yaml or *.yml file"))
+            errors.append(
+                ConfigError(
+                    file: paths.first ?? "", mark: SourceMark(line: 1, column: 1), field: "",
+                    message: "no config files: the folder holds no *.yaml or *.yml file"))
         }
         let anyEver = !candidates.isEmpty
-        return Outcome(config: anyEver ? merged.config : nil, errors: errors.sorted { ($0.file, $0.line, $0.column) < ($1.file, $1.line, $1.column) },
-                       contentKey: key, recheckAfter: recheckAfter)
+        return Outcome(
+            config: anyEver ? merged.config : nil, errors: errors.sorted { ($0.file, $0.line, $0.column) < ($1.file, $1.line, $1.column) },
+            contentKey: key, recheckAfter: recheckAfter)
     }
 }

@@ -55,8 +55,9 @@ public final class Gateway: Service, Sendable {
         configuration.connectionPool = .init(idleTimeout: .seconds(60))
         self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         self.groups = ExclusiveGroups { previous, next in
-            await control.stopOnDemand(previous, reason: .ExclusiveGroup,
-                                       message: "stopped so that \(next) (same exclusive group) can run; starts again on the next request for it")
+            await control.stopOnDemand(
+                previous, reason: .ExclusiveGroup,
+                message: "stopped so that \(next) (same exclusive group) can run; starts again on the next request for it")
         }
     }
 
@@ -88,8 +89,11 @@ public final class Gateway: Service, Sendable {
         do {
             try await app.run()
         } catch {
-            logger.error("gateway cannot listen; the agent goes on without it", metadata: [
-                "address": "\(options.host):\(options.port)", "error": "\(error)"])
+            logger.error(
+                "gateway cannot listen; the agent goes on without it",
+                metadata: [
+                    "address": "\(options.host):\(options.port)", "error": "\(error)",
+                ])
             try? await gracefulShutdown()
         }
         try? await client.shutdown()
@@ -115,29 +119,34 @@ public final class Gateway: Service, Sendable {
         do {
             body = try await request.collectBody(upTo: options.maxBodyBytes)
         } catch {
-            return GatewayReply.error(.contentTooLarge, type: "invalid_request_error", code: "request_too_large",
-                                      "the request body is larger than \(options.maxBodyBytes) bytes")
+            return GatewayReply.error(
+                .contentTooLarge, type: "invalid_request_error", code: "request_too_large",
+                "the request body is larger than \(options.maxBodyBytes) bytes")
         }
         guard let model = Self.model(in: body) else {
-            return GatewayReply.error(.badRequest, type: "invalid_request_error", code: "model_missing",
-                                      "the request body is not a JSON object with a \"model\" string; models: \(names().joined(separator: ", "))",
-                                      models: names())
+            return GatewayReply.error(
+                .badRequest, type: "invalid_request_error", code: "model_missing",
+                "the request body is not a JSON object with a \"model\" string; models: \(names().joined(separator: ", "))",
+                models: names())
         }
         let route: GatewayRoute
         switch directory.resolve(model) {
         case .found(let found):
             route = found
         case .unknown(let names):
-            return GatewayReply.error(.notFound, type: "invalid_request_error", code: "model_not_found",
-                                      "no model \"\(model)\" on this node; models: \(names.joined(separator: ", "))", models: names)
+            return GatewayReply.error(
+                .notFound, type: "invalid_request_error", code: "model_not_found",
+                "no model \"\(model)\" on this node; models: \(names.joined(separator: ", "))", models: names)
         case .ambiguous(let candidates):
-            return GatewayReply.error(.notFound, type: "invalid_request_error", code: "model_ambiguous",
-                                      "several entries answer to \"\(model)\"; name one as namespace/name: \(candidates.joined(separator: ", "))",
-                                      models: candidates)
+            return GatewayReply.error(
+                .notFound, type: "invalid_request_error", code: "model_ambiguous",
+                "several entries answer to \"\(model)\"; name one as namespace/name: \(candidates.joined(separator: ", "))",
+                models: candidates)
         }
         if Self.llamaServerPaths.contains(path), route.runtime != RuntimeName.llamaServer {
-            return GatewayReply.error(.notFound, type: "invalid_request_error", code: "path_not_served",
-                                      "\(path) is llama-server's; \(route.name) runs \(route.runtime ?? "another runtime")")
+            return GatewayReply.error(
+                .notFound, type: "invalid_request_error", code: "path_not_served",
+                "\(path) is llama-server's; \(route.name) runs \(route.runtime ?? "another runtime")")
         }
 
         let ticket = RequestTicket(route: route, traffic: traffic, groups: groups)
@@ -165,7 +174,10 @@ public final class Gateway: Service, Sendable {
         return await proxy(request, body: upstreamBody, path: path, endpoint: endpoint, ticket: ticket)
     }
 
-    private enum Readiness { case ready(String, ServiceStatus), unavailable(String, ServicePhase?, Reason?) }
+    private enum Readiness {
+        case ready(String, ServiceStatus)
+        case unavailable(String, ServicePhase?, Reason?)
+    }
 
     /// Polls the status until the entry is Ready; starts an on-demand entry, and frees memory for it by
     /// stopping idle on-demand entries when it waits for memory.
@@ -186,16 +198,18 @@ public final class Gateway: Service, Sendable {
                 return .unavailable("\(route.name) failed: \(status.message ?? status.reason?.rawValue ?? "")", status.phase, status.reason)
             }
             if status.phase == .Pending, status.reason == .InsufficientMemory, !reclaimMemory(for: route) {
-                return .unavailable("\(route.name) does not fit in memory and no idle on-demand entry can be stopped: \(status.message ?? "")",
-                                    status.phase, status.reason)
+                return .unavailable(
+                    "\(route.name) does not fit in memory and no idle on-demand entry can be stopped: \(status.message ?? "")",
+                    status.phase, status.reason)
             }
             if ContinuousClock.now >= deadline { break }
             try? await Task.sleep(for: .milliseconds(20))
             if Task.isCancelled { break }
         }
         let phase = last?.phase
-        return .unavailable("\(route.name) is not Ready after \(options.readyWait) (phase \(phase?.rawValue ?? "unknown")\(last?.reason.map { ", reason \($0)" } ?? ""))",
-                            phase, last?.reason)
+        return .unavailable(
+            "\(route.name) is not Ready after \(options.readyWait) (phase \(phase?.rawValue ?? "unknown")\(last?.reason.map { ", reason \($0)" } ?? ""))",
+            phase, last?.reason)
     }
 
     /// Stops the on-demand entry idle longest (no request in flight) to make room for `route`. Returns
@@ -208,8 +222,9 @@ public final class Gateway: Service, Sendable {
         for candidate in idle where traffic.lastActivity(candidate.name) != nil {
             let control = self.control
             let claimed = traffic.claimStop(candidate.name, idleFor: nil) {
-                await control.stopOnDemand(candidate.name, reason: .MemoryReclaimed,
-                                           message: "stopped to free memory for \(route.name); starts again on the next request for it")
+                await control.stopOnDemand(
+                    candidate.name, reason: .MemoryReclaimed,
+                    message: "stopped to free memory for \(route.name); starts again on the next request for it")
             }
             if claimed { return true }
         }
@@ -217,8 +232,9 @@ public final class Gateway: Service, Sendable {
     }
 
     private func unavailable(_ route: GatewayRoute, _ message: String, phase: ServicePhase?, reason: Reason?) -> Response {
-        GatewayReply.error(.serviceUnavailable, type: "service_unavailable", code: "model_not_ready", message,
-                           phase: phase?.rawValue, reason: reason?.rawValue, retryAfter: options.retryAfterSeconds)
+        GatewayReply.error(
+            .serviceUnavailable, type: "service_unavailable", code: "model_not_ready", message,
+            phase: phase?.rawValue, reason: reason?.rawValue, retryAfter: options.retryAfterSeconds)
     }
 
     /// Sends the request to the entry and streams its answer back; the ticket ends with the body.
@@ -234,14 +250,18 @@ public final class Gateway: Service, Sendable {
             response = try await client.execute(upstream, deadline: .distantFuture)
         } catch {
             ticket.finish()
-            return GatewayReply.error(.badGateway, type: "upstream_error", code: "upstream_unreachable",
-                                      "\(ticket.route.name) at \(endpoint) did not answer: \(error)")
+            return GatewayReply.error(
+                .badGateway, type: "upstream_error", code: "upstream_unreachable",
+                "\(ticket.route.name) at \(endpoint) did not answer: \(error)")
         }
         var headers = HTTPFields()
         var length: Int?
         for (name, value) in response.headers {
             let lower = name.lowercased()
-            if lower == "content-length" { length = Int(value); continue }
+            if lower == "content-length" {
+                length = Int(value)
+                continue
+            }
             if Self.hopByHop.contains(lower) { continue }
             if let field = HTTPField.Name(name) { headers.append(HTTPField(name: field, value: value)) }
         }
@@ -296,7 +316,8 @@ public final class Gateway: Service, Sendable {
             for route in directory.routes where route.serves {
                 let inFlight = traffic.inFlight(route.name)
                 var deadline: String?
-                if route.onDemand, let timeout = route.idleTimeout, let status = await store.service(route.name), status.pid != nil || status.phase == .Starting {
+                if route.onDemand, let timeout = route.idleTimeout, let status = await store.service(route.name), status.pid != nil || status.phase == .Starting
+                {
                     deadline = traffic.idleDeadline(route.name, timeout: timeout).map { Timestamp.string($0) }
                     let control = self.control
                     let name = route.name

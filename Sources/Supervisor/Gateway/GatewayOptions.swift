@@ -16,8 +16,10 @@ public struct GatewayOptions: Sendable, Hashable {
 
     /// Creates options; defaults: wait 120 s for Ready, `Retry-After: 5`, bodies up to 64 MiB, idle
     /// deadlines checked every 250 ms.
-    public init(host: String, port: Int, readyWait: Duration = .seconds(120), retryAfterSeconds: Int = 5,
-                maxBodyBytes: Int = 64 << 20, idleCheckInterval: Duration = .milliseconds(250)) {
+    public init(
+        host: String, port: Int, readyWait: Duration = .seconds(120), retryAfterSeconds: Int = 5,
+        maxBodyBytes: Int = 64 << 20, idleCheckInterval: Duration = .milliseconds(250)
+    ) {
         self.host = host
         self.port = port
         self.readyWait = readyWait

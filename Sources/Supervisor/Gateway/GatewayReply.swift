@@ -55,7 +55,8 @@ enum GatewayReply {
     ) -> Response {
         var headers: HTTPFields = [:]
         if let retryAfter { headers[.retryAfter] = "\(retryAfter)" }
-        return json(status, ErrorBody(error: .init(message: message, type: type, code: code, models: models, phase: phase, reason: reason)),
-                    headers: headers)
+        return json(
+            status, ErrorBody(error: .init(message: message, type: type, code: code, models: models, phase: phase, reason: reason)),
+            headers: headers)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -163,8 +164,12 @@ public struct GGUFHeader: Sendable, Hashable {
             switch type {
             case 0: return Int(try bytes(1)[0])
             case 1: return Int(Int8(bitPattern: try bytes(1)[0]))
-            case 2: let b = try bytes(2); return Int(UInt16(b[0]) | UInt16(b[1]) << 8)
-            case 3: let b = try bytes(2); return Int(Int16(bitPattern: UInt16(b[0]) | UInt16(b[1]) << 8))
+            case 2:
+                let b = try bytes(2)
+                return Int(UInt16(b[0]) | UInt16(b[1]) << 8)
+            case 3:
+                let b = try bytes(2)
+                return Int(Int16(bitPattern: UInt16(b[0]) | UInt16(b[1]) << 8))
             case 4: return Int(try u32())
             case 5: return Int(Int32(bitPattern: try u32()))
             case 10: return Int(clamping: try u64())
@@ -184,7 +189,10 @@ public struct GGUFHeader: Sendable, Hashable {
         }
 
         mutating func skip(type: UInt32, depth: Int) throws(ReadError) {
-            if let size = Self.fixedSize(type) { try skipBytes(UInt64(size)); return }
+            if let size = Self.fixedSize(type) {
+                try skipBytes(UInt64(size))
+                return
+            }
             switch type {
             case 8:
                 try skipBytes(try u64())

@@ -47,7 +47,8 @@ actor MemoryAdmission {
             return grant
         }
         let source = limit == nil ? "the memory budget" : "its Model's memory budget (spec.hardware)"
-        let message = "needs an estimated \(bytes) bytes; \(source) is \(budget) bytes and running entries hold \(committed) (\(max(0, budget - committed)) free); it starts when memory frees up"
+        let message =
+            "needs an estimated \(bytes) bytes; \(source) is \(budget) bytes and running entries hold \(committed) (\(max(0, budget - committed)) free); it starts when memory frees up"
         if mode == .warn {
             logger.warning("over the memory budget; starting anyway (--memory-check warn)", metadata: ["service": "\(name)", "detail": "\(message)"])
             await hold(id, name, bytes)

@@ -42,8 +42,9 @@ public struct MemoryEstimate: Sendable, Hashable {
         case .mlx:
             let weights = folderSize(path)
             let total = Int64(Double(weights) * mlxFactor)
-            return MemoryEstimate(bytes: total, weightBytes: weights, kvCacheBytes: 0,
-                                  detail: "MLX weights \(weights) bytes x \(mlxFactor)")
+            return MemoryEstimate(
+                bytes: total, weightBytes: weights, kvCacheBytes: 0,
+                detail: "MLX weights \(weights) bytes x \(mlxFactor)")
         case .gguf:
             let weights = fileSize(path)
             let context = service.service.contextSize ?? 2048
@@ -51,18 +52,24 @@ public struct MemoryEstimate: Sendable, Hashable {
                 let header = try GGUFHeader.read(path: path)
                 // spec.cacheTypeK/V (the custom forms included), then extraArgs, which come last on the argv and win.
                 let tuning = service.service.tuning
-                let k = cacheType(service.service.extraArgs, ["-ctk", "--cache-type-k"],
-                                  default: tuning.cacheTypeK?.lowercased() ?? "f16")
-                let v = cacheType(service.service.extraArgs, ["-ctv", "--cache-type-v"],
-                                  default: tuning.cacheTypeV?.lowercased() ?? "f16")
-                let perToken = Double(header.headCountKV) * (Double(header.keyLength) * (cacheTypeBytes[k] ?? 2) + Double(header.valueLength) * (cacheTypeBytes[v] ?? 2))
+                let k = cacheType(
+                    service.service.extraArgs, ["-ctk", "--cache-type-k"],
+                    default: tuning.cacheTypeK?.lowercased() ?? "f16")
+                let v = cacheType(
+                    service.service.extraArgs, ["-ctv", "--cache-type-v"],
+                    default: tuning.cacheTypeV?.lowercased() ?? "f16")
+                let perToken =
+                    Double(header.headCountKV) * (Double(header.keyLength) * (cacheTypeBytes[k] ?? 2) + Double(header.valueLength) * (cacheTypeBytes[v] ?? 2))
                 let kv = Int64((Double(header.blockCount) * Double(context) * perToken).rounded(.up))
                 return MemoryEstimate(
                     bytes: weights + kv, weightBytes: weights, kvCacheBytes: kv,
-                    detail: "weights \(weights) bytes + KV cache \(kv) bytes (\(header.blockCount) layers x \(context) tokens x \(header.headCountKV) KV heads x \(header.keyLength)+\(header.valueLength) dims, \(k)/\(v))")
+                    detail:
+                        "weights \(weights) bytes + KV cache \(kv) bytes (\(header.blockCount) layers x \(context) tokens x \(header.headCountKV) KV heads x \(header.keyLength)+\(header.valueLength) dims, \(k)/\(v))"
+                )
             } catch {
-                return MemoryEstimate(bytes: weights, weightBytes: weights, kvCacheBytes: 0,
-                                      detail: "weights \(weights) bytes (GGUF header unreadable: \(error.message); KV cache not counted)")
+                return MemoryEstimate(
+                    bytes: weights, weightBytes: weights, kvCacheBytes: 0,
+                    detail: "weights \(weights) bytes (GGUF header unreadable: \(error.message); KV cache not counted)")
             }
         }
     }

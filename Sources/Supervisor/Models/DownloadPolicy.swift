@@ -12,8 +12,10 @@ public struct DownloadPolicy: Sendable, Hashable {
     public var connectTimeout: Duration
 
     /// Creates a policy.
-    public init(attempts: Int = 6, initialDelay: Duration = .seconds(1), maxDelay: Duration = .seconds(60),
-                stallTimeout: Duration = .seconds(60), connectTimeout: Duration = .seconds(30)) {
+    public init(
+        attempts: Int = 6, initialDelay: Duration = .seconds(1), maxDelay: Duration = .seconds(60),
+        stallTimeout: Duration = .seconds(60), connectTimeout: Duration = .seconds(30)
+    ) {
         self.attempts = max(1, attempts)
         self.initialDelay = initialDelay
         self.maxDelay = maxDelay

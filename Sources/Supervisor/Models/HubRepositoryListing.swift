@@ -25,7 +25,8 @@ enum HubRepositoryListing {
     ///   name would leave the folder (`..`, an absolute path).
     static func files(fromJSON body: [UInt8], url: String) throws -> [File] {
         guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
-              let siblings = object["siblings"] as? [[String: Any]] else {
+            let siblings = object["siblings"] as? [[String: Any]]
+        else {
             throw ModelFetchError(.ModelDownloadFailed, "\(url) did not answer a model listing (JSON with \"siblings\")")
         }
         var files: [File] = []
@@ -49,6 +50,7 @@ enum HubRepositoryListing {
 
     /// Percent-encodes a path segment (RFC 3986 unreserved characters stay).
     static func escape(_ segment: String) -> String {
-        segment.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")) ?? segment
+        segment.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"))
+            ?? segment
     }
 }

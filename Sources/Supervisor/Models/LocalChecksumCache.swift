@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -30,7 +31,8 @@ struct LocalChecksumCache: Sendable {
     init(path: String) {
         self.path = path
         if let data = FileManager.default.contents(atPath: path),
-           let decoded = try? JSONDecoder().decode([String: Entry].self, from: data) {
+            let decoded = try? JSONDecoder().decode([String: Entry].self, from: data)
+        {
             entries = decoded
         }
     }

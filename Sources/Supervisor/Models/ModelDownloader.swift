@@ -1,9 +1,10 @@
-import ConfigModel
 import AsyncHTTPClient
+import ConfigModel
 import Crypto
 import Foundation
 import Logging
 import NIOCore
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -91,8 +92,9 @@ struct ModelDownloader: Sendable {
                 }
                 guard response.status.code == 200 else {
                     let code = response.status.code
-                    throw ModelFetchError(.ModelDownloadFailed, "GET \(url): HTTP \(code) \(response.status.reasonPhrase)",
-                                          retryable: code >= 500 || code == 408 || code == 429)
+                    throw ModelFetchError(
+                        .ModelDownloadFailed, "GET \(url): HTTP \(code) \(response.status.reasonPhrase)",
+                        retryable: code >= 500 || code == 408 || code == 429)
                 }
                 return Array(body.readableBytesView)
             } catch let error as ModelFetchError {
@@ -134,9 +136,11 @@ struct ModelDownloader: Sendable {
                     throw error
                 }
                 let delay = policy.delay(afterAttempt: attempt)
-                logger.warning("download attempt failed; retrying", metadata: [
-                    "url": "\(request.url)", "attempt": "\(attempt)", "error": "\(error.message)", "delay": "\(delay)",
-                ])
+                logger.warning(
+                    "download attempt failed; retrying",
+                    metadata: [
+                        "url": "\(request.url)", "attempt": "\(attempt)", "error": "\(error.message)", "delay": "\(delay)",
+                    ])
                 try await Task.sleep(for: delay)
             }
         }
@@ -174,7 +178,9 @@ struct ModelDownloader: Sendable {
             guard let range = Self.contentRange(response.headers.first(name: "content-range")), range.start == have else {
                 // Not the range asked for: start over from the first byte.
                 unlink(partial)
-                throw ModelFetchError(.ModelDownloadFailed, "\(request.url) answered a Range request with an unexpected Content-Range; restarting from the first byte", retryable: true)
+                throw ModelFetchError(
+                    .ModelDownloadFailed, "\(request.url) answered a Range request with an unexpected Content-Range; restarting from the first byte",
+                    retryable: true)
             }
             offset = have
             total = range.total
@@ -184,7 +190,8 @@ struct ModelDownloader: Sendable {
                 return try finish(request, partial: partial, hasher: hasher, size: have)
             }
             unlink(partial)
-            throw ModelFetchError(.ModelDownloadFailed, "\(request.url) refused to resume at byte \(have) (HTTP 416); restarting from the first byte", retryable: true)
+            throw ModelFetchError(
+                .ModelDownloadFailed, "\(request.url) refused to resume at byte \(have) (HTTP 416); restarting from the first byte", retryable: true)
         default:
             let code = response.status.code
             let retryable = code >= 500 || code == 408 || code == 429
@@ -256,7 +263,8 @@ struct ModelDownloader: Sendable {
         let digest = FileDigest.hex(hasher.finalize())
         if let expected = request.sha256, digest != expected {
             unlink(partial)
-            throw ModelFetchError(.ChecksumMismatch, "\(request.url): SHA-256 of the downloaded \(size) bytes is \(digest), but spec.sha256 is \(expected); the file was deleted")
+            throw ModelFetchError(
+                .ChecksumMismatch, "\(request.url): SHA-256 of the downloaded \(size) bytes is \(digest), but spec.sha256 is \(expected); the file was deleted")
         }
         guard rename(partial, request.destination) == 0 else {
             throw ModelFetchError(.ModelDownloadFailed, "cannot rename \(partial) to \(request.destination): \(String(cString: strerror(errno)))")

@@ -91,7 +91,8 @@ actor ModelFetcher {
                 try FileManager.default.createDirectory(
                     atPath: (fetch.destination as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
                 if let digest = try await Self.perform(fetch, downloader: downloader, progress: { p in await self.progress(key, p) }),
-                   let identity = LocalChecksumCache.identity(of: fetch.destination) {
+                    let identity = LocalChecksumCache.identity(of: fetch.destination)
+                {
                     // Verified while downloading: a restart need not hash the file again.
                     self.checksums.remember(digest, of: fetch.destination, identity: identity)
                 }

@@ -36,12 +36,22 @@ struct ModelLocation: Sendable, Hashable {
             return local(path)
         case .home(let rest):
             guard let home = environment["HOME"], home.hasPrefix("/") else {
-                return .failure(Problem(reason: .ModelNotFound, message: "Model \"\(model.name)\" source ~/\(rest) is under the agent user's home folder, but HOME is not set in the agent's environment; set HOME for the agent or write an absolute path"))
+                return .failure(
+                    Problem(
+                        reason: .ModelNotFound,
+                        message:
+                            "Model \"\(model.name)\" source ~/\(rest) is under the agent user's home folder, but HOME is not set in the agent's environment; set HOME for the agent or write an absolute path"
+                    ))
             }
             return local(rest.isEmpty ? home : (home.hasSuffix("/") ? home : home + "/") + rest)
         case .http(let url):
             if model.format == .mlx {
-                return .failure(Problem(reason: .UnsupportedModelSource, message: "Model \"\(model.name)\" has format mlx, which is a folder; an http(s):// URL names one file. Use hf://OWNER/REPO for an MLX repository, or a local folder"))
+                return .failure(
+                    Problem(
+                        reason: .UnsupportedModelSource,
+                        message:
+                            "Model \"\(model.name)\" has format mlx, which is a folder; an http(s):// URL names one file. Use hf://OWNER/REPO for an MLX repository, or a local folder"
+                    ))
             }
             let destination = store.path(forURL: url)
             return .success(ModelLocation(path: destination, fetch: .file(url: url, headers: [], destination: destination, sha256: model.sha256)))
@@ -52,29 +62,47 @@ struct ModelLocation: Sendable, Hashable {
             let repoURL = "\(endpoint)/\(HubRepositoryListing.escape(hf.owner))/\(HubRepositoryListing.escape(hf.repo))"
             if let file = hf.path {
                 if model.format == .mlx {
-                    return .failure(Problem(reason: .UnsupportedModelSource, message: "Model \"\(model.name)\" has format mlx, which is a whole repository: write hf://\(hf.owner)/\(hf.repo)@\(hf.revision) without a file path"))
+                    return .failure(
+                        Problem(
+                            reason: .UnsupportedModelSource,
+                            message:
+                                "Model \"\(model.name)\" has format mlx, which is a whole repository: write hf://\(hf.owner)/\(hf.repo)@\(hf.revision) without a file path"
+                        ))
                 }
-                let url = "\(repoURL)/resolve/\(HubRepositoryListing.escape(hf.revision))/" + file.split(separator: "/").map { HubRepositoryListing.escape(String($0)) }.joined(separator: "/")
+                let url =
+                    "\(repoURL)/resolve/\(HubRepositoryListing.escape(hf.revision))/"
+                    + file.split(separator: "/").map { HubRepositoryListing.escape(String($0)) }.joined(separator: "/")
                 let destination = store.path(forURL: url)
                 return .success(ModelLocation(path: destination, fetch: .file(url: url, headers: headers, destination: destination, sha256: model.sha256)))
             }
             guard model.format == .mlx else {
-                return .failure(Problem(reason: .UnsupportedModelSource, message: "Model \"\(model.name)\" source \(hf) names a whole repository, which only format: mlx uses; name the GGUF file: hf://\(hf.owner)/\(hf.repo)/FILE.gguf"))
+                return .failure(
+                    Problem(
+                        reason: .UnsupportedModelSource,
+                        message:
+                            "Model \"\(model.name)\" source \(hf) names a whole repository, which only format: mlx uses; name the GGUF file: hf://\(hf.owner)/\(hf.repo)/FILE.gguf"
+                    ))
             }
             let destination = store.folder(forRepository: "\(repoURL)@\(hf.revision)", name: hf.repo)
-            return .success(ModelLocation(path: destination, fetch: .repository(
-                source: hf.description,
-                listURL: HubRepositoryListing.url(endpoint: endpoint, owner: hf.owner, repo: hf.repo, revision: hf.revision),
-                resolveBase: "\(repoURL)/resolve/\(HubRepositoryListing.escape(hf.revision))", headers: headers, destination: destination)))
+            return .success(
+                ModelLocation(
+                    path: destination,
+                    fetch: .repository(
+                        source: hf.description,
+                        listURL: HubRepositoryListing.url(endpoint: endpoint, owner: hf.owner, repo: hf.repo, revision: hf.revision),
+                        resolveBase: "\(repoURL)/resolve/\(HubRepositoryListing.escape(hf.revision))", headers: headers, destination: destination)))
         case .remote(let url):
             let scheme = url.prefix { $0 != ":" }.lowercased()
             let instead: String
             switch scheme {
-            case "pvc": instead = "a PersistentVolumeClaim exists only in a cluster; copy the model onto this node and write its path, or serve it over http(s)://"
-            case "s3": instead = "the agent does not read S3; use the object's https:// URL (a presigned URL works) or copy it onto this node and write its path"
+            case "pvc":
+                instead = "a PersistentVolumeClaim exists only in a cluster; copy the model onto this node and write its path, or serve it over http(s)://"
+            case "s3":
+                instead = "the agent does not read S3; use the object's https:// URL (a presigned URL works) or copy it onto this node and write its path"
             default: instead = "use a local path, a file:// URL, an http(s):// URL or hf://OWNER/REPO/FILE"
             }
-            return .failure(Problem(reason: .UnsupportedModelSource, message: "Model \"\(model.name)\" source \(url): \(scheme):// is not supported; \(instead)"))
+            return .failure(
+                Problem(reason: .UnsupportedModelSource, message: "Model \"\(model.name)\" source \(url): \(scheme):// is not supported; \(instead)"))
         }
     }
 }

@@ -51,19 +51,41 @@ public final class OperatorMetrics: Sendable {
         MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 
-    private static var managedProcesses: MetricNameDescriptor { d("llmkube_metal_agent_managed_processes", "Number of llama-server processes currently managed by the agent.") }
-    private static var processHealthy: MetricNameDescriptor { d("llmkube_metal_agent_process_healthy", "Whether a managed process is healthy (1) or unhealthy (0).") }
-    private static var processRestarts: MetricNameDescriptor { d("llmkube_metal_agent_process_restarts_total", "Total number of process restarts triggered by health monitoring.") }
-    private static var healthDuration: MetricNameDescriptor { d("llmkube_metal_agent_health_check_duration_seconds", "Duration of individual health check probes.") }
-    private static var memoryBudget: MetricNameDescriptor { d("llmkube_metal_agent_memory_budget_bytes", "Total memory budget available for model serving in bytes.") }
-    private static var memoryEstimated: MetricNameDescriptor { d("llmkube_metal_agent_memory_estimated_bytes", "Estimated memory usage per managed process in bytes.") }
+    private static var managedProcesses: MetricNameDescriptor {
+        d("llmkube_metal_agent_managed_processes", "Number of llama-server processes currently managed by the agent.")
+    }
+    private static var processHealthy: MetricNameDescriptor {
+        d("llmkube_metal_agent_process_healthy", "Whether a managed process is healthy (1) or unhealthy (0).")
+    }
+    private static var processRestarts: MetricNameDescriptor {
+        d("llmkube_metal_agent_process_restarts_total", "Total number of process restarts triggered by health monitoring.")
+    }
+    private static var healthDuration: MetricNameDescriptor {
+        d("llmkube_metal_agent_health_check_duration_seconds", "Duration of individual health check probes.")
+    }
+    private static var memoryBudget: MetricNameDescriptor {
+        d("llmkube_metal_agent_memory_budget_bytes", "Total memory budget available for model serving in bytes.")
+    }
+    private static var memoryEstimated: MetricNameDescriptor {
+        d("llmkube_metal_agent_memory_estimated_bytes", "Estimated memory usage per managed process in bytes.")
+    }
     private static var processRSS: MetricNameDescriptor { d("llmkube_metal_agent_process_rss_bytes", "Actual resident set size per managed process in bytes.") }
-    private static var reconciles: MetricNameDescriptor { d("metal_agent_reconciles_total", "Config reads and reconciles run (file events, SIGHUP and the resync interval).") }
-    private static var generation: MetricNameDescriptor { d("metal_agent_config_generation", "Config generation: +1 each time a changed, valid config is applied.") }
-    private static var valid: MetricNameDescriptor { d("metal_agent_config_valid", "1 when the config files' current content was applied, 0 when an edit was rejected.") }
+    private static var reconciles: MetricNameDescriptor {
+        d("metal_agent_reconciles_total", "Config reads and reconciles run (file events, SIGHUP and the resync interval).")
+    }
+    private static var generation: MetricNameDescriptor {
+        d("metal_agent_config_generation", "Config generation: +1 each time a changed, valid config is applied.")
+    }
+    private static var valid: MetricNameDescriptor {
+        d("metal_agent_config_valid", "1 when the config files' current content was applied, 0 when an edit was rejected.")
+    }
     private static var phase: MetricNameDescriptor { d("metal_agent_service_phase", "1 for the entry's current phase, 0 for the others.") }
-    private static var downloadDone: MetricNameDescriptor { d("metal_agent_download_bytes", "Bytes of the entry's model downloaded so far (0 when no download runs).") }
-    private static var downloadTotal: MetricNameDescriptor { d("metal_agent_download_size_bytes", "Size of the entry's model download in bytes, when known (0 otherwise).") }
+    private static var downloadDone: MetricNameDescriptor {
+        d("metal_agent_download_bytes", "Bytes of the entry's model downloaded so far (0 when no download runs).")
+    }
+    private static var downloadTotal: MetricNameDescriptor {
+        d("metal_agent_download_size_bytes", "Size of the entry's model download in bytes, when known (0 otherwise).")
+    }
     private static var committed: MetricNameDescriptor { d("metal_agent_memory_committed_bytes", "Bytes the started entries' memory estimates add up to.") }
     private static var info: MetricNameDescriptor { d("metal_agent_build_info", "Always 1; the labels say which metal-agent runs.") }
     private static var entries: MetricNameDescriptor { d("metal_agent_services", "InferenceService entries in the applied config.") }
@@ -94,9 +116,10 @@ public final class OperatorMetrics: Sendable {
             health: registry.makeDurationHistogram(descriptor: Self.healthDuration, labels: labels, buckets: Self.defaultBuckets),
             estimate: registry.makeGauge(descriptor: Self.memoryEstimated, labels: labels),
             rss: registry.makeGauge(descriptor: Self.processRSS, labels: [("name", key.name)]),
-            phases: Dictionary(uniqueKeysWithValues: Self.allPhases.map { phase in
-                (phase, registry.makeGauge(descriptor: Self.phase, labels: labels + [("phase", phase.rawValue)]))
-            }),
+            phases: Dictionary(
+                uniqueKeysWithValues: Self.allPhases.map { phase in
+                    (phase, registry.makeGauge(descriptor: Self.phase, labels: labels + [("phase", phase.rawValue)]))
+                }),
             downloadDone: registry.makeGauge(descriptor: Self.downloadDone, labels: labels),
             downloadTotal: registry.makeGauge(descriptor: Self.downloadTotal, labels: labels))
     }

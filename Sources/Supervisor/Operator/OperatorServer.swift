@@ -61,8 +61,9 @@ public struct OperatorServer: Service {
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: json)))
         }
         router.get("/metrics") { _, _ -> Response in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                     body: .init(byteBuffer: ByteBuffer(bytes: state.metrics.render())))
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: state.metrics.render())))
         }
         let logger = self.logger
         let onBound = self.onBound
@@ -85,8 +86,11 @@ public struct OperatorServer: Service {
         do {
             try await app.run()
         } catch {
-            logger.error("operator endpoint not started; supervision goes on without it", metadata: [
-                "listen": "\(address)", "error": "\(error)"])
+            logger.error(
+                "operator endpoint not started; supervision goes on without it",
+                metadata: [
+                    "listen": "\(address)", "error": "\(error)",
+                ])
             // Stay until shutdown, so the service group sees no early end.
             try? await gracefulShutdown()
         }

@@ -42,8 +42,10 @@ public struct StatusTable: Sendable {
             if namespaced { row.append(namespace) }
             let runtime = (s.runtime ?? "-") + (s.runtimeSource == "default" ? "*" : "")
             let should = StatusVerdict.shouldRun(s)
-            row += [runtime, s.phase.rawValue, should ? "\(s.ready ? 1 : 0)/1" : "0/0", "\(s.restarts)",
-                    s.port.map(String.init) ?? "-", s.pid == nil ? "-" : Self.age(since: s.startedAt, now: now)]
+            row += [
+                runtime, s.phase.rawValue, should ? "\(s.ready ? 1 : 0)/1" : "0/0", "\(s.restarts)",
+                s.port.map(String.init) ?? "-", s.pid == nil ? "-" : Self.age(since: s.startedAt, now: now),
+            ]
             if wide { row += [s.pid.map(String.init) ?? "-", s.model, s.endpoint ?? "-"] }
             row.append(Self.message(s, limit: wide ? nil : 60))
             rows.append(row)

@@ -21,17 +21,31 @@ public enum YAMLRenderer {
 
     /// A decoded JSON value.
     private enum Value: Decodable {
-        case null, bool(Bool), int(Int64), double(Double), string(String), array([Value]), object([String: Value])
+        case null
+        case bool(Bool)
+        case int(Int64)
+        case double(Double)
+        case string(String)
+        case array([Value])
+        case object([String: Value])
 
         init(from decoder: any Decoder) throws {
             let c = try decoder.singleValueContainer()
-            if c.decodeNil() { self = .null }
-            else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-            else if let i = try? c.decode(Int64.self) { self = .int(i) }
-            else if let d = try? c.decode(Double.self) { self = .double(d) }
-            else if let s = try? c.decode(String.self) { self = .string(s) }
-            else if let a = try? c.decode([Value].self) { self = .array(a) }
-            else { self = .object(try c.decode([String: Value].self)) }
+            if c.decodeNil() {
+                self = .null
+            } else if let b = try? c.decode(Bool.self) {
+                self = .bool(b)
+            } else if let i = try? c.decode(Int64.self) {
+                self = .int(i)
+            } else if let d = try? c.decode(Double.self) {
+                self = .double(d)
+            } else if let s = try? c.decode(String.self) {
+                self = .string(s)
+            } else if let a = try? c.decode([Value].self) {
+                self = .array(a)
+            } else {
+                self = .object(try c.decode([String: Value].self))
+            }
         }
 
         /// The value on one line (empty collections as `[]` and `{}`).
@@ -88,10 +102,13 @@ public enum YAMLRenderer {
 
     /// A string as a plain scalar when that reads back as the same string, else double-quoted (JSON escapes).
     static func scalar(_ text: String) -> String {
-        let reserved: Set<String> = ["null", "Null", "NULL", "~", "true", "True", "TRUE", "false", "False", "FALSE",
-                                     "yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF", "y", "Y", "n", "N"]
+        let reserved: Set<String> = [
+            "null", "Null", "NULL", "~", "true", "True", "TRUE", "false", "False", "FALSE",
+            "yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF", "y", "Y", "n", "N",
+        ]
         let indicators = CharacterSet(charactersIn: "-?:,[]{}#&*!|>'\"%@` ")
-        let needsQuotes = text.isEmpty || reserved.contains(text)
+        let needsQuotes =
+            text.isEmpty || reserved.contains(text)
             || Double(text) != nil || text.hasPrefix("0x") || text.hasPrefix("0o") || text.hasPrefix(".")
             || text.unicodeScalars.first.map { indicators.contains($0) } ?? true
             || text.hasSuffix(" ") || text.hasSuffix(":") || text.contains(": ") || text.contains(" #")

@@ -1,6 +1,7 @@
 import Executors
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -50,7 +51,8 @@ struct HTTPProber: Sendable {
     /// ends the wait at once with `.unreachable("cancelled")` and closes the connection.
     func check(_ probe: HTTPProbe, endpoint: String) async -> Outcome {
         guard let address = SocketAddress(endpoint: endpoint) else { return .unreachable("bad endpoint \(endpoint)") }
-        var head = "\(probe.method) \(probe.path) HTTP/1.1\r\nHost: \(address.hostHeader)\r\nUser-Agent: metal-agent-probe\r\nAccept: */*\r\nConnection: close\r\n"
+        var head =
+            "\(probe.method) \(probe.path) HTTP/1.1\r\nHost: \(address.hostHeader)\r\nUser-Agent: metal-agent-probe\r\nAccept: */*\r\nConnection: close\r\n"
         let body = probe.body.map { Array($0.utf8) } ?? []
         if probe.body != nil {
             head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n"

@@ -1,6 +1,7 @@
 import ConfigModel
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -59,8 +60,9 @@ final class ProbeLoop: Sendable {
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let startThread = state.withLock { s -> Bool in
-                    s.submitted.append(Exchange(
-                        id: id, address: address, request: request, deadline: .now + timeout, continuation: continuation))
+                    s.submitted.append(
+                        Exchange(
+                            id: id, address: address, request: request, deadline: .now + timeout, continuation: continuation))
                     defer { s.started = true }
                     return !s.started
                 }
@@ -89,7 +91,10 @@ final class ProbeLoop: Sendable {
         var buffer = [UInt8](repeating: 0, count: 16 * 1024)
         while true {
             let (new, cancelled) = state.withLock { s -> ([Exchange], Set<UInt64>) in
-                defer { s.submitted = []; s.cancelled = [] }
+                defer {
+                    s.submitted = []
+                    s.cancelled = []
+                }
                 return (s.submitted, s.cancelled)
             }
             for var exchange in new {

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -81,11 +82,15 @@ public actor ChildLedger {
     @discardableResult
     public func stopLeftovers(grace: Duration) async -> [Entry] {
         guard let data = FileManager.default.contents(atPath: path),
-              let recorded = try? JSONDecoder().decode([Entry].self, from: data) else { return [] }
+            let recorded = try? JSONDecoder().decode([Entry].self, from: data)
+        else { return [] }
         let alive = recorded.filter { $0.process.isStillRunning }
         for entry in alive {
-            logger.warning("stopping a runtime left by a previous agent", metadata: [
-                "service": "\(entry.service)", "pid": "\(entry.process.pid)"])
+            logger.warning(
+                "stopping a runtime left by a previous agent",
+                metadata: [
+                    "service": "\(entry.service)", "pid": "\(entry.process.pid)",
+                ])
             // A guard passes SIGTERM on to everything under it, helpers outside the group included. The
             // guard is signalled by identity (never a stranger that took its pid since the check above).
             if entry.guarded {

@@ -4,6 +4,7 @@ import Logging
 import Subprocess
 import Synchronization
 import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -92,27 +93,32 @@ final class ChildProcess: Sendable {
         let lifelineCloser = SharedCloser(fd: agentEnd, users: 2)
         // Waiting for the pid is deliberately not cancellable: once posix_spawn runs, the process exists,
         // and a caller that gave up here would leak it (a stop during a start used to orphan the runtime).
-        let spawn = { (serial: UInt64) in await withCheckedContinuation { (continuation: CheckedContinuation<Result<Int32, SpawnError>, Never>) in
-            let once = ResumeOnce(continuation)
-            Task {
-                do {
-                    let started: @Sendable (Int32) -> Void = { once.resume(.success($0)) }
-                    let (status, pid) = agentEnd >= 0
-                        ? try await runLogging(configuration, input: .fileDescriptor(FileDescriptor(rawValue: guardEnd), closeAfterSpawningProcess: true), logPath: logPath, limits: limits, tail: tail, started: started)
-                        : try await runLogging(configuration, input: .none, logPath: logPath, limits: limits, tail: tail, started: started)
-                    switch status {
-                    case .exited(let code): exit.resolve(.exited(code))
-                    case .signaled(let signal): exit.resolve(.signaled(signal))
+        let spawn = { (serial: UInt64) in
+            await withCheckedContinuation { (continuation: CheckedContinuation<Result<Int32, SpawnError>, Never>) in
+                let once = ResumeOnce(continuation)
+                Task {
+                    do {
+                        let started: @Sendable (Int32) -> Void = { once.resume(.success($0)) }
+                        let (status, pid) =
+                            agentEnd >= 0
+                            ? try await runLogging(
+                                configuration, input: .fileDescriptor(FileDescriptor(rawValue: guardEnd), closeAfterSpawningProcess: true), logPath: logPath,
+                                limits: limits, tail: tail, started: started)
+                            : try await runLogging(configuration, input: .none, logPath: logPath, limits: limits, tail: tail, started: started)
+                        switch status {
+                        case .exited(let code): exit.resolve(.exited(code))
+                        case .signaled(let signal): exit.resolve(.signaled(signal))
+                        }
+                        // Reaped: helpers its death handed to the agent (a subreaper) go now.
+                        if let sweeper { Task.detached { sweeper.reaped(pid, serial: serial) } }
+                    } catch {
+                        once.resume(.failure(SpawnError(message: "\(error)")))
+                        exit.resolve(.spawnFailed("\(error)"))
                     }
-                    // Reaped: helpers its death handed to the agent (a subreaper) go now.
-                    if let sweeper { Task.detached { sweeper.reaped(pid, serial: serial) } }
-                } catch {
-                    once.resume(.failure(SpawnError(message: "\(error)")))
-                    exit.resolve(.spawnFailed("\(error)"))
+                    lifelineCloser.release()
                 }
-                lifelineCloser.release()
             }
-        } }
+        }
         let started: Result<Int32, SpawnError>
         if let sweeper {
             started = await sweeper.spawning(spawn, pid: { try? $0.get() })
@@ -139,7 +145,9 @@ final class ChildProcess: Sendable {
 
     /// The child a guard's `answer` describes: its runtime's pid, or why the runtime did not start (a
     /// guard that never answered is stopped).
-    private static func guarded(pid: Int32, answer: GuardHandshake, exit: ExitLatch, tail: OutputTail, logProblem: String?) async -> Result<ChildProcess, SpawnError> {
+    private static func guarded(
+        pid: Int32, answer: GuardHandshake, exit: ExitLatch, tail: OutputTail, logProblem: String?
+    ) async -> Result<ChildProcess, SpawnError> {
         switch answer {
         case .runtime(let runtimePid):
             return .success(ChildProcess(pid: pid, runtimePid: runtimePid, guarded: true, exit: exit, output: tail, logProblem: logProblem))
@@ -179,8 +187,10 @@ final class ChildProcess: Sendable {
         options.processGroupID = 0  // its own group: pgid = pid
         guard let guardCommand, let guardExecutable = guardCommand.first else {
             let executable: Executable = launch.executable.contains("/") ? .path(FilePath(launch.executable)) : .name(launch.executable)
-            return .success(Command(configuration: Configuration(
-                executable: executable, arguments: Arguments(launch.arguments), environment: environment, platformOptions: options)))
+            return .success(
+                Command(
+                    configuration: Configuration(
+                        executable: executable, arguments: Arguments(launch.arguments), environment: environment, platformOptions: options)))
         }
         // The guard's stdin is one end of a socket pair; the agent keeps the other (close-on-exec, so no
         // other child inherits it) until the guard has exited.

@@ -1,5 +1,6 @@
 import ConfigModel
 import Dispatch
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -61,13 +61,15 @@ struct DesiredStateBuilder: Sendable {
         // A position inside the Model's document is in the Model's file (which may be another config file).
         var errorFile = file
         if let model = config.model(for: service), !model.file.isEmpty, let mark = failure.mark,
-           model.fieldMarks.values.contains(mark), service.fieldMarks.values.contains(mark) == false {
+            model.fieldMarks.values.contains(mark), service.fieldMarks.values.contains(mark) == false
+        {
             errorFile = model.file
         }
         let diagnostic = EntryDiagnostic(
             service: service.qualifiedName, reason: failure.reason,
-            error: ConfigError(file: errorFile, mark: failure.mark ?? service.mark,
-                               field: "InferenceService \"\(service.qualifiedName)\" \(failure.field)", message: failure.message))
+            error: ConfigError(
+                file: errorFile, mark: failure.mark ?? service.mark,
+                field: "InferenceService \"\(service.qualifiedName)\" \(failure.field)", message: failure.message))
         var s = status
         s.phase = .Failed
         s.reason = failure.reason
@@ -80,13 +82,16 @@ struct DesiredStateBuilder: Sendable {
     /// One entry: its Model, runtime, executor, formats and files; `status` gathers what is known as it
     /// goes (the runtime, the model path), so that a failure still shows it.
     /// - Throws: `EntryFailure` for the first thing that keeps the entry from running.
-    private func resolve(_ service: InferenceService, in config: AgentConfig, file: String, status: inout ServiceStatus,
-                         fileExists: FileCheck) throws(EntryFailure) -> DesiredService {
+    private func resolve(
+        _ service: InferenceService, in config: AgentConfig, file: String, status: inout ServiceStatus,
+        fileExists: FileCheck
+    ) throws(EntryFailure) -> DesiredService {
         let modelRefMark = service.fieldMarks["spec.modelRef"]
         guard let model = config.model(for: service) else {
             // As in a cluster: the entry waits for its Model, which any config file may define later.
-            throw EntryFailure(.ModelNotFound, "spec.modelRef", at: modelRefMark,
-                               "no Model named \"\(service.modelRef)\" in namespace \(service.namespace) in any config file; the entry starts once one defines it")
+            throw EntryFailure(
+                .ModelNotFound, "spec.modelRef", at: modelRefMark,
+                "no Model named \"\(service.modelRef)\" in namespace \(service.namespace) in any config file; the entry starts once one defines it")
         }
         status.format = model.format.rawValue
         let runtime = try resolveRuntime(of: service, status: &status)
@@ -126,7 +131,8 @@ struct DesiredStateBuilder: Sendable {
         status.spec = Self.summary(service, model: model, runtime: runtime, binary: binary)
         var desired = DesiredService(name: service.qualifiedName, action: .run(resolved, executor), baseStatus: status, specHash: hash)
         desired.fetch = location.fetch
-        desired.warnings = overriddenFlags(service, executor: executor, launch: launch, file: file)
+        desired.warnings =
+            overriddenFlags(service, executor: executor, launch: launch, file: file)
             + ignoredFieldWarnings(service, executor: executor, binary: binary, file: file)
         return desired
     }
@@ -159,8 +165,9 @@ struct DesiredStateBuilder: Sendable {
         let executors = node.registry.runtimeNames.compactMap { node.registry.executor(for: $0) }
         guard executors.contains(where: { $0.formats.contains(model.format) }) else {
             let list = executors.map { "\($0.formats.map(\.rawValue).sorted().joined(separator: ", ")) (\($0.name))" }.joined(separator: " and ")
-            throw EntryFailure(.FormatNotSupported, "spec.modelRef", at: model.fieldMarks["spec.format"] ?? modelRefMark,
-                               "Model \"\(model.name)\" has format \(model.format.rawValue); this agent serves \(list)")
+            throw EntryFailure(
+                .FormatNotSupported, "spec.modelRef", at: model.fieldMarks["spec.format"] ?? modelRefMark,
+                "Model \"\(model.name)\" has format \(model.format.rawValue); this agent serves \(list)")
         }
         guard let executor = node.registry.executor(for: runtime.name), let binary = node.binaries[runtime.name] else {
             throw EntryFailure(.RuntimeNotEnabled, "spec.runtime", at: service.fieldMarks["spec.runtime"], "no executor for runtime \"\(runtime.name)\"")
@@ -168,8 +175,9 @@ struct DesiredStateBuilder: Sendable {
         guard executor.formats.contains(model.format) else {
             let wants = executor.formats.map(\.rawValue).sorted().joined(separator: ", ")
             let from = runtime.source == .spec ? "spec.runtime" : "the agent's default runtime"
-            throw EntryFailure(.FormatMismatch, "spec.modelRef", at: modelRefMark,
-                               "Model \"\(model.name)\" has format \(model.format.rawValue), but runtime \(runtime.name) (from \(from)) serves \(wants)")
+            throw EntryFailure(
+                .FormatMismatch, "spec.modelRef", at: modelRefMark,
+                "Model \"\(model.name)\" has format \(model.format.rawValue), but runtime \(runtime.name) (from \(from)) serves \(wants)")
         }
         return (executor, binary)
     }
@@ -182,15 +190,18 @@ struct DesiredStateBuilder: Sendable {
         case nil:
             return nil
         case .remote(let url)?, .http(let url)?:
-            throw EntryFailure(.UnsupportedModelSource, "spec.modelRef", at: mark,
-                               "Model \"\(model.name)\" mmproj \(url) is not a local path; download it and point spec.mmproj at the file")
+            throw EntryFailure(
+                .UnsupportedModelSource, "spec.modelRef", at: mark,
+                "Model \"\(model.name)\" mmproj \(url) is not a local path; download it and point spec.mmproj at the file")
         case .huggingFace(let hf)?:
-            throw EntryFailure(.UnsupportedModelSource, "spec.modelRef", at: mark,
-                               "Model \"\(model.name)\" mmproj \(hf) is not a local path; download it and point spec.mmproj at the file")
+            throw EntryFailure(
+                .UnsupportedModelSource, "spec.modelRef", at: mark,
+                "Model \"\(model.name)\" mmproj \(hf) is not a local path; download it and point spec.mmproj at the file")
         case .home(let rest)?:
             guard let home = node.environment["HOME"], !home.isEmpty else {
-                throw EntryFailure(.ModelNotFound, "spec.modelRef", at: mark,
-                                   "Model \"\(model.name)\": mmproj ~/\(rest) needs HOME, which is not set for the agent")
+                throw EntryFailure(
+                    .ModelNotFound, "spec.modelRef", at: mark,
+                    "Model \"\(model.name)\": mmproj ~/\(rest) needs HOME, which is not set for the agent")
             }
             path = (home as NSString).appendingPathComponent(rest)
         case .path(let p)?:
@@ -209,8 +220,9 @@ struct DesiredStateBuilder: Sendable {
         var draftPath: String?
         if let ref = service.tuning.draftModelRef {
             guard let draft = config.model(named: ref, namespace: service.namespace), case .path(let p) = draft.source else {
-                throw EntryFailure(.ModelNotFound, "spec.speculativeDecoding.draftModelRef", at: mark,
-                                   "no local Model named \"\(ref)\" in namespace \(service.namespace) for the draft model")
+                throw EntryFailure(
+                    .ModelNotFound, "spec.speculativeDecoding.draftModelRef", at: mark,
+                    "no local Model named \"\(ref)\" in namespace \(service.namespace) for the draft model")
             }
             draftPath = p
         } else if let name = service.tuning.draftModel {
@@ -227,8 +239,9 @@ struct DesiredStateBuilder: Sendable {
         // Downloaded into the store before the start: a file, or a folder for a whole repository.
         let found = downloads ? (exists: true, isDirectory: model.format == .mlx) : fileExists(path)
         if !found.exists {
-            throw EntryFailure(.ModelNotFound, "spec.modelRef", at: mark,
-                               "Model \"\(model.name)\": \(model.format == .mlx ? "folder" : "file") \(path) does not exist")
+            throw EntryFailure(
+                .ModelNotFound, "spec.modelRef", at: mark,
+                "Model \"\(model.name)\": \(model.format == .mlx ? "folder" : "file") \(path) does not exist")
         }
         if model.format == .mlx && !found.isDirectory {
             throw EntryFailure(.ModelNotFound, "spec.modelRef", at: mark, "Model \"\(model.name)\": MLX model \(path) is not a folder")
@@ -246,8 +259,9 @@ struct DesiredStateBuilder: Sendable {
             let list = model.ignoredFields.map(\.path).joined(separator: ", ")
             return EntryDiagnostic(
                 service: model.qualifiedName, reason: .IgnoredField,
-                error: ConfigError(file: model.file.isEmpty ? config.file : model.file, mark: first.mark, field: "Model \"\(model.qualifiedName)\" spec",
-                                   message: "cluster fields, accepted and ignored on this node: \(list)"))
+                error: ConfigError(
+                    file: model.file.isEmpty ? config.file : model.file, mark: first.mark, field: "Model \"\(model.qualifiedName)\" spec",
+                    message: "cluster fields, accepted and ignored on this node: \(list)"))
         }
         return config.warnings.map { EntryDiagnostic(service: $0.subject, reason: Reason($0.reason), error: $0.error) } + models
     }
@@ -267,8 +281,10 @@ struct DesiredStateBuilder: Sendable {
             mark = mark ?? service.fieldMarks["spec.replicas"]
         }
         if let executor {
-            let unsupported = executor.unsupportedFields(service, binary: binary ?? node.binaries[executor.name] ?? "").filter { service.nodeFields.contains($0) }
-                .sorted { (service.fieldMarks["spec.\($0)"]?.line ?? 0, $0) < (service.fieldMarks["spec.\($1)"]?.line ?? 0, $1) }
+            let unsupported = executor.unsupportedFields(service, binary: binary ?? node.binaries[executor.name] ?? "").filter {
+                service.nodeFields.contains($0)
+            }
+            .sorted { (service.fieldMarks["spec.\($0)"]?.line ?? 0, $0) < (service.fieldMarks["spec.\($1)"]?.line ?? 0, $1) }
             if !unsupported.isEmpty {
                 let list = unsupported.map { "spec.\($0)" }.joined(separator: ", ")
                 parts.append("\(executor.name) has no setting for \(list); \(unsupported.count == 1 ? "it has" : "they have") no effect")
@@ -276,10 +292,13 @@ struct DesiredStateBuilder: Sendable {
             }
         }
         guard !parts.isEmpty else { return [] }
-        return [EntryDiagnostic(
-            service: service.qualifiedName, reason: .IgnoredField,
-            error: ConfigError(file: file, mark: mark ?? service.mark, field: "InferenceService \"\(service.qualifiedName)\" spec",
-                               message: parts.joined(separator: "; ")))]
+        return [
+            EntryDiagnostic(
+                service: service.qualifiedName, reason: .IgnoredField,
+                error: ConfigError(
+                    file: file, mark: mark ?? service.mark, field: "InferenceService \"\(service.qualifiedName)\" spec",
+                    message: parts.joined(separator: "; ")))
+        ]
     }
 
     /// A warning for each `spec.extraArgs` flag that repeats one the executor set in this launch (in

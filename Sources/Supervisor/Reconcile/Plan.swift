@@ -99,9 +99,10 @@ public struct Plan: Sendable, Hashable, Codable {
         let names = Set(desired.map(\.name))
         for service in status.services where !names.contains(service.name) {
             let active = activePhases.contains(service.phase)
-            plan.steps.append(Step(
-                service: service.name, action: active ? .stop : .keep, runtime: service.runtime, runtimeSource: service.runtimeSource,
-                reasons: [active ? "removed from config" : "removed from config (not running)"]))
+            plan.steps.append(
+                Step(
+                    service: service.name, action: active ? .stop : .keep, runtime: service.runtime, runtimeSource: service.runtimeSource,
+                    reasons: [active ? "removed from config" : "removed from config (not running)"]))
         }
         return plan
     }

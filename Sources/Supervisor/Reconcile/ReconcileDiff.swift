@@ -39,7 +39,8 @@ struct ReconcileDiff: Sendable, Equatable {
         let stopping = Set(stops.map(\.name))
         starts = desired.compactMap { entry in
             guard case .run = entry.action, !parked.contains(entry.name),
-                  running[entry.name] == nil || stopping.contains(entry.name) else { return nil }
+                running[entry.name] == nil || stopping.contains(entry.name)
+            else { return nil }
             return entry.name
         }
     }

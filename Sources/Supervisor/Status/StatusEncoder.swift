@@ -57,8 +57,9 @@ struct StatusEncoder {
         guard bytes.count > key.count else { return nil }
         for start in 0...(bytes.count - key.count) where bytes[start] == key[0] && Array(bytes[start..<(start + key.count)]) == key {
             guard let open = bytes[(start + key.count)...].firstIndex(of: UInt8(ascii: "[")),
-                  let close = bytes[(open + 1)...].firstIndex(of: UInt8(ascii: "]")),
-                  bytes[(open + 1)..<close].allSatisfy({ $0 == 0x20 || $0 == 0x0A }) else { return nil }
+                let close = bytes[(open + 1)...].firstIndex(of: UInt8(ascii: "]")),
+                bytes[(open + 1)..<close].allSatisfy({ $0 == 0x20 || $0 == 0x0A })
+            else { return nil }
             return (open, close)
         }
         return nil

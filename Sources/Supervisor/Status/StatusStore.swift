@@ -67,8 +67,10 @@ public actor StatusStore {
     }
 
     /// Records a valid config: its generation and the order of its services.
-    func configApplied(generation: Int, serviceOrder: [String], warnings: [String], specs: [String: [String: String]],
-                       errors: [ConfigError] = [], files: [String]? = nil) {
+    func configApplied(
+        generation: Int, serviceOrder: [String], warnings: [String], specs: [String: [String: String]],
+        errors: [ConfigError] = [], files: [String]? = nil
+    ) {
         // The entry as now written is what the status shows, even when its process did not need a restart.
         self.specs = specs
         for (name, spec) in specs { byName[name]?.spec = spec }

@@ -1,6 +1,6 @@
 import ConfigModel
-import Foundation
 import Executors
+import Foundation
 
 /// The steps before a runtime's first start: the model fetch (download or checksum) and memory admission.
 extension SupervisionLoop {
@@ -60,7 +60,8 @@ extension SupervisionLoop {
         let base = status
         do {
             let model = resolved.model
-            let limit = model.memoryBudgetBytes
+            let limit =
+                model.memoryBudgetBytes
                 ?? model.memoryFraction.map { Int64(Double(ProcessInfo.processInfo.physicalMemory) * $0) }
             let grant = try await admission.admit(status.name, bytes: estimate.bytes, limit: limit) { why in
                 var s = base

@@ -22,8 +22,16 @@ struct SupervisionLoop: Sendable {
         self.context = context
     }
 
-    private enum StartOutcome { case ready, exited(Termination), timedOut, cancelled }
-    private enum RunOutcome { case exited(Termination), livenessFailed(String), cancelled }
+    private enum StartOutcome {
+        case ready
+        case exited(Termination)
+        case timedOut, cancelled
+    }
+    private enum RunOutcome {
+        case exited(Termination)
+        case livenessFailed(String)
+        case cancelled
+    }
 
     /// Fetches the model (when the entry needs that), waits for memory admission, then supervises the
     /// runtime until cancelled or it ends for good; the admission is released when it returns.
@@ -104,8 +112,9 @@ struct SupervisionLoop: Sendable {
         guard PortAllocator.isFree(launch.port, host: launch.host) else {
             // Another process holds the port: starting would only fail with a less clear error.
             logger.error("port in use", metadata: ["port": "\(launch.port)"])
-            return Ending(termination: nil, reason: .PortInUse,
-                          message: "port \(launch.port) on \(launch.host) is in use (by another process, or by an entry's agent-assigned port)")
+            return Ending(
+                termination: nil, reason: .PortInUse,
+                message: "port \(launch.port) on \(launch.host) is in use (by another process, or by an entry's agent-assigned port)")
         }
         let child: ChildProcess
         switch await ChildProcess.spawn(launch, logPath: logPath, limits: context.logLimits, guardCommand: context.runtimeGuard, sweeper: context.sweeper) {
@@ -135,8 +144,9 @@ struct SupervisionLoop: Sendable {
             ending = Ending(termination: t, reason: .ExitedBeforeReady, message: "exited before it became ready: \(t)\(said())")
         case .timedOut:
             let t = await child.terminate(grace: grace, logger: logger)
-            ending = Ending(termination: t, reason: .StartupTimeout,
-                            message: "not ready within \(Int(launch.startupTimeout.inSeconds)) s (readiness \(launch.readiness.method) \(launch.readiness.path)); stopped")
+            ending = Ending(
+                termination: t, reason: .StartupTimeout,
+                message: "not ready within \(Int(launch.startupTimeout.inSeconds)) s (readiness \(launch.readiness.method) \(launch.readiness.path)); stopped")
         case .ready:
             let readyAt = context.clock.now
             status.phase = .Ready
@@ -153,8 +163,11 @@ struct SupervisionLoop: Sendable {
                 ending = Ending(termination: t, reason: .Exited, message: "exited while ready: \(t)\(said())")
             case .livenessFailed(let detail):
                 let t = await child.terminate(grace: grace, logger: logger)
-                ending = Ending(termination: t, reason: .LivenessFailed,
-                                message: "liveness probe \(launch.liveness.method) \(launch.liveness.path) failed \(launch.liveness.failureThreshold) times (\(detail)); restarted")
+                ending = Ending(
+                    termination: t, reason: .LivenessFailed,
+                    message:
+                        "liveness probe \(launch.liveness.method) \(launch.liveness.path) failed \(launch.liveness.failureThreshold) times (\(detail)); restarted"
+                )
             }
         }
         // The leader is gone; whatever it left in its process group goes too (it may hold the port).
