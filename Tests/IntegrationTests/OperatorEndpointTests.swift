@@ -128,8 +128,11 @@ import Glibc
         let rssBefore = try #require(residentBytes(agentPID))
 
         // A 1 GiB body sent to /status (a GET that takes no body): read and dropped, never collected.
+        // Connected before the slowloris connections fill the listen backlog (a connect behind 10,000 others
+        // would wait for the kernel's SYN retries and time out).
+        let bigFD = try connectLoopback(port: port, blocking: true)
         let big = Task.detached { () -> Int in
-            guard let fd = try? connectLoopback(port: port, blocking: true) else { return -1 }
+            let fd = bigFD
             defer { close(fd) }
             let head = Array("POST /status HTTP/1.1\r\nHost: x\r\nContent-Length: \(1 << 30)\r\n\r\n".utf8)
             _ = head.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
