@@ -86,10 +86,15 @@ final class ManualClock: SupervisionClock {
             logger: quiet)
     }
 
-    func loop(_ executable: String, _ arguments: [String], port: Int) async -> SupervisionLoop {
+    /// A loopback address no other test listens on (Linux routes all of 127/8 to `lo`): a runtime that never
+    /// listens is probed there, so a server another test starts on a recycled port cannot answer the probe
+    /// (and see a stray request). Elsewhere 127.0.0.1.
+    static let quietLoopback = Platform.name == "linux" ? "127.0.0.2" : "127.0.0.1"
+
+    func loop(_ executable: String, _ arguments: [String], port: Int, host: String = "127.0.0.1") async -> SupervisionLoop {
         await store.configApplied(generation: 1, serviceOrder: ["svc"], warnings: [], specs: [:])
         let launch = LaunchDescription(
-            executable: executable, arguments: arguments, environment: [:], host: "127.0.0.1", port: port,
+            executable: executable, arguments: arguments, environment: [:], host: host, port: port,
             readiness: HTTPProbe(path: "/health", period: .seconds(0.2)), liveness: HTTPProbe(path: "/health", period: .seconds(3600)),
             startupTimeout: .seconds(60), terminationGracePeriod: .seconds(1))
         var context = ServiceController.Context(
@@ -115,7 +120,7 @@ final class ManualClock: SupervisionClock {
     }
 
     @Test func crashLoopFollowsTheKubeletScheduleAndWaitsForTheClock() async throws {
-        let supervision = await loop("/bin/sh", ["-c", "exit 3"], port: try LoopbackListener.freePort())
+        let supervision = await loop("/bin/sh", ["-c", "exit 3"], port: try LoopbackListener.freePort(), host: Self.quietLoopback)
         let run = Task { await supervision.run() }
         defer { run.cancel() }
         var schedule: [Duration] = []
@@ -123,7 +128,7 @@ final class ManualClock: SupervisionClock {
             let delay = try #require(try await clock.nextSleep(), "restart \(restart): the loop never backed off")
             schedule.append(delay)
             let s = try #require(await service())
-            #expect(s.phase == .CrashLoopBackOff && s.restarts == restart && s.lastExitCode == 3 && s.reason == .ExitedBeforeReady)
+            #expect(s.phase == .CrashLoopBackOff && s.restarts == restart && s.lastExitCode == 3 && s.reason == .ExitedBeforeReady, "\(s)")
             #expect(s.nextRestartAt != nil)
             // One second short of the delay, nothing may restart.
             clock.advance(by: delay - .seconds(1))

@@ -50,12 +50,14 @@ import Glibc
         let closed = try LoopbackListener(backlog: 512)
         let port = closed.port
         closed.close()
-        let refused = await prober.check(HTTPProbe(path: "/health"), endpoint: "http://127.0.0.1:\(port)")
+        // On the quiet loopback address: a server another test starts on the recycled port cannot answer.
+        let refused = await prober.check(HTTPProbe(path: "/health"), endpoint: "http://\(BackoffClockTests.quietLoopback):\(port)")
         #expect(refused == .unreachable("connect: Connection refused"))
 
         let silent = try LoopbackListener(backlog: 512)  // accepts connections (backlog) but never answers
         defer { silent.close() }
-        let timedOut = await prober.check(HTTPProbe(path: "/health", timeout: .seconds(0.2)), endpoint: "http://127.0.0.1:\(silent.port)")
+        // 2 s: on a loaded machine the connect alone once took longer than a shorter timeout.
+        let timedOut = await prober.check(HTTPProbe(path: "/health", timeout: .seconds(2)), endpoint: "http://127.0.0.1:\(silent.port)")
         #expect(timedOut == .unreachable("timed out waiting for the response"))
         #expect(await prober.check(HTTPProbe(path: "/health"), endpoint: "http://not-an-ip:80") == .unreachable("bad endpoint http://not-an-ip:80"))
     }
