@@ -51,7 +51,11 @@ let package = Package(
         // The git commit of a release build (`scripts/build-release` defines it), for `--version`.
         .target(name: "CBuildInfo"),
         // The runtime guard: a small C program installed beside metal-agent (Linux), one per runtime.
-        .executableTarget(name: "metal-agent-guard", dependencies: ["CProcessControl"], cSettings: portableC),
+        .executableTarget(
+            name: "metal-agent-guard", dependencies: ["CProcessControl"], cSettings: portableC,
+            // swiftc links every executable against the Swift runtime; the guard, plain C, uses none of
+            // it, and loading libswiftCore (relocations: ~200 KiB private per process) is most of its cost.
+            linkerSettings: [.unsafeFlags(["-nostartfiles", "-static-executable"], .when(platforms: [.linux]))]),
         .target(name: "ConfigModel", dependencies: ["CYaml"], swiftSettings: strict),
         .target(name: "Executors", dependencies: ["ConfigModel"], swiftSettings: strict),
         .target(

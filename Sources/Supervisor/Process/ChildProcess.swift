@@ -273,18 +273,17 @@ private func runLogging<Input: InputProtocol>(
     _ configuration: Configuration, input: Input, logPath: String, limits: LogLimits, tail: OutputTail,
     started: @Sendable (Int32) -> Void
 ) async throws -> (TerminationStatus, pid_t) {
-    let result = try await Subprocess.run(configuration, input: input, output: .sequence, error: .combinedWithOutput) { execution in
+    // The output is read by the agent's one `OutputPump`, not by a task of this run: see there why.
+    let pipe = try OutputPump.makePipe()
+    let drained = OutputPump.shared.copy(pipe.read, toLog: logPath, limits: limits, tail: tail)
+    // swift-subprocess closes the write end once the process has it, or when the spawn fails: either
+    // way the pump then sees the pipe's end once the runtime (and whatever inherited it) is gone.
+    let result = try await Subprocess.run(
+        configuration, input: input, output: .fileDescriptor(FileDescriptor(rawValue: pipe.write), closeAfterSpawningProcess: true),
+        error: .combinedWithOutput
+    ) { execution in
         started(execution.processIdentifier.value)
-        var log = RotatingLog(openingLaterIfNeeded: logPath, limits: limits)
-        do {
-            for try await buffer in execution.standardOutput {
-                buffer.withUnsafeBytes { bytes in
-                    log.write(bytes)
-                    tail.append(bytes)
-                }
-            }
-        } catch {}
-        _ = consume log
     }
+    await drained.wait()
     return (result.terminationStatus, result.processIdentifier.value)
 }

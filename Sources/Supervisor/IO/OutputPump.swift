@@ -1,0 +1,168 @@
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One thread with one `poll(2)` loop that copies every runtime's output (the read end of the pipe
+/// its stdout and stderr share) to its rotating log and its `OutputTail`, through one 64 KiB buffer.
+///
+/// Why not a reading task per runtime: swift-subprocess's output sequence keeps a buffer the size of
+/// the pipe (64 KiB on Linux, `F_GETPIPE_SZ`) allocated for every pending read, so 1,000 quiet
+/// runtimes cost 64 MiB of agent memory; here they cost a descriptor and a few hundred bytes each.
+/// Writes to the log are plain blocking `write(2)`s on this thread, as they were on the reading task.
+final class OutputPump: Sendable {
+    /// The agent's one pump, started on first use.
+    static let shared = OutputPump()
+
+    /// Resolved once a pipe has reached its end (every writer closed it) and its last bytes are in the
+    /// log and the tail.
+    final class Drained: Sendable {
+        private let state = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+        fileprivate func resolve() {
+            let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+                s.done = true
+                defer { s.waiters = [] }
+                return s.waiters
+            }
+            for waiter in waiters { waiter.resume() }
+        }
+
+        /// Waits until the pipe has been read to its end.
+        func wait() async {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let done = state.withLock { s -> Bool in
+                    if !s.done { s.waiters.append(continuation) }
+                    return s.done
+                }
+                if done { continuation.resume() }
+            }
+        }
+    }
+
+    private struct Registration: Sendable {
+        var fd: Int32
+        var logPath: String
+        var limits: LogLimits
+        var tail: OutputTail
+        var drained: Drained
+    }
+
+    /// A pipe being read, owned by the pump thread.
+    private final class Source {
+        let fd: Int32
+        var log: RotatingLog
+        let tail: OutputTail
+        let drained: Drained
+
+        init(_ r: Registration) {
+            fd = r.fd
+            log = RotatingLog(openingLaterIfNeeded: r.logPath, limits: r.limits)
+            tail = r.tail
+            drained = r.drained
+        }
+    }
+
+    private let submitted = Mutex<(new: [Registration], started: Bool)>(([], false))
+    /// Read end and write end of the wake-up pipe.
+    private let wake: (read: Int32, write: Int32)
+
+    init() {
+        var fds: [Int32] = [-1, -1]
+        _ = pipe(&fds)
+        for fd in fds {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        }
+        wake = (fds[0], fds[1])
+    }
+
+    /// Creates a pipe for a runtime's output: both ends close-on-exec (the spawn puts the write end on
+    /// the runtime's stdout and stderr; the agent must close its own copy once the runtime has it).
+    /// - Throws: `Errno` when no pipe can be made (out of descriptors).
+    static func makePipe() throws -> (read: Int32, write: Int32) {
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else { throw PumpError(errno: errno) }
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        _ = fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK)
+        return (fds[0], fds[1])
+    }
+
+    /// `pipe(2)` failed with this `errno`.
+    struct PumpError: Error, CustomStringConvertible {
+        var errno: Int32
+        var description: String { "cannot create an output pipe: \(String(cString: strerror(errno)))" }
+    }
+
+    /// Copies everything read from `fd` (a non-blocking pipe read end; the pump closes it) to the log at
+    /// `logPath` and to `tail` until its end.
+    func copy(_ fd: Int32, toLog logPath: String, limits: LogLimits, tail: OutputTail) -> Drained {
+        let drained = Drained()
+        let startThread = submitted.withLock { s -> Bool in
+            s.new.append(Registration(fd: fd, logPath: logPath, limits: limits, tail: tail, drained: drained))
+            defer { s.started = true }
+            return !s.started
+        }
+        if startThread {
+            let thread = Thread { [self] in run() }
+            thread.start()
+        }
+        var byte: UInt8 = 1
+        _ = write(wake.write, &byte, 1)  // a full pipe already means "wake up"
+        return drained
+    }
+
+    private func run() {
+        var sources: [Source] = []
+        var fds = [pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0)]
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        var drain = [UInt8](repeating: 0, count: 64)
+        while true {
+            let new = submitted.withLock { s -> [Registration] in
+                defer { s.new = [] }
+                return s.new
+            }
+            for registration in new {
+                sources.append(Source(registration))
+                fds.append(pollfd(fd: registration.fd, events: Int16(POLLIN), revents: 0))
+            }
+            let ready = poll(&fds, nfds_t(fds.count), -1)
+            if ready < 0 { continue }  // EINTR
+            if fds[0].revents != 0 { while read(wake.read, &drain, drain.count) > 0 {} }
+            var ended: [Int] = []
+            for index in sources.indices where fds[index + 1].revents != 0 {
+                fds[index + 1].revents = 0
+                if !pump(sources[index], buffer: &buffer) { ended.append(index) }
+            }
+            for index in ended.reversed() {
+                let source = sources.remove(at: index)
+                fds.remove(at: index + 1)
+                close(source.fd)
+                source.drained.resolve()
+            }
+        }
+    }
+
+    /// Reads what `source` has now (at most 16 buffers, so one chatty runtime cannot starve the
+    /// others); false at its end (or on a read error).
+    private func pump(_ source: Source, buffer: inout [UInt8]) -> Bool {
+        for _ in 0..<16 {
+            let n = buffer.withUnsafeMutableBytes { read(source.fd, $0.baseAddress, $0.count) }
+            if n > 0 {
+                buffer.withUnsafeBytes { all in
+                    let bytes = UnsafeRawBufferPointer(rebasing: all[..<n])
+                    source.log.write(bytes)
+                    source.tail.append(bytes)
+                }
+                continue
+            }
+            if n < 0 && (errno == EAGAIN || errno == EINTR) { return true }
+            return false
+        }
+        return true
+    }
+}
