@@ -310,10 +310,18 @@ public final class Gateway: Service, Sendable {
 
     /// Stops on-demand entries whose idle timeout ran out, and copies requests in flight and idle
     /// deadlines into the status, every `idleCheckInterval`.
+    /// Only changed figures go to the status store: with no traffic, a tick costs no actor hop per entry.
     private func watchIdle() async {
+        var published: [String: (inFlight: Int, deadline: String?)] = [:]
         while !Task.isCancelled {
             try? await Task.sleep(for: options.idleCheckInterval)
-            for route in directory.routes where route.serves {
+            let routes = directory.routes.filter(\.serves)
+            if !published.isEmpty {
+                // An entry that leaves and comes back starts with fresh figures in the store.
+                let names = Set(routes.map(\.name))
+                published = published.filter { names.contains($0.key) }
+            }
+            for route in routes {
                 let inFlight = traffic.inFlight(route.name)
                 var deadline: String?
                 if route.onDemand, let timeout = route.idleTimeout, let status = await store.service(route.name), status.pid != nil || status.phase == .Starting
@@ -325,6 +333,8 @@ public final class Gateway: Service, Sendable {
                         await control.stopOnDemand(name, reason: .Idle, message: "no request for \(timeout); starts again on the next request for it")
                     }
                 }
+                if let last = published[route.name], last.inFlight == inFlight, last.deadline == deadline { continue }
+                published[route.name] = (inFlight, deadline)
                 await store.setTraffic(route.name, inFlight: inFlight, idleDeadline: deadline)
             }
         }

@@ -51,14 +51,37 @@ struct HTTPProber: Sendable {
     /// ends the wait at once with `.unreachable("cancelled")` and closes the connection.
     func check(_ probe: HTTPProbe, endpoint: String) async -> Outcome {
         guard let address = SocketAddress(endpoint: endpoint) else { return .unreachable("bad endpoint \(endpoint)") }
+        return Self.outcome(of: await loop.exchange(Self.request(probe, address), with: address, timeout: probe.timeout), probe)
+    }
+
+    /// Probes `endpoint + probe.path` every `probe.period` (the first one a period from now) until it
+    /// fails `probe.failureThreshold` times in a row, and returns the last failure; nil when the caller is
+    /// cancelled first. The schedule is kept by the probe loop: a watch that passes wakes no task.
+    /// `observe` gets each probe's duration, on the probe loop's thread.
+    func watch(_ probe: HTTPProbe, endpoint: String, observe: @escaping @Sendable (Duration) -> Void = { _ in }) async -> Outcome? {
+        guard let address = SocketAddress(endpoint: endpoint) else { return .unreachable("bad endpoint \(endpoint)") }
+        let failure = await loop.watch(
+            Self.request(probe, address), with: address, period: probe.period, timeout: probe.timeout,
+            failureThreshold: probe.failureThreshold,
+            judge: { response in
+                let outcome = Self.outcome(of: response, probe)
+                return outcome.passed ? nil : outcome.description
+            }, observe: observe)
+        return failure.map { .unreachable($0) }
+    }
+
+    /// The bytes of one probe request.
+    private static func request(_ probe: HTTPProbe, _ address: SocketAddress) -> [UInt8] {
         var head =
             "\(probe.method) \(probe.path) HTTP/1.1\r\nHost: \(address.hostHeader)\r\nUser-Agent: metal-agent-probe\r\nAccept: */*\r\nConnection: close\r\n"
         let body = probe.body.map { Array($0.utf8) } ?? []
         if probe.body != nil {
             head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n"
         }
-        let request = Array((head + "\r\n").utf8) + body
-        let response = await loop.exchange(request, with: address, timeout: probe.timeout)
+        return Array((head + "\r\n").utf8) + body
+    }
+
+    private static func outcome(of response: ProbeLoop.Response, _ probe: HTTPProbe) -> Outcome {
         switch response {
         case .failure(let why):
             return .unreachable(why.message)

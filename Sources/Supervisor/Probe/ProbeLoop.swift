@@ -11,6 +11,10 @@ import Darwin
 /// One thread with one `poll(2)` loop that carries out every probe's exchange: connect, send the
 /// request, read the response until the server closes or the body (by `Content-Length` or chunked
 /// framing, `ResponseReader`) is complete, or the deadline passes. Submissions and cancellations wake it through a pipe.
+///
+/// It also keeps the schedule of every liveness watch (`watch`): a probe every period, counted by the
+/// loop itself, so a Ready runtime costs the agent one exchange per period on this thread and nothing
+/// else (no task wakes up, no timer is armed) until its probe fails `failureThreshold` times.
 final class ProbeLoop: Sendable {
     /// The agent's one loop, started on first use.
     static let shared = ProbeLoop()
@@ -27,12 +31,36 @@ final class ProbeLoop: Sendable {
         var response = ResponseReader()
         var connected = false
         var deadline: ContinuousClock.Instant
-        var continuation: CheckedContinuation<Response, Never>
+        var started: ContinuousClock.Instant = .now
+        var completion: Completion
+    }
+
+    /// Who waits for an exchange's response.
+    private enum Completion {
+        case caller(CheckedContinuation<Response, Never>)
+        case watch(UInt64)
+    }
+
+    /// A liveness watch: its request, schedule and count of failures in a row.
+    private struct Watch {
+        var id: UInt64
+        var request: [UInt8]
+        var address: SocketAddress
+        var period: Duration
+        var timeout: Duration
+        var failureThreshold: Int
+        var judge: @Sendable (Response) -> String?
+        var observe: @Sendable (Duration) -> Void
+        var continuation: CheckedContinuation<String?, Never>
+        var due: ContinuousClock.Instant
+        var failures = 0
+        var probing = false
     }
 
     private struct State {
         var nextID: UInt64 = 0
         var submitted: [Exchange] = []
+        var watches: [Watch] = []
         var cancelled: Set<UInt64> = []
         var started = false
     }
@@ -62,21 +90,57 @@ final class ProbeLoop: Sendable {
                 let startThread = state.withLock { s -> Bool in
                     s.submitted.append(
                         Exchange(
-                            id: id, address: address, request: request, deadline: .now + timeout, continuation: continuation))
+                            id: id, address: address, request: request, deadline: .now + timeout, completion: .caller(continuation)))
                     defer { s.started = true }
                     return !s.started
                 }
-                if startThread {
-                    let thread = Thread { [self] in run() }
-                    thread.name = "metal-agent probes"
-                    thread.start()
-                }
+                if startThread { startLoop() }
                 poke()
             }
         } onCancel: {
             state.withLock { _ = $0.cancelled.insert(id) }
             poke()
         }
+    }
+
+    /// Sends `request` to `address` every `period` (the first one `period` from now; each next one
+    /// `period` after the last one ended), each bounded by `timeout`, until `judge` has found
+    /// `failureThreshold` responses in a row wanting, and returns its verdict on the last one.
+    /// `judge` returns nil for a response that passes, else what was wrong with it; `observe` gets
+    /// each exchange's duration. Both are called on the loop's thread and must be quick.
+    /// Cancelling the caller ends the watch at once (nil) and closes a connection in progress.
+    func watch(
+        _ request: [UInt8], with address: SocketAddress, period: Duration, timeout: Duration, failureThreshold: Int,
+        judge: @escaping @Sendable (Response) -> String?, observe: @escaping @Sendable (Duration) -> Void
+    ) async -> String? {
+        let id = state.withLock { s -> UInt64 in
+            s.nextID += 1
+            return s.nextID
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<String?, Never>) in
+                let startThread = state.withLock { s -> Bool in
+                    s.watches.append(
+                        Watch(
+                            id: id, request: request, address: address, period: period, timeout: timeout,
+                            failureThreshold: max(1, failureThreshold), judge: judge, observe: observe, continuation: continuation,
+                            due: .now + period))
+                    defer { s.started = true }
+                    return !s.started
+                }
+                if startThread { startLoop() }
+                poke()
+            }
+        } onCancel: {
+            state.withLock { _ = $0.cancelled.insert(id) }
+            poke()
+        }
+    }
+
+    private func startLoop() {
+        let thread = Thread { [self] in run() }
+        thread.name = "metal-agent probes"
+        thread.start()
     }
 
     private func poke() {
@@ -87,31 +151,48 @@ final class ProbeLoop: Sendable {
     /// The loop; runs for the life of the process.
     private func run() {
         var active: [Exchange] = []
+        var watches: [UInt64: Watch] = [:]
         var drain = [UInt8](repeating: 0, count: 64)
         var buffer = [UInt8](repeating: 0, count: 16 * 1024)
         while true {
-            let (new, cancelled) = state.withLock { s -> ([Exchange], Set<UInt64>) in
+            let (new, newWatches, cancelled) = state.withLock { s -> ([Exchange], [Watch], Set<UInt64>) in
                 defer {
                     s.submitted = []
+                    s.watches = []
                     s.cancelled = []
                 }
-                return (s.submitted, s.cancelled)
+                return (s.submitted, s.watches, s.cancelled)
             }
-            for var exchange in new {
+            for watch in newWatches { watches[watch.id] = watch }
+            for id in cancelled {
+                watches.removeValue(forKey: id)?.continuation.resume(returning: nil)
+            }
+            var starting = new
+            var now = ContinuousClock.now
+            for (id, watch) in watches where !watch.probing && watch.due <= now {
+                watches[id]?.probing = true
+                starting.append(
+                    Exchange(id: id, address: watch.address, request: watch.request, deadline: now + watch.timeout, completion: .watch(id)))
+            }
+            for var exchange in starting {
                 if let error = open(&exchange) {
-                    exchange.continuation.resume(returning: .failure(error))
+                    complete(exchange, .failure(error), watches: &watches)
                 } else {
                     active.append(exchange)
                 }
             }
-            let now = ContinuousClock.now
+            now = ContinuousClock.now
             active.removeAll { exchange in
                 if cancelled.contains(exchange.id) {
-                    finish(exchange, .failure(ProbeError(message: "cancelled")))
+                    if exchange.fd >= 0 { close(exchange.fd) }
+                    if case .caller(let continuation) = exchange.completion {
+                        continuation.resume(returning: .failure(ProbeError(message: "cancelled")))
+                    }
                     return true
                 }
                 if now >= exchange.deadline {
-                    finish(exchange, .failure(ProbeError(message: exchange.connected ? "timed out waiting for the response" : "timed out connecting")))
+                    let why = exchange.connected ? "timed out waiting for the response" : "timed out connecting"
+                    complete(exchange, .failure(ProbeError(message: why)), watches: &watches)
                     return true
                 }
                 return false
@@ -123,7 +204,8 @@ final class ProbeLoop: Sendable {
                 fds.append(pollfd(fd: exchange.fd, events: Int16(wantsWrite ? POLLOUT : POLLIN), revents: 0))
             }
             var timeout: Int32 = -1
-            if let soonest = active.map(\.deadline).min() {
+            let nextDue = watches.values.lazy.filter { !$0.probing }.map(\.due).min()
+            if let soonest = (active.map(\.deadline) + (nextDue.map { [$0] } ?? [])).min() {
                 let left = soonest - .now
                 timeout = max(0, Int32(clamping: left.inMilliseconds) + 1)
             }
@@ -134,7 +216,7 @@ final class ProbeLoop: Sendable {
             var finished: Set<UInt64> = []
             for index in active.indices where fds[index + 1].revents != 0 {
                 if let response = step(&active[index], revents: fds[index + 1].revents, buffer: &buffer) {
-                    finish(active[index], response)
+                    complete(active[index], response, watches: &watches)
                     finished.insert(active[index].id)
                 }
             }
@@ -200,8 +282,30 @@ final class ProbeLoop: Sendable {
         return .success((status, String(decoding: body, as: UTF8.self)))
     }
 
-    private func finish(_ exchange: Exchange, _ response: Response) {
+    /// Closes the exchange's connection and hands its response to whoever waits for it: its caller, or
+    /// its watch, which then either schedules its next probe or, at its failure threshold, ends.
+    private func complete(_ exchange: Exchange, _ response: Response, watches: inout [UInt64: Watch]) {
         if exchange.fd >= 0 { close(exchange.fd) }
-        exchange.continuation.resume(returning: response)
+        switch exchange.completion {
+        case .caller(let continuation):
+            continuation.resume(returning: response)
+        case .watch(let id):
+            guard var watch = watches[id] else { return }
+            let ended = ContinuousClock.now
+            watch.observe(ended - exchange.started)
+            watch.probing = false
+            watch.due = ended + watch.period
+            if let failure = watch.judge(response) {
+                watch.failures += 1
+                if watch.failures >= watch.failureThreshold {
+                    watches[id] = nil
+                    watch.continuation.resume(returning: failure)
+                    return
+                }
+            } else {
+                watch.failures = 0
+            }
+            watches[id] = watch
+        }
     }
 }

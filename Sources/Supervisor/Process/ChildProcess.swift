@@ -207,6 +207,9 @@ final class ChildProcess: Sendable {
         return .success(Command(configuration: configuration, lifeline: pair[0], guardSide: pair[1]))
     }
 
+    /// Waits for the process to end; nil on cancellation.
+    func waitForExit() async -> Termination? { await exit.wait() }
+
     /// Waits at most `timeout` for the process to end; nil when it still runs (or on cancellation).
     func waitForExit(timeout: Duration) async -> Termination? { await exit.wait(timeout: timeout) }
 

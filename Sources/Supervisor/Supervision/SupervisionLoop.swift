@@ -220,23 +220,30 @@ struct SupervisionLoop: Sendable {
     }
 
     /// Probes liveness on its period until it fails `failureThreshold` times in a row, the process exits, or cancellation.
+    /// The probe loop keeps the schedule (`HTTPProber.watch`); this task only waits for either end.
     private func watchLiveness(_ child: ChildProcess) async -> RunOutcome {
         let probe = launch.liveness
-        let period = probe.period
-        var failures = 0
-        while true {
-            if let t = await child.waitForExit(timeout: period) { return .exited(t) }
-            if Task.isCancelled { return .cancelled }
-            let probeStarted = ContinuousClock.now
-            let outcome = await context.prober.check(probe, endpoint: launch.endpoint)
-            context.metrics?.healthChecked(name: initialStatus.name, namespace: initialStatus.namespace, duration: .now - probeStarted)
-            if Task.isCancelled { return .cancelled }
-            if outcome.passed {
-                failures = 0
-            } else {
-                failures += 1
-                if failures >= probe.failureThreshold { return .livenessFailed("\(outcome)") }
+        let endpoint = launch.endpoint
+        let prober = context.prober
+        let metrics = context.metrics
+        let name = initialStatus.name
+        let namespace = initialStatus.namespace
+        return await withTaskGroup(of: RunOutcome.self) { group in
+            group.addTask {
+                if let t = await child.waitForExit() { return .exited(t) }
+                return .cancelled
             }
+            group.addTask {
+                let failure = await prober.watch(probe, endpoint: endpoint) { duration in
+                    metrics?.healthChecked(name: name, namespace: namespace, duration: duration)
+                }
+                // (A process that dies is seen by the other task at once, long before its probes could fail
+                // `failureThreshold` times.)
+                return failure.map { .livenessFailed("\($0)") } ?? .cancelled
+            }
+            let first = await group.next() ?? .cancelled
+            group.cancelAll()
+            return Task.isCancelled ? .cancelled : first
         }
     }
 }
