@@ -21,4 +21,11 @@ int metal_agent_pidfd_open(pid_t pid);
 /// process that reused its pid. Returns 0, or -1 with errno (ESRCH: it has exited).
 int metal_agent_pidfd_send_signal(int pidfd, int signal);
 
+/// Starts `path` (searched in PATH when `search` is non-zero and `path` has no slash) with `argv` and
+/// `envp` (NULL-terminated) through posix_spawn(3): in a process group of its own (pgid = pid), with
+/// every signal at its default disposition and none blocked, stdin from `stdin_fd` (/dev/null when
+/// -1), stdout and stderr to `out_fd`, and no other descriptor open (closefrom 3).
+/// Returns 0 and sets `*pid`, or an errno value (ENOENT: no such executable).
+int metal_agent_spawn(const char *path, int search, char *const argv[], char *const envp[], int stdin_fd, int out_fd, pid_t *pid);
+
 #endif

@@ -1,3 +1,4 @@
+import CProcessControl
 import Foundation
 import Synchronization
 
@@ -8,7 +9,9 @@ import Darwin
 #endif
 
 /// One thread with one `poll(2)` loop that copies every runtime's output (the read end of the pipe
-/// its stdout and stderr share) to its rotating log and its `OutputTail`, through one 64 KiB buffer.
+/// its stdout and stderr share) to its rotating log and its `OutputTail`, through one 64 KiB buffer,
+/// and, for children the agent spawned itself (`ChildSpawner`), reaps each one when its pidfd turns
+/// readable.
 ///
 /// Why not a reading task per runtime: swift-subprocess's output sequence keeps a buffer the size of
 /// the pipe (64 KiB on Linux, `F_GETPIPE_SZ`) allocated for every pending read, so 1,000 quiet
@@ -67,7 +70,14 @@ final class OutputPump: Sendable {
         }
     }
 
-    private let submitted = Mutex<(new: [Registration], started: Bool)>(([], false))
+    /// A child to reap: its pidfd (-1 when the kernel has none: then `waitpid(WNOHANG)` every second).
+    private struct ExitWatch: Sendable {
+        var pid: pid_t
+        var pidfd: Int32
+        var onExit: @Sendable (Termination) -> Void
+    }
+
+    private let submitted = Mutex<(new: [Registration], exits: [ExitWatch], started: Bool)>(([], [], false))
     /// Read end and write end of the wake-up pipe.
     private let wake: (read: Int32, write: Int32)
 
@@ -102,8 +112,20 @@ final class OutputPump: Sendable {
     /// `logPath` and to `tail` until its end.
     func copy(_ fd: Int32, toLog logPath: String, limits: LogLimits, tail: OutputTail) -> Drained {
         let drained = Drained()
+        submit { $0.new.append(Registration(fd: fd, logPath: logPath, limits: limits, tail: tail, drained: drained)) }
+        return drained
+    }
+
+    /// Reaps `pid` (a child of this process that nothing else waits for) once it exits, and then calls
+    /// `onExit` with how it ended, on the pump's thread.
+    func reap(_ pid: pid_t, onExit: @escaping @Sendable (Termination) -> Void) {
+        let pidfd = metal_agent_pidfd_open(pid)
+        submit { $0.exits.append(ExitWatch(pid: pid, pidfd: pidfd, onExit: onExit)) }
+    }
+
+    private func submit(_ change: (inout (new: [Registration], exits: [ExitWatch], started: Bool)) -> Void) {
         let startThread = submitted.withLock { s -> Bool in
-            s.new.append(Registration(fd: fd, logPath: logPath, limits: limits, tail: tail, drained: drained))
+            change(&s)
             defer { s.started = true }
             return !s.started
         }
@@ -113,30 +135,78 @@ final class OutputPump: Sendable {
         }
         var byte: UInt8 = 1
         _ = write(wake.write, &byte, 1)  // a full pipe already means "wake up"
-        return drained
     }
 
+    /// How `waitpid` status `status` ended the process (the `WIFEXITED`/`WTERMSIG` macros, which Swift
+    /// cannot import).
+    static func termination(waitStatus status: Int32) -> Termination {
+        let signal = status & 0x7f
+        return signal == 0 ? .exited((status >> 8) & 0xff) : .signaled(signal)
+    }
+
+    /// Reaps `pid` if it has exited: how it ended, or nil while it runs.
+    private static func reapIfExited(_ pid: pid_t) -> Termination? {
+        var status: Int32 = 0
+        var rc: pid_t
+        repeat { rc = waitpid(pid, &status, WNOHANG) } while rc < 0 && errno == EINTR
+        if rc == pid { return termination(waitStatus: status) }
+        if rc < 0 && errno == ECHILD { return .exited(0) }  // reaped by someone else: nothing more to learn
+        return nil
+    }
+
+    /// The loop; runs for the life of the process. `fds` is the wake pipe, then one entry per source,
+    /// then one per pidfd, in the order of `sources` and `exits`.
     private func run() {
         var sources: [Source] = []
+        var exits: [ExitWatch] = []
+        var polled: [ExitWatch] = []  // no pidfd
         var fds = [pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0)]
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         var drain = [UInt8](repeating: 0, count: 64)
         while true {
-            let new = submitted.withLock { s -> [Registration] in
-                defer { s.new = [] }
-                return s.new
+            let (new, newExits) = submitted.withLock { s -> ([Registration], [ExitWatch]) in
+                defer {
+                    s.new = []
+                    s.exits = []
+                }
+                return (s.new, s.exits)
             }
             for registration in new {
+                fds.insert(pollfd(fd: registration.fd, events: Int16(POLLIN), revents: 0), at: 1 + sources.count)
                 sources.append(Source(registration))
-                fds.append(pollfd(fd: registration.fd, events: Int16(POLLIN), revents: 0))
             }
-            let ready = poll(&fds, nfds_t(fds.count), -1)
+            for watch in newExits {
+                if watch.pidfd >= 0 {
+                    exits.append(watch)
+                    fds.append(pollfd(fd: watch.pidfd, events: Int16(POLLIN), revents: 0))
+                } else {
+                    polled.append(watch)
+                }
+            }
+            polled.removeAll { watch in
+                guard let ended = Self.reapIfExited(watch.pid) else { return false }
+                watch.onExit(ended)
+                return true
+            }
+            let ready = poll(&fds, nfds_t(fds.count), polled.isEmpty ? -1 : 1000)
             if ready < 0 { continue }  // EINTR
             if fds[0].revents != 0 { while read(wake.read, &drain, drain.count) > 0 {} }
             var ended: [Int] = []
             for index in sources.indices where fds[index + 1].revents != 0 {
                 fds[index + 1].revents = 0
                 if !pump(sources[index], buffer: &buffer) { ended.append(index) }
+            }
+            var reaped: [Int] = []
+            for index in exits.indices where fds[1 + sources.count + index].revents != 0 {
+                fds[1 + sources.count + index].revents = 0
+                guard let termination = Self.reapIfExited(exits[index].pid) else { continue }
+                close(exits[index].pidfd)
+                exits[index].onExit(termination)
+                reaped.append(index)
+            }
+            for index in reaped.reversed() {
+                exits.remove(at: index)
+                fds.remove(at: 1 + sources.count + index)
             }
             for index in ended.reversed() {
                 let source = sources.remove(at: index)

@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Executors
 import Logging
 import Subprocess
@@ -84,7 +85,6 @@ final class ChildProcess: Sendable {
         case .failure(let error): return .failure(error)
         case .success(let built): command = built
         }
-        let configuration = command.configuration
         let exit = ExitLatch()
         let agentEnd = command.lifeline
         let guardEnd = command.guardSide
@@ -93,6 +93,22 @@ final class ChildProcess: Sendable {
         let lifelineCloser = SharedCloser(fd: agentEnd, users: 2)
         // Waiting for the pid is deliberately not cancellable: once posix_spawn runs, the process exists,
         // and a caller that gave up here would leak it (a stop during a start used to orphan the runtime).
+        #if os(Linux) && !PORTABLE_POSIX
+        let spawn = { (serial: UInt64) -> Result<Int32, SpawnError> in
+            let started = ChildSpawner.start(command, logPath: logPath, limits: limits, tail: tail) { pid, termination in
+                exit.resolve(termination)
+                // Reaped: helpers its death handed to the agent (a subreaper) go now.
+                if let sweeper { Task.detached { sweeper.reaped(pid, serial: serial) } }
+                lifelineCloser.release()
+            }
+            if case .failure(let error) = started {
+                exit.resolve(.spawnFailed(error.message))
+                lifelineCloser.release()
+            }
+            return started
+        }
+        #else
+        let configuration = command.configuration
         let spawn = { (serial: UInt64) in
             await withCheckedContinuation { (continuation: CheckedContinuation<Result<Int32, SpawnError>, Never>) in
                 let once = ResumeOnce(continuation)
@@ -119,6 +135,7 @@ final class ChildProcess: Sendable {
                 }
             }
         }
+        #endif
         let started: Result<Int32, SpawnError>
         if let sweeper {
             started = await sweeper.spawning(spawn, pid: { try? $0.get() })
@@ -161,36 +178,49 @@ final class ChildProcess: Sendable {
         }
     }
 
-    /// What to exec for one start: the swift-subprocess configuration and, under a guard, the two ends of
-    /// the lifeline socket (-1 without a guard).
-    private struct Command {
-        var configuration: Configuration
+    /// What to exec for one start and, under a guard, the two ends of the lifeline socket (-1 without a
+    /// guard).
+    struct Command: Sendable {
+        /// The executable: a path, or a name to look up in `PATH` when `search`.
+        var executable: String
+        var search = false
+        /// argv, `argv[0]` included.
+        var arguments: [String]
+        /// The whole environment.
+        var environment: [String: String]
         var lifeline: Int32 = -1
         var guardSide: Int32 = -1
+
+        /// The same command for swift-subprocess.
+        var configuration: Configuration {
+            let executable: Executable = search ? .name(self.executable) : .path(FilePath(self.executable))
+            var options = PlatformOptions()
+            options.processGroupID = 0  // its own group: pgid = pid
+            var custom: [Environment.Key: String] = [:]
+            for (name, value) in environment {
+                if let key = Environment.Key(rawValue: name) { custom[key] = value }
+            }
+            return Configuration(
+                executable: executable,
+                arguments: Arguments(executablePathOverride: .init(arguments.first ?? self.executable), remainingValues: Array(arguments.dropFirst())),
+                environment: .custom(custom), platformOptions: options)
+        }
     }
 
     /// The environment (the agent's, less `unreachableIfInherited`, plus the launch's), the process group
     /// (its own: pgid = pid) and argv: the guard's (`metal-agent guard --grace-seconds S -- RUNTIME ...`,
     /// with a fresh socket pair for its stdin) or the runtime's own.
     private static func command(for launch: LaunchDescription, guardCommand: [String]?) -> Result<Command, SpawnError> {
-        var overrides: [Environment.Key: String?] = [:]
+        var environment = ProcessInfo.processInfo.environment
         // Inherited variables that would change how the agent reaches the runtime are not passed on;
         // spec.env can still set them.
-        for name in Self.unreachableIfInherited {
-            if let key = Environment.Key(rawValue: name) { overrides[key] = .some(nil) }
-        }
-        for (name, value) in launch.environment {
-            if let key = Environment.Key(rawValue: name) { overrides[key] = value }
-        }
-        let environment = Environment.inherit.updating(overrides)
-        var options = PlatformOptions()
-        options.processGroupID = 0  // its own group: pgid = pid
+        for name in Self.unreachableIfInherited { environment[name] = nil }
+        environment.merge(launch.environment) { _, new in new }
         guard let guardCommand, let guardExecutable = guardCommand.first else {
-            let executable: Executable = launch.executable.contains("/") ? .path(FilePath(launch.executable)) : .name(launch.executable)
             return .success(
                 Command(
-                    configuration: Configuration(
-                        executable: executable, arguments: Arguments(launch.arguments), environment: environment, platformOptions: options)))
+                    executable: launch.executable, search: !launch.executable.contains("/"), arguments: [launch.executable] + launch.arguments,
+                    environment: environment))
         }
         // The guard's stdin is one end of a socket pair; the agent keeps the other (close-on-exec, so no
         // other child inherits it) until the guard has exited.
@@ -199,12 +229,11 @@ final class ChildProcess: Sendable {
             return .failure(SpawnError(message: "socketpair: \(String(cString: strerror(errno)))"))
         }
         let grace = String(launch.terminationGracePeriod.inSeconds)
-        let arguments = Arguments(
-            executablePathOverride: "metal-agent",
-            remainingValues: Array(guardCommand.dropFirst()) + ["--grace-seconds", grace, "--", launch.executable] + launch.arguments)
-        let configuration = Configuration(
-            executable: .path(FilePath(guardExecutable)), arguments: arguments, environment: environment, platformOptions: options)
-        return .success(Command(configuration: configuration, lifeline: pair[0], guardSide: pair[1]))
+        return .success(
+            Command(
+                executable: guardExecutable,
+                arguments: ["metal-agent"] + Array(guardCommand.dropFirst()) + ["--grace-seconds", grace, "--", launch.executable] + launch.arguments,
+                environment: environment, lifeline: pair[0], guardSide: pair[1]))
     }
 
     /// Waits for the process to end; nil on cancellation.
