@@ -1,6 +1,6 @@
 import Dispatch
-import Foundation
 import Executors
+import Foundation
 import Logging
 import Subprocess
 import Synchronization
