@@ -7,13 +7,16 @@ import Foundation
 /// every other entry is unaffected by them.
 struct DesiredStateBuilder: Sendable {
     var node: NodeRuntimes
+    /// Spec hashes of the last builds (hashing is the most expensive step of a build).
+    let hashes = SpecHash.Memo()
 
     typealias FileCheck = @Sendable (String) -> (exists: Bool, isDirectory: Bool)
 
     /// Resolves every InferenceService of `config` (in order); `fileExists` checks model files (tests
     /// pass their own).
     func build(_ config: AgentConfig, fileExists: FileCheck = DesiredStateBuilder.stat) -> [DesiredService] {
-        zip(config.services, entries(config, fileExists: fileExists)).map { service, entry in
+        hashes.nextRound()
+        return zip(config.services, entries(config, fileExists: fileExists)).map { service, entry in
             var desired = entry
             var serves = false
             if case .run = entry.action { serves = true }
@@ -122,7 +125,7 @@ struct DesiredStateBuilder: Sendable {
             service: service, model: model, modelPath: path, runtime: runtime, binary: binary, host: service.bindAddress ?? node.host,
             port: service.port ?? 0, mmprojPath: mmprojPath, draftModelPath: draftPath, version: node.versions[runtime.name])
         let launch = executor.launch(resolved)
-        var hash = SpecHash.of(launch)
+        var hash = hashes.of(launch)
         if let fetch = location.fetch {
             // A new digest or URL re-checks the model, even when the runtime's argv stays the same.
             hash = SpecHash.of([hash, fetch.source, model.sha256 ?? ""])
