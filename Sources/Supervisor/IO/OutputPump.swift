@@ -77,7 +77,14 @@ final class OutputPump: Sendable {
         var onExit: @Sendable (Termination) -> Void
     }
 
-    private let submitted = Mutex<(new: [Registration], exits: [ExitWatch], started: Bool)>(([], [], false))
+    private struct Submitted {
+        var new: [Registration] = []
+        var exits: [ExitWatch] = []
+        var finish: [Drained] = []
+        var started = false
+    }
+
+    private let submitted = Mutex(Submitted())
     /// Read end and write end of the wake-up pipe.
     private let wake: (read: Int32, write: Int32)
 
@@ -123,7 +130,14 @@ final class OutputPump: Sendable {
         submit { $0.exits.append(ExitWatch(pid: pid, pidfd: pidfd, onExit: onExit)) }
     }
 
-    private func submit(_ change: (inout (new: [Registration], exits: [ExitWatch], started: Bool)) -> Void) {
+    /// Reads what the pipe behind `drained` holds now and stops reading it (resolving `drained`): for a
+    /// process that has exited, whose descendants may keep the pipe open long after (a helper that left
+    /// its group). Everything the process itself wrote is in the pipe by the time it has exited.
+    func finish(_ drained: Drained) {
+        submit { $0.finish.append(drained) }
+    }
+
+    private func submit(_ change: (inout Submitted) -> Void) {
         let startThread = submitted.withLock { s -> Bool in
             change(&s)
             defer { s.started = true }
@@ -164,16 +178,25 @@ final class OutputPump: Sendable {
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         var drain = [UInt8](repeating: 0, count: 64)
         while true {
-            let (new, newExits) = submitted.withLock { s -> ([Registration], [ExitWatch]) in
+            let (new, newExits, finish) = submitted.withLock { s -> ([Registration], [ExitWatch], [Drained]) in
                 defer {
                     s.new = []
                     s.exits = []
+                    s.finish = []
                 }
-                return (s.new, s.exits)
+                return (s.new, s.exits, s.finish)
             }
             for registration in new {
                 fds.insert(pollfd(fd: registration.fd, events: Int16(POLLIN), revents: 0), at: 1 + sources.count)
                 sources.append(Source(registration))
+            }
+            for drained in finish {
+                guard let index = sources.firstIndex(where: { $0.drained === drained }) else { continue }
+                while pump(sources[index], buffer: &buffer, wouldBlock: true) {}
+                let source = sources.remove(at: index)
+                fds.remove(at: index + 1)
+                close(source.fd)
+                source.drained.resolve()
             }
             for watch in newExits {
                 if watch.pidfd >= 0 {
@@ -218,8 +241,9 @@ final class OutputPump: Sendable {
     }
 
     /// Reads what `source` has now (at most 16 buffers, so one chatty runtime cannot starve the
-    /// others); false at its end (or on a read error).
-    private func pump(_ source: Source, buffer: inout [UInt8]) -> Bool {
+    /// others); false at its end (or on a read error), and, with `wouldBlock`, also when nothing more
+    /// is there now.
+    private func pump(_ source: Source, buffer: inout [UInt8], wouldBlock: Bool = false) -> Bool {
         for _ in 0..<16 {
             let n = buffer.withUnsafeMutableBytes { read(source.fd, $0.baseAddress, $0.count) }
             if n > 0 {
@@ -230,7 +254,8 @@ final class OutputPump: Sendable {
                 }
                 continue
             }
-            if n < 0 && (errno == EAGAIN || errno == EINTR) { return true }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && errno == EAGAIN { return !wouldBlock }
             return false
         }
         return true

@@ -5,7 +5,7 @@ import Synchronization
 ///
 /// Keeps at most `maxLines` lines, each cut to `maxLineBytes`; bytes after the last line break are
 /// kept as a partial line. Fed by the one task that reads the runtime's output; read by its
-/// supervision loop once the runtime has exited (the output is read to its end before the exit is
+/// supervision loop once the runtime has exited (what it wrote is read before the exit is
 /// reported), so the lock is never contended.
 final class OutputTail: Sendable {
     /// Lines kept.

@@ -316,6 +316,8 @@ private func runLogging<Input: InputProtocol>(
     ) { execution in
         started(execution.processIdentifier.value)
     }
+    // Its helpers may hold the pipe long after: read what it wrote, and stop.
+    OutputPump.shared.finish(drained)
     await drained.wait()
     return (result.terminationStatus, result.processIdentifier.value)
 }

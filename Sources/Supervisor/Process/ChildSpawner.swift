@@ -47,6 +47,8 @@ enum ChildSpawner {
         let drained = OutputPump.shared.copy(pipe.read, toLog: logPath, limits: limits, tail: tail)
         let spawned = pid
         OutputPump.shared.reap(spawned) { termination in
+            // Its helpers may hold the pipe long after (until the sweep takes them): read what it wrote, and stop.
+            OutputPump.shared.finish(drained)
             Task {
                 await drained.wait()
                 onExit(spawned, termination)
