@@ -437,7 +437,14 @@ extension AgentIntegrationTests {
         try stranger.run()
         defer { kill(stranger.processIdentifier, SIGKILL) }  // SIGTERM may be blocked in what the test spawns
         let ledgerPath = agent.dir.appendingPathComponent("models.children.json").path
-        var ledger = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: ledgerPath))) as? [[String: Any]])
+        // The ledger coalesces writes that come within 50 ms of each other: wait for both entries.
+        var ledger: [[String: Any]] = []
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            ledger = (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: ledgerPath)))) as? [[String: Any]] ?? []
+            if ledger.count == 2 { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
         #expect(ledger.count == 2)
         ledger.append(["service": "ghost", "process": ["pid": Int(stranger.processIdentifier), "startTime": 1, "bootID": "x"]])
 

@@ -140,6 +140,7 @@ public actor Agent: Service {
             options.operatorState?.shuttingDown()
             logger.info("shutting down: stopping all services")
             await stopAll()  // with the second-signal listener still running
+            await ledger.flush()
             group.cancelAll()
         }
     }

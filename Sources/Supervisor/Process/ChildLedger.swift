@@ -10,7 +10,10 @@ import Glibc
 /// agent reads the file at start and stops every group whose leader is still the same process
 /// (`ProcessIdentity`: pid, start time and boot id), never a stranger that reused the pid.
 ///
-/// File: `<status file without .status.json>.children.json`, written atomically on every change.
+/// File: `<status file without .status.json>.children.json`, written atomically on every change, at
+/// once unless the last write is less than `burstInterval` old; changes within it are written
+/// together at its end (1,000 starts wrote the whole file 1,000 times). A runtime recorded a few
+/// milliseconds late is still stopped by its guard if the agent dies meanwhile.
 public actor ChildLedger {
     /// One recorded runtime.
     public struct Entry: Sendable, Hashable, Codable {
@@ -42,6 +45,10 @@ public actor ChildLedger {
     /// Each entry's JSON, encoded once when it is recorded: a write with 1,000 runtimes joins bytes
     /// instead of encoding 1,000 entries (every start and stop of an entry writes the file).
     private var encoded: [Int32: Data] = [:]
+    /// Shortest time between two writes of the file.
+    static let burstInterval: Duration = .milliseconds(50)
+    private var lastWrite: ContinuousClock.Instant?
+    private var writeScheduled = false
     private let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -74,6 +81,27 @@ public actor ChildLedger {
     }
 
     private func write() {
+        let now = ContinuousClock.now
+        if let lastWrite, now - lastWrite < Self.burstInterval {
+            guard !writeScheduled else { return }
+            writeScheduled = true
+            Task {
+                try? await Task.sleep(until: lastWrite + Self.burstInterval)
+                self.flush()
+            }
+            return
+        }
+        writeNow()
+    }
+
+    /// Writes pending changes now (the agent calls it once every entry has stopped).
+    func flush() {
+        writeScheduled = false
+        writeNow()
+    }
+
+    private func writeNow() {
+        lastWrite = .now
         // A JSON array of the entries by pid, one per line.
         var data = Data("[".utf8)
         for (index, pid) in encoded.keys.sorted().enumerated() {
