@@ -66,6 +66,9 @@ public enum ConfigLoader {
     /// follow one another in the order their errors are reported.
     public static func parse(_ bytes: [UInt8], file: String) throws(ConfigLoadError) -> ConfigFile {
         var reader = FieldReader(file: file)
+        // The field tables are built once per file, not once per document (1,000 entries built them 1,000 times).
+        let modelFields = SpecFields.model
+        let serviceFields = SpecFields.inferenceService
         guard bytes.count <= maxFileBytes else {
             reader.fail(at: SourceMark(line: 1, column: 1), "", "file is \(bytes.count) bytes; the limit is \(maxFileBytes) bytes")
             throw ConfigLoadError(errors: reader.errors)
@@ -107,7 +110,7 @@ public enum ConfigLoader {
             }
             switch kind {
             case "Model":
-                let model = readModel(specNode, entry: entry, folder: directory(of: file), reader: &reader)
+                let model = readModel(specNode, entry: entry, folder: directory(of: file), fields: modelFields, reader: &reader)
                 guard let meta, var model else { continue }
                 model.name = meta.name
                 model.namespace = meta.namespace
@@ -120,7 +123,7 @@ public enum ConfigLoader {
                 modelLines[model.qualifiedName] = document.mark.line
                 result.models.append(model)
             default:
-                let service = readService(specNode, entry: entry, reader: &reader)
+                let service = readService(specNode, entry: entry, fields: serviceFields, reader: &reader)
                 let agentFields = meta.map { readAgentAnnotations($0, entry: entry, reader: &reader) }
                 guard let meta, var service, let agentFields else { continue }
                 service.name = meta.name
@@ -396,10 +399,11 @@ public enum ConfigLoader {
         return items.compactMap(text)
     }
 
-    static func readModel(_ node: YAMLNode, entry: String, folder: String, reader: inout FieldReader) -> Model? {
+    /// Reads one Model document's fields; `fields` is `SpecFields.model`, built once per file by the caller.
+    static func readModel(_ node: YAMLNode, entry: String, folder: String, fields: [SpecField], reader: inout FieldReader) -> Model? {
         let before = reader.errors.count
         var validator = SpecValidator()
-        validator.check(node, .object(SpecFields.model), path: "spec", schemaPath: "", entry: entry, fieldClass: .node, reader: &reader)
+        validator.check(node, .object(fields), path: "spec", schemaPath: "", entry: entry, fieldClass: .node, reader: &reader)
         let spec = present(node)
         let hardware = present(spec["hardware"])
         let gpu = present(hardware["gpu"])
@@ -436,10 +440,11 @@ public enum ConfigLoader {
 
     /// Reads one InferenceService document's fields into the typed model.
     /// Long on purpose: one line per spec field, in the order of `SpecFields.swift`, like a table.
-    static func readService(_ node: YAMLNode, entry: String, reader: inout FieldReader) -> InferenceService? {
+    /// `fields` is `SpecFields.inferenceService`, built once per file by the caller.
+    static func readService(_ node: YAMLNode, entry: String, fields: [SpecField], reader: inout FieldReader) -> InferenceService? {
         let before = reader.errors.count
         var validator = SpecValidator()
-        validator.check(node, .object(SpecFields.inferenceService), path: "spec", schemaPath: "", entry: entry, fieldClass: .node, reader: &reader)
+        validator.check(node, .object(fields), path: "spec", schemaPath: "", entry: entry, fieldClass: .node, reader: &reader)
         let spec = present(node)
         // Env: names must be usable, and unique.
         if case .sequence(let items)? = spec["env"]?.value {
