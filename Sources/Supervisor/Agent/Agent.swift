@@ -36,6 +36,11 @@ public actor Agent: Service {
     private var recheck: (@Sendable () -> Void)?
     /// The last errors logged, so the same errors are logged once, not on every re-check.
     private var loggedErrors: [ConfigError] = []
+    /// What the last full reload decided from (`ReloadInputs`); nil until one ran.
+    private var lastInputs: ReloadInputs?
+    /// Set when something outside the config and the files it names asks for a reconcile (an on-demand
+    /// start): the next reload is a full one.
+    private var forceFullReload = false
     /// The gateway's routes, replaced at every reconcile.
     private let directory = GatewayDirectory()
     /// On-demand entries the gateway asked to run (until they are stopped again).
@@ -216,7 +221,18 @@ public actor Agent: Service {
             logger.info("config loaded", metadata: ["generation": "\(generation)", "services": "\(config.services.count)", "files": "\(config.files.count)"])
         }
         await readVersions()
-        let desired = builder.build(config)
+        if !changed, !forceFullReload, let last = lastInputs, last.contentKey == outcome.contentKey, last.errors == outcome.errors,
+            last.versions == builder.node.versions, last.pathsUnchanged
+        {
+            // Nothing a rebuild reads has changed: it could decide nothing new. The status file is still
+            // rewritten (recreated if it was deleted), as at every reload.
+            await store.flush()
+            return
+        }
+        forceFullReload = false
+        let recorder = PathRecorder()
+        let desired = builder.build(config, fileExists: recorder.check)
+        lastInputs = ReloadInputs(contentKey: outcome.contentKey, errors: outcome.errors, versions: builder.node.versions, stamps: recorder.stamps)
         let warnings = builder.configWarnings(config) + desired.flatMap(\.warnings)
         if changed {
             for warning in warnings { logger.warning("\(warning)") }
@@ -386,6 +402,7 @@ public actor Agent: Service {
         onDemandActive.insert(name)
         onDemandStopped[name] = nil
         logger.info("on-demand start", metadata: ["service": "\(name)", "cause": "\(cause)"])
+        forceFullReload = true
         recheck?()
     }
 
