@@ -83,16 +83,20 @@ import Testing
         let before = build([
             InferenceService(name: "same", modelRef: "g"), InferenceService(name: "edited", modelRef: "g"),
             InferenceService(name: "dropped", modelRef: "g"), InferenceService(name: "scaled", modelRef: "g"),
+            InferenceService(name: "lost", modelRef: "g"),
         ])
         let running: [String: String] = Dictionary(uniqueKeysWithValues: before.compactMap { e in e.specHash.map { (e.name, $0) } })
-        #expect(running.count == 4)
+        #expect(running.count == 5)
         let after = build([
             InferenceService(name: "same", modelRef: "g"), InferenceService(name: "edited", modelRef: "g", contextSize: 8192),
             InferenceService(name: "scaled", modelRef: "g", replicas: 0), InferenceService(name: "new", modelRef: "g"),
-            InferenceService(name: "broken", modelRef: "gone"),
+            InferenceService(name: "broken", modelRef: "gone"), InferenceService(name: "lost", modelRef: "gone"),
         ])
         let diff = ReconcileDiff(desired: after, running: running)
-        let stops: [ReconcileDiff.Stop] = [.init(name: "dropped", why: .removed), .init(name: "edited", why: .changed), .init(name: "scaled", why: .changed)]
+        let stops: [ReconcileDiff.Stop] = [
+            .init(name: "dropped", why: .removed), .init(name: "edited", why: .changed), .init(name: "lost", why: .entryError),
+            .init(name: "scaled", why: .notRunning),
+        ]
         #expect(diff.stops == stops)
         #expect(diff.starts == ["edited", "new"])
         // Applied again with nothing changed: nothing moves.

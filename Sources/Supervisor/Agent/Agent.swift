@@ -146,6 +146,7 @@ public actor Agent: Service {
             logger.info("shutting down: stopping all services")
             await stopAll()  // with the second-signal listener still running
             await ledger.flush()
+            logger.info("every runtime stopped; exiting")
             group.cancelAll()
         }
     }

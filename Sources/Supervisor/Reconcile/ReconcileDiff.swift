@@ -16,8 +16,12 @@ struct ReconcileDiff: Sendable, Equatable {
     enum Why: String, Sendable, Equatable {
         /// The entry is gone from the config.
         case removed = "removed from config"
-        /// The entry changed, or no longer runs (`replicas: 0`, `suspend`, an entry error).
+        /// The entry changed what it runs.
         case changed = "spec changed"
+        /// The entry no longer runs (`replicas: 0`, `suspend`).
+        case notRunning = "no longer runs (replicas: 0 or suspend)"
+        /// The entry has an entry error now (a model file that went away, say); its status says which.
+        case entryError = "entry error (see its status)"
         /// An on-demand entry nobody asks for now (idle, or stopped for another of its group).
         case notRequested = "on demand, not requested"
     }
@@ -33,7 +37,11 @@ struct ReconcileDiff: Sendable, Equatable {
         let wanted = Dictionary(desired.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         stops = running.keys.sorted().compactMap { name in
             guard let entry = wanted[name] else { return Stop(name: name, why: .removed) }
-            guard case .run = entry.action, entry.specHash == running[name] else { return Stop(name: name, why: .changed) }
+            switch entry.action {
+            case .failed: return Stop(name: name, why: .entryError)
+            case .stopped: return Stop(name: name, why: .notRunning)
+            case .run: if entry.specHash != running[name] { return Stop(name: name, why: .changed) }
+            }
             return parked.contains(name) ? Stop(name: name, why: .notRequested) : nil
         }
         let stopping = Set(stops.map(\.name))
