@@ -85,18 +85,9 @@ final class OutputPump: Sendable {
     }
 
     private let submitted = Mutex(Submitted())
-    /// Read end and write end of the wake-up pipe.
-    private let wake: (read: Int32, write: Int32)
+    private let wake = WakePipe()
 
-    init() {
-        var fds: [Int32] = [-1, -1]
-        _ = pipe(&fds)
-        for fd in fds {
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        }
-        wake = (fds[0], fds[1])
-    }
+    init() {}
 
     /// Creates a pipe for a runtime's output: both ends close-on-exec (the spawn puts the write end on
     /// the runtime's stdout and stderr; the agent must close its own copy once the runtime has it).
@@ -147,8 +138,7 @@ final class OutputPump: Sendable {
             let thread = Thread { [self] in run() }
             thread.start()
         }
-        var byte: UInt8 = 1
-        _ = write(wake.write, &byte, 1)  // a full pipe already means "wake up"
+        wake.poke()
     }
 
     /// How `waitpid` status `status` ended the process (the `WIFEXITED`/`WTERMSIG` macros, which Swift
@@ -174,9 +164,8 @@ final class OutputPump: Sendable {
         var sources: [Source] = []
         var exits: [ExitWatch] = []
         var polled: [ExitWatch] = []  // no pidfd
-        var fds = [pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0)]
+        var fds = [pollfd(fd: wake.readEnd, events: Int16(POLLIN), revents: 0)]
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        var drain = [UInt8](repeating: 0, count: 64)
         while true {
             let (new, newExits, finish) = submitted.withLock { s -> ([Registration], [ExitWatch], [Drained]) in
                 defer {
@@ -213,7 +202,7 @@ final class OutputPump: Sendable {
             }
             let ready = poll(&fds, nfds_t(fds.count), polled.isEmpty ? -1 : 1000)
             if ready < 0 { continue }  // EINTR
-            if fds[0].revents != 0 { while read(wake.read, &drain, drain.count) > 0 {} }
+            if fds[0].revents != 0 { wake.drain() }
             var ended: [Int] = []
             for index in sources.indices where fds[index + 1].revents != 0 {
                 fds[index + 1].revents = 0

@@ -66,18 +66,9 @@ final class ProbeLoop: Sendable {
     }
 
     private let state = Mutex(State())
-    /// Read end and write end of the wake-up pipe.
-    private let wake: (read: Int32, write: Int32)
+    private let wake = WakePipe()
 
-    init() {
-        var fds: [Int32] = [-1, -1]
-        _ = pipe(&fds)
-        for fd in fds {
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        }
-        wake = (fds[0], fds[1])
-    }
+    init() {}
 
     /// Sends `request` to `address` and returns the response's status and (up to 4 KiB of) body.
     func exchange(_ request: [UInt8], with address: SocketAddress, timeout: Duration) async -> Response {
@@ -144,15 +135,13 @@ final class ProbeLoop: Sendable {
     }
 
     private func poke() {
-        var byte: UInt8 = 1
-        _ = write(wake.write, &byte, 1)  // a full pipe already means "wake up"
+        wake.poke()
     }
 
     /// The loop; runs for the life of the process.
     private func run() {
         var active: [Exchange] = []
         var watches: [UInt64: Watch] = [:]
-        var drain = [UInt8](repeating: 0, count: 64)
         var buffer = [UInt8](repeating: 0, count: 16 * 1024)
         while true {
             let (new, newWatches, cancelled) = state.withLock { s -> ([Exchange], [Watch], Set<UInt64>) in
@@ -198,7 +187,7 @@ final class ProbeLoop: Sendable {
                 return false
             }
 
-            var fds = [pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0)]
+            var fds = [pollfd(fd: wake.readEnd, events: Int16(POLLIN), revents: 0)]
             for exchange in active {
                 let wantsWrite = !exchange.connected || exchange.sent < exchange.request.count
                 fds.append(pollfd(fd: exchange.fd, events: Int16(wantsWrite ? POLLOUT : POLLIN), revents: 0))
@@ -211,7 +200,7 @@ final class ProbeLoop: Sendable {
             }
             let ready = poll(&fds, nfds_t(fds.count), timeout)
             if ready < 0 && errno != EINTR { continue }
-            if fds[0].revents != 0 { while read(wake.read, &drain, drain.count) > 0 {} }
+            if fds[0].revents != 0 { wake.drain() }
 
             var finished: Set<UInt64> = []
             for index in active.indices where fds[index + 1].revents != 0 {
