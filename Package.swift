@@ -90,7 +90,7 @@ let package = Package(
             swiftSettings: strict
         ),
         // What the test targets share: loopback sockets and /proc readings (no product; tests only).
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+        .target(name: "TestSupport", dependencies: ["CProcessControl"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "ConfigModelTests", dependencies: ["ConfigModel"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "ExecutorsTests", dependencies: ["Executors", "ConfigModel"], swiftSettings: strict),
         .testTarget(

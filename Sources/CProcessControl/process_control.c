@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-int metal_agent_spawn(const char *path, int search, char *const argv[], char *const envp[], int stdin_fd, int out_fd, pid_t *pid) {
+int metal_agent_spawn(const char *path, int search, char *const argv[], char *const envp[], int stdin_fd, int out_fd, int new_group, pid_t *pid) {
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attributes;
     int rc = posix_spawn_file_actions_init(&actions);
@@ -25,12 +25,13 @@ int metal_agent_spawn(const char *path, int search, char *const argv[], char *co
     if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions, out_fd, 1);
     if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions, out_fd, 2);
 #if defined(__APPLE__)
-    short flags = POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_CLOEXEC_DEFAULT;
+    short flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_CLOEXEC_DEFAULT;
 #else
     // glibc 2.34: close everything else in the child, whatever its close-on-exec flag.
     if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-    short flags = POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
+    short flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
 #endif
+    if (new_group) flags |= POSIX_SPAWN_SETPGROUP;
     sigset_t all, none;
     sigfillset(&all);
     sigemptyset(&none);

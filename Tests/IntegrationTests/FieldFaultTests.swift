@@ -23,6 +23,9 @@ import Glibc
     @Test func aClosedStderrPipeNeitherKillsTheAgentNorStopsSupervision() async throws {
         let agent = try AgentHarness(config: configYAML(svc("chat")))
         let pipe = Pipe()
+        // Close-on-exec (Foundation's Pipe is not): a process another test execs meanwhile must not hold
+        // the read end, or the agent's write finds a reader and never fails (Process dup2s it for the agent).
+        for end in [pipe.fileHandleForReading, pipe.fileHandleForWriting] { _ = fcntl(end.fileDescriptor, F_SETFD, FD_CLOEXEC) }
         try agent.start(stderr: pipe.fileHandleForWriting)
         try pipe.fileHandleForWriting.close()
         let first = try await agent.waitFor("chat Ready") { readyPID("chat", $0) != nil }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -25,30 +26,13 @@ import Glibc
             try #require(socketpair(AF_UNIX, SOCK_STREAM, 0, &pair) == 0)
             pair.forEach { _ = fcntl($0, F_SETFD, FD_CLOEXEC) }
             #endif
-            #if canImport(Glibc)
-            var actions = posix_spawn_file_actions_t()
-            var attributes = posix_spawnattr_t()
-            #else
-            var actions: posix_spawn_file_actions_t? = nil
-            var attributes: posix_spawnattr_t? = nil
-            #endif
-            posix_spawn_file_actions_init(&actions)
-            defer { posix_spawn_file_actions_destroy(&actions) }
-            posix_spawn_file_actions_adddup2(&actions, pair[1], 0)
-            posix_spawn_file_actions_addclose(&actions, pair[0])
-            posix_spawnattr_init(&attributes)
-            defer { posix_spawnattr_destroy(&attributes) }
-            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
-            posix_spawnattr_setpgroup(&attributes, 0)
-            let arguments = [AgentHarness.agentBinary, "guard", "--grace-seconds", grace, "--", "/bin/sh", "-c", script]
-            var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-            var environment: [UnsafeMutablePointer<CChar>?] = ProcessInfo.processInfo.environment.map { strdup("\($0)=\($1)") } + [nil]
-            defer { (argv + environment).forEach { free($0) } }
-            var pid: pid_t = 0
-            let spawned = posix_spawn(&pid, AgentHarness.agentBinary, &actions, &attributes, &argv, &environment)
+            // As the agent spawns it: own group, signals at default, the lifeline on stdin.
+            let spawned = Result {
+                try CleanSpawn.spawn(
+                    [AgentHarness.agentBinary, "guard", "--grace-seconds", grace, "--", "/bin/sh", "-c", script], newGroup: true, stdin: pair[1])
+            }
             close(pair[1])
-            try #require(spawned == 0, "posix_spawn: \(spawned)")
-            self.pid = pid
+            self.pid = try spawned.get()
             agentEnd = pair[0]
             // The handshake: "pid <runtime>\n", read byte by byte up to the newline.
             var line = ""

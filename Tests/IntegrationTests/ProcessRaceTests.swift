@@ -82,28 +82,19 @@ import Glibc
 }
 
 /// Many idle `sleep` processes, children of the test, so that `/proc` is as large as on a busy desktop.
-/// Each starts as bash, which closes every descriptor above 2 and then execs `sleep` (same pid): a
-/// process spawned straight from the test would keep copies of whatever files and pipes other tests have
-/// open at that moment (an executable being written: ETXTBSY; a pipe's read end: no EPIPE) for its whole
-/// life. Stopped (SIGKILLed and reaped) by `stop()`.
+/// Started with `CleanSpawn` (no copy of another test's pipes or files). Stopped (SIGKILLed and reaped)
+/// by `stop()`.
 final class IdleProcesses {
     private(set) var pids: [pid_t] = []
 
     init(count: Int) throws {
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        let closeAndSleep = "for f in /proc/$$/fd/*; do n=${f##*/}; [ \"$n\" -gt 2 ] && eval \"exec $n>&-\"; done 2>/dev/null; exec sleep 3600"
-        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("bash"), strdup("-c"), strdup(closeAndSleep), nil]
-        defer { for p in argv { free(p) } }
         for _ in 0..<count {
-            var pid: pid_t = 0
-            let rc = argv.withUnsafeBufferPointer { posix_spawn(&pid, "/bin/bash", nil, &attributes, $0.baseAddress!, environ) }
-            guard rc == 0 else {
+            do {
+                pids.append(try CleanSpawn.spawn(["/bin/sleep", "3600"]))
+            } catch {
                 stop()
-                throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EIO)
+                throw error
             }
-            pids.append(pid)
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import TestSupport
 import Testing
 
 @testable import Supervisor
@@ -106,25 +107,9 @@ enum PidReuse {
         }
     }
 
+    /// Starts `command` (first element a path) with `CleanSpawn`: no copy of another test's pipes or files.
     static func spawn(_ command: [String], ownGroup: Bool = false) throws -> Spawned {
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        if ownGroup {
-            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
-            posix_spawnattr_setpgroup(&attributes, 0)
-        }
-        // Through bash, which closes every descriptor above 2 and then execs the command (same pid): a
-        // process spawned straight from the test would keep copies of files and pipes other tests have
-        // open at that moment (an executable being written: ETXTBSY elsewhere).
-        let closeAndExec = "for f in /proc/$$/fd/*; do n=${f##*/}; [ \"$n\" -gt 2 ] && eval \"exec $n>&-\"; done 2>/dev/null; exec \"$@\""
-        let full = ["/bin/bash", "-c", closeAndExec, "bash"] + command
-        let argv: [UnsafeMutablePointer<CChar>?] = full.map { strdup($0) } + [nil]
-        defer { for p in argv { free(p) } }
-        var pid: pid_t = 0
-        let rc = argv.withUnsafeBufferPointer { posix_spawn(&pid, "/bin/bash", nil, &attributes, $0.baseAddress!, environ) }
-        guard rc == 0 else { throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EIO) }
-        return Spawned(pid: pid)
+        Spawned(pid: try CleanSpawn.spawn(command, newGroup: ownGroup))
     }
 
     /// Starts a process, records its identity, SIGKILLs and reaps it, then starts `command` with the

@@ -22,10 +22,12 @@ int metal_agent_pidfd_open(pid_t pid);
 int metal_agent_pidfd_send_signal(int pidfd, int signal);
 
 /// Starts `path` (searched in PATH when `search` is non-zero and `path` has no slash) with `argv` and
-/// `envp` (NULL-terminated) through posix_spawn(3): in a process group of its own (pgid = pid), with
-/// every signal at its default disposition and none blocked, stdin from `stdin_fd` (/dev/null when
-/// -1), stdout and stderr to `out_fd`, and no other descriptor open (closefrom 3).
+/// `envp` (NULL-terminated) through posix_spawn(3): in a process group of its own (pgid = pid) when
+/// `new_group` is non-zero (else in the caller's), with every signal at its default disposition and
+/// none blocked, stdin from `stdin_fd` (/dev/null when -1), stdout and stderr to `out_fd`, and no other
+/// descriptor open (closefrom 3; POSIX_SPAWN_CLOEXEC_DEFAULT on macOS), so that the child holds no copy
+/// of a pipe or file another thread has open at that moment.
 /// Returns 0 and sets `*pid`, or an errno value (ENOENT: no such executable).
-int metal_agent_spawn(const char *path, int search, char *const argv[], char *const envp[], int stdin_fd, int out_fd, pid_t *pid);
+int metal_agent_spawn(const char *path, int search, char *const argv[], char *const envp[], int stdin_fd, int out_fd, int new_group, pid_t *pid);
 
 #endif

@@ -36,7 +36,7 @@ enum ChildSpawner {
         let environment = command.environment.map { "\($0.key)=\($0.value)" }
         let rc = withCStrings(command.arguments) { argv in
             withCStrings(environment) { envp in
-                metal_agent_spawn(command.executable, command.search ? 1 : 0, argv, envp, command.guardSide, pipe.write, &pid)
+                metal_agent_spawn(command.executable, command.search ? 1 : 0, argv, envp, command.guardSide, pipe.write, 1, &pid)
             }
         }
         close(pipe.write)
