@@ -32,3 +32,22 @@ struct DurationArgument: ExpressibleByArgument, Sendable {
         return "\(milliseconds)ms"
     }
 }
+
+/// A port range flag value written `LOW-HIGH` (`30000-32767`), both TCP ports (1–65535), LOW <= HIGH.
+struct PortRangeArgument: ExpressibleByArgument, Sendable {
+    var range: ClosedRange<Int>
+
+    init?(argument: String) {
+        let parts = argument.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, let low = Int(parts[0]), let high = Int(parts[1]), 1 <= low, low <= high, high <= 65535 else {
+            return nil
+        }
+        range = low...high
+    }
+
+    init(_ range: ClosedRange<Int>) { self.range = range }
+
+    static var defaultCompletionKind: CompletionKind { .default }
+
+    var defaultValueDescription: String { "\(range.lowerBound)-\(range.upperBound)" }
+}

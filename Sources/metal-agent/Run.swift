@@ -43,6 +43,12 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Consecutive liveness failures that restart a runtime (kubelet default 3).")
     var livenessFailureThreshold: Int?
 
+    @Option(
+        help:
+            "TCP ports for entries without spec.port, LOW-HIGH (default: Kubernetes' NodePort range, below the kernel's ephemeral ports that outgoing connections take)."
+    )
+    var portRange: PortRangeArgument = PortRangeArgument(AgentOptions.defaultPortRange)
+
     @Option(help: "Re-check the config this often even without a file event (retries missing models, rewrites the status file).")
     var resyncInterval: DurationArgument = DurationArgument(argument: "10s")!
 
@@ -110,6 +116,7 @@ struct Run: AsyncParsableCommand {
             livenessFailureThreshold: livenessFailureThreshold,
             agentVersion: MetalAgent.version)
         options.resyncInterval = resyncInterval.duration
+        options.portRange = portRange.range
         options.orphanSweepInterval = orphanSweepInterval?.duration
         options.statusWriteInterval = statusWriteInterval.duration
         options.configPaths = configPaths

@@ -37,10 +37,26 @@ import Glibc
         #expect(coder.runtime == "mlx-server" && coder.runtimeSource == "spec")
         #expect(chat.ready && coder.ready)
         #expect(chat.port != coder.port)
+        // Agent-assigned ports come from the default --port-range, below the kernel's ephemeral ports.
+        #expect(AgentOptions.defaultPortRange.contains(chat.port ?? 0) && AgentOptions.defaultPortRange.contains(coder.port ?? 0))
         // The runtime really got the executor's argv and serves on the reported endpoint.
         let (data, _) = try await URLSession.shared.data(from: URL(string: try #require(chat.endpoint) + "/argv")!)
         let argv = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])["argv"] as? [String]
         #expect(argv?.contains("--ctx-size") == true && argv?.contains("512") == true)
+        #expect(try await agent.terminate() == 0)
+    }
+
+    /// `--port-range` bounds agent-assigned ports; a range whose every port is taken fails the entry with
+    /// `NoFreePort`, and it starts once a port frees up.
+    @Test func agentAssignedPortsComeFromThePortRange() async throws {
+        let stranger = try LoopbackListener()
+        let agent = try AgentHarness(config: configYAML(svc("chat")))
+        try agent.start(["--port-range", "\(stranger.port)-\(stranger.port)", "--resync-interval", "500ms"])
+        let failed = try await agent.waitFor("chat without a free port") { agent.service("chat", in: $0)?.reason == .NoFreePort }
+        #expect(agent.service("chat", in: failed)?.message?.contains("--port-range \(stranger.port)-\(stranger.port)") == true)
+        stranger.close()
+        let s = try await agent.waitFor("chat Ready on the freed port") { agent.service("chat", in: $0)?.phase == .Ready }
+        #expect(agent.service("chat", in: s)?.port == stranger.port)
         #expect(try await agent.terminate() == 0)
     }
 

@@ -25,7 +25,7 @@ public actor Agent: Service {
     private var controllers: [String: ServiceController] = [:]
     /// Stops still running in the background, by entry name.
     private var retiring: [String: Task<Void, Never>] = [:]
-    private var ports = PortAllocator()
+    private var ports: PortAllocator
     /// Last port each service had, so a restarted entry keeps its endpoint when it can.
     private var lastPorts: [String: Int] = [:]
     private var generation = 0
@@ -39,7 +39,7 @@ public actor Agent: Service {
     /// What the last full reload decided from (`ReloadInputs`); nil until one ran.
     private var lastInputs: ReloadInputs?
     /// Set when something outside the config and the files it names asks for a reconcile (an on-demand
-    /// start): the next reload is a full one.
+    /// start, an entry that found no free port): the next reload is a full one.
     private var forceFullReload = false
     /// The gateway's routes, replaced at every reconcile.
     private let directory = GatewayDirectory()
@@ -53,6 +53,7 @@ public actor Agent: Service {
     /// Creates an agent; nothing starts until `run()`.
     public init(options: AgentOptions, logger: Logger) {
         self.options = options
+        ports = PortAllocator(range: options.portRange)
         self.logger = logger
         let enabled = options.binaries.keys.sorted()
         var capabilities = AgentStatus.Capabilities(
@@ -107,6 +108,15 @@ public actor Agent: Service {
         } catch {
             // Runtimes start anyway (their output is dropped); each start tries the folder again.
             logger.warning("cannot create the log folder", metadata: ["path": "\(options.logDirectory)", "error": "\(error)"])
+        }
+        if let ephemeral = PortAllocator.ephemeralRange(), ephemeral.overlaps(options.portRange) {
+            // Outgoing connections take source ports from that range: a runtime may find its port taken.
+            logger.warning(
+                "the port range for agent-assigned ports overlaps the kernel's ephemeral port range (net.ipv4.ip_local_port_range)",
+                metadata: [
+                    "portRange": "\(options.portRange.lowerBound)-\(options.portRange.upperBound)",
+                    "ephemeral": "\(ephemeral.lowerBound)-\(ephemeral.upperBound)",
+                ])
         }
         let (triggers, trigger) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         recheck = { trigger.yield() }
@@ -359,7 +369,8 @@ public actor Agent: Service {
             var status = entry.baseStatus
             status.phase = .Failed
             status.reason = .NoFreePort
-            status.message = "no free TCP port on \(options.host)"
+            forceFullReload = true  // ports free up without any file changing: try again at the next re-check
+            status.message = "no free TCP port in --port-range \(options.portRange.lowerBound)-\(options.portRange.upperBound) on \(options.host)"
             await store.update(status)
             return
         }

@@ -13,6 +13,12 @@ public struct AgentOptions: Sendable {
     public var logDirectory: String
     /// Address the runtimes bind (an IP address).
     public var host: String
+    /// TCP ports for entries without `spec.port` (`--port-range`); default 30000–32767, Kubernetes'
+    /// NodePort range, which lies below the kernel's ephemeral range (see `PortAllocator`).
+    public var portRange: ClosedRange<Int> = AgentOptions.defaultPortRange
+    /// Kubernetes' default `--service-node-port-range` (30000–32767): below the Linux (32768–60999) and
+    /// macOS (49152–65535) ephemeral ranges.
+    public static let defaultPortRange: ClosedRange<Int> = 30000...32767
     /// Runtime for entries without `spec.runtime`.
     public var defaultRuntime: String
     /// Enabled runtime -> binary path. Runtimes not in here are not enabled on this node.

@@ -1,13 +1,30 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
 
-/// Finds free TCP ports for services without `spec.port`: the kernel picks one (bind to port 0) and
-/// the allocator never hands out a port it already gave to another live service.
+/// Finds free TCP ports for services without `spec.port`, in a range of its own (`--port-range`), and
+/// never hands out a port it already gave to another live service.
+///
+/// Why not the kernel's pick (bind to port 0): that port comes from the ephemeral range, the one
+/// outgoing connections take their source ports from (Linux `net.ipv4.ip_local_port_range`, 32768–60999
+/// by default; macOS 49152–65535). On a busy machine a connection can take the port between the check
+/// and the runtime's own bind, and the runtime fails with "address in use". The default range is
+/// Kubernetes' NodePort range (30000–32767), which sits below both.
 struct PortAllocator: Sendable {
     private(set) var inUse: Set<Int> = []
+    /// Where agent-assigned ports come from.
+    let range: ClosedRange<Int>
+    private var next: Int
+
+    /// An allocator handing out ports of `range`, starting at a random one (two agents on one machine
+    /// then rarely try the same port at the same moment).
+    init(range: ClosedRange<Int> = AgentOptions.defaultPortRange) {
+        self.range = range
+        next = Int.random(in: range)
+    }
 
     /// Reserves `port` (a fixed `spec.port`).
     mutating func reserve(_ port: Int) { inUse.insert(port) }
@@ -15,20 +32,30 @@ struct PortAllocator: Sendable {
     /// Releases a port when its service stops for good.
     mutating func release(_ port: Int) { inUse.remove(port) }
 
-    /// A port that is free on `host` now and not held by another service; nil if none was found.
+    /// The next port of `range` that is free on `host` now (a bind succeeds) and not held by another
+    /// service, taking turns through the range; nil when every port of it is taken.
     mutating func allocate(host: String) -> Int? {
-        for _ in 0..<64 {
-            guard let port = Self.ephemeralPort(host: host), !inUse.contains(port) else { continue }
+        for _ in 0..<range.count {
+            let port = next
+            next = port == range.upperBound ? range.lowerBound : port + 1
+            guard !inUse.contains(port), Self.isFree(port, host: host) else { continue }
             inUse.insert(port)
             return port
         }
         return nil
     }
 
+    /// The kernel's ephemeral (source) port range, from `/proc/sys/net/ipv4/ip_local_port_range`; nil
+    /// where that file is absent (macOS) or unreadable.
+    static func ephemeralRange(file: String = "/proc/sys/net/ipv4/ip_local_port_range") -> ClosedRange<Int>? {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { return nil }
+        let bounds = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).compactMap { Int($0) }
+        guard bounds.count == 2, bounds[0] <= bounds[1] else { return nil }
+        return bounds[0]...bounds[1]
+    }
+
     /// True when nothing listens on `port` at `host` (a bind succeeds).
     static func isFree(_ port: Int, host: String) -> Bool { bindProbe(host: host, port: port) != nil }
-
-    static func ephemeralPort(host: String) -> Int? { bindProbe(host: host, port: 0) }
 
     /// Binds a TCP socket to `host:port` (0: the kernel picks) and returns the bound port, or nil
     /// when the bind fails (port taken, bad address).
