@@ -33,7 +33,10 @@ public final class Gateway: Service, Sendable {
     let store: StatusStore
     let control: any OnDemandControl
     let logger: Logger
-    let traffic = GatewayTraffic()
+    let traffic: GatewayTraffic
+    /// Rung by the traffic bookkeeping and the directory on every change: the idle watch sleeps on it
+    /// while no entry has an idle timeout to count down.
+    private let changes: AsyncStream<Void>
     let groups: ExclusiveGroups
     let client: HTTPClient
     private let boundPort = Mutex<Int?>(nil)
@@ -44,6 +47,10 @@ public final class Gateway: Service, Sendable {
         self.directory = directory
         self.store = store
         self.control = control
+        let (changes, bell) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        self.changes = changes
+        traffic = GatewayTraffic { bell.yield() }
+        directory.onChange { bell.yield() }
         var logger = logger
         logger[metadataKey: "component"] = "gateway"
         self.logger = logger
@@ -309,11 +316,18 @@ public final class Gateway: Service, Sendable {
     // MARK: Idle
 
     /// Stops on-demand entries whose idle timeout ran out, and copies requests in flight and idle
-    /// deadlines into the status, every `idleCheckInterval`.
-    /// Only changed figures go to the status store: with no traffic, a tick costs no actor hop per entry.
+    /// deadlines into the status, at most every `idleCheckInterval`.
+    /// Only changed figures go to the status store: with no traffic, a pass costs no actor hop per entry.
+    /// While no entry has an idle timeout, the watch sleeps until a request comes or goes or the routes
+    /// change: an idle agent without on-demand entries never wakes for it.
     private func watchIdle() async {
         var published: [String: (inFlight: Int, deadline: String?)] = [:]
+        var changes = self.changes.makeAsyncIterator()
         while !Task.isCancelled {
+            if !directory.routes.contains(where: { $0.serves && $0.onDemand && $0.idleTimeout != nil }) {
+                // Nothing counts down: wait for a change (nil: cancelled).
+                guard await changes.next() != nil else { return }
+            }
             try? await Task.sleep(for: options.idleCheckInterval)
             let routes = directory.routes.filter(\.serves)
             if !published.isEmpty {

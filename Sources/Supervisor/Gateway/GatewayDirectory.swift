@@ -24,6 +24,7 @@ public final class GatewayDirectory: Sendable {
     }
 
     private let table = Mutex(Table())
+    private let observers = Mutex<[@Sendable () -> Void]>([])
 
     /// Creates an empty directory.
     public init() {}
@@ -50,6 +51,12 @@ public final class GatewayDirectory: Sendable {
             }
         }
         table.withLock { $0 = fresh }
+        for observer in observers.withLock({ $0 }) { observer() }
+    }
+
+    /// Calls `observer` after every `set` (the gateway's idle watch wakes on it).
+    public func onChange(_ observer: @escaping @Sendable () -> Void) {
+        observers.withLock { $0.append(observer) }
     }
 
     /// Every route, in config order.

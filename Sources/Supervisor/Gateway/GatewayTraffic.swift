@@ -17,10 +17,18 @@ final class GatewayTraffic: Sendable {
     }
 
     private let entries = Mutex<[String: Entry]>([:])
+    private let changed: @Sendable () -> Void
+
+    /// Creates empty bookkeeping; `onChange` is called after every change (a request in or out, a stop
+    /// ended), outside the lock.
+    init(onChange: @escaping @Sendable () -> Void = {}) {
+        changed = onChange
+    }
 
     /// Counts a request in; returns a stop of the entry under way, which the request must await first.
     func begin(_ name: String) -> Task<Void, Never>? {
-        entries.withLock { all in
+        defer { changed() }
+        return entries.withLock { all in
             var e = all[name] ?? Entry()
             e.inFlight += 1
             e.lastActivity = .now
@@ -32,6 +40,7 @@ final class GatewayTraffic: Sendable {
 
     /// Counts a request out (its response ended, or it failed).
     func end(_ name: String) {
+        defer { changed() }
         entries.withLock { all in
             guard var e = all[name] else { return }
             e.inFlight = max(0, e.inFlight - 1)
@@ -77,6 +86,7 @@ final class GatewayTraffic: Sendable {
     func stopping(_ name: String) -> Task<Void, Never>? { entries.withLock { $0[name]?.stopping } }
 
     private func stopped(_ name: String) {
+        defer { changed() }
         entries.withLock { all in
             all[name]?.stopping = nil
             // The idle clock starts again from the stop, not from the last request before it.
