@@ -61,14 +61,20 @@ public enum ConfigLoader {
     ///   duplicate names in one namespace, two entries on one `spec.port`, a name that is not a DNS-1123
     ///   subdomain, a file with no documents, a file over `maxFileBytes`. A `modelRef` to no Model is
     ///   not among them: that is an entry error (`ModelNotFound`), as in a cluster.
+    public static func parse(_ bytes: [UInt8], file: String) throws(ConfigLoadError) -> ConfigFile {
+        var memo = DocumentMemo()
+        return try parse(bytes, file: file, memo: &memo)
+    }
+
+    /// `parse(_:file:)`, reading again only the documents that changed since the last parse with `memo`:
+    /// a document whose YAML tree (positions included) is the same as before gives the same result, which
+    /// `memo` keeps. A one-line edit in a 1,000-entry file then validates one document, not 1,000.
+    /// `memo` ends up holding this parse's documents only. Use one memo per file.
     ///
     /// Long on purpose: the checks that need the whole file (duplicate names, shared ports, kinds)
     /// follow one another in the order their errors are reported.
-    public static func parse(_ bytes: [UInt8], file: String) throws(ConfigLoadError) -> ConfigFile {
+    public static func parse(_ bytes: [UInt8], file: String, memo: inout DocumentMemo) throws(ConfigLoadError) -> ConfigFile {
         var reader = FieldReader(file: file)
-        // The field tables are built once per file, not once per document (1,000 entries built them 1,000 times).
-        let modelFields = SpecFields.model
-        let serviceFields = SpecFields.inferenceService
         guard bytes.count <= maxFileBytes else {
             reader.fail(at: SourceMark(line: 1, column: 1), "", "file is \(bytes.count) bytes; the limit is \(maxFileBytes) bytes")
             throw ConfigLoadError(errors: reader.errors)
@@ -89,56 +95,46 @@ public enum ConfigLoader {
         var result = ConfigFile(file: file)
         var modelLines: [String: Int] = [:]
         var serviceLines: [String: Int] = [:]
+        var errors: [ConfigError] = []
+        var used: [YAMLNode: DocumentResult] = [:]
+        if memo.file != file { memo = DocumentMemo(file: file) }
+        var read = 0
+        // The field tables are built once per file, not once per document (1,000 entries built them 1,000 times).
+        var fieldTables: (model: [SpecField], service: [SpecField])?
         for document in expandLists(documents) where !document.isNull {
-            guard case .mapping(let pairs) = document.value else {
-                reader.fail(document, "", "expected a mapping, found \(document.kindDescription)")
-                continue
+            let one: DocumentResult
+            if let known = memo.results[document] ?? used[document] {
+                one = known
+            } else {
+                let tables = fieldTables ?? (SpecFields.model, SpecFields.inferenceService)
+                fieldTables = tables
+                read += 1
+                one = readDocument(document, file: file, modelFields: tables.model, serviceFields: tables.service)
             }
-            let top = Dictionary(
-                pairs.compactMap { pair -> (String, YAMLNode)? in
-                    guard case .scalar(let key, _) = pair.key.value else { return nil }
-                    return (key, pair.value)
-                }, uniquingKeysWith: { first, _ in first })
-            guard let (kind, _) = readKind(top, document: document, file: file, reader: &reader, warnings: &result.warnings) else { continue }
-            guard let fields = reader.fields(document, "", allowed: documentFields) else { continue }
-            // `status` (kubectl get -o yaml) belongs to the cluster: accepted, never read.
-            let meta = readMetadata(fields["metadata"], kind: kind, document: document, reader: &reader)
-            let entry = meta.map { "\(kind) \"\(ObjectName.qualified(namespace: $0.namespace, name: $0.name))\"" } ?? kind
-            guard let specNode = fields["spec"], !specNode.isNull else {
-                reader.fail(document, "\(entry) spec", "missing required field \"spec\"")
-                continue
-            }
-            switch kind {
-            case "Model":
-                let model = readModel(specNode, entry: entry, folder: directory(of: file), fields: modelFields, reader: &reader)
-                guard let meta, var model else { continue }
-                model.name = meta.name
-                model.namespace = meta.namespace
-                model.mark = document.mark
+            used[document] = one
+            errors += one.errors
+            result.warnings += one.warnings
+            if var model = one.model, let meta = one.meta {
                 model.file = file
                 if let line = modelLines[model.qualifiedName] {
-                    reader.fail(at: meta.mark, "\(entry) metadata.name", "duplicate Model name \"\(meta.name)\" (first defined at line \(line))")
+                    reader.fail(at: meta.mark, "\(one.entry) metadata.name", "duplicate Model name \"\(meta.name)\" (first defined at line \(line))")
                     continue
                 }
                 modelLines[model.qualifiedName] = document.mark.line
                 result.models.append(model)
-            default:
-                let service = readService(specNode, entry: entry, fields: serviceFields, reader: &reader)
-                let agentFields = meta.map { readAgentAnnotations($0, entry: entry, reader: &reader) }
-                guard let meta, var service, let agentFields else { continue }
-                service.name = meta.name
-                service.namespace = meta.namespace
-                service.mark = document.mark
+            }
+            if var service = one.service, let meta = one.meta {
                 service.file = file
-                if !apply(agentFields, to: &service, entry: entry, reader: &reader) { continue }
                 if let line = serviceLines[service.qualifiedName] {
-                    reader.fail(at: meta.mark, "\(entry) metadata.name", "duplicate InferenceService name \"\(meta.name)\" (first defined at line \(line))")
+                    reader.fail(at: meta.mark, "\(one.entry) metadata.name", "duplicate InferenceService name \"\(meta.name)\" (first defined at line \(line))")
                     continue
                 }
                 serviceLines[service.qualifiedName] = document.mark.line
                 result.services.append(service)
             }
         }
+        memo.results = used
+        memo.lastRead = read
         // One fixed port per entry: `spec.port` (or its annotation) twice is a file error.
         var portOwner: [Int: String] = [:]
         for service in result.services where service.portSource == "spec.port" || service.portSource == AgentAnnotations.port {
@@ -152,10 +148,85 @@ public enum ConfigLoader {
                 portOwner[port] = service.qualifiedName
             }
         }
-        if !reader.errors.isEmpty {
-            throw ConfigLoadError(errors: reader.errors.sorted { ($0.line, $0.column) < ($1.line, $1.column) })
+        errors += reader.errors
+        if !errors.isEmpty {
+            throw ConfigLoadError(errors: errors.sorted { ($0.line, $0.column) < ($1.line, $1.column) })
         }
         return result
+    }
+
+    /// What earlier parses of one file read from each of its documents (`parse(_:file:memo:)`).
+    public struct DocumentMemo: Sendable {
+        fileprivate var file: String?
+        fileprivate var results: [YAMLNode: DocumentResult] = [:]
+
+        /// An empty memo.
+        public init() {}
+
+        fileprivate init(file: String) { self.file = file }
+
+        /// Documents remembered (those of the last parse).
+        public var count: Int { results.count }
+        /// Documents the last parse had to read (the others were remembered).
+        public fileprivate(set) var lastRead = 0
+    }
+
+    /// What one document gives on its own: a Model or an InferenceService (nil after errors, or for a
+    /// skipped kind), its metadata, and its errors and warnings.
+    struct DocumentResult: Sendable {
+        var model: Model?
+        var service: InferenceService?
+        var meta: (name: String, mark: SourceMark)?
+        var entry: String
+        var errors: [ConfigError]
+        var warnings: [ConfigWarning]
+    }
+
+    /// Reads one document against the schema, without looking at the others.
+    static func readDocument(_ document: YAMLNode, file: String, modelFields: [SpecField], serviceFields: [SpecField]) -> DocumentResult {
+        var reader = FieldReader(file: file)
+        var warnings: [ConfigWarning] = []
+        func done(_ entry: String, model: Model? = nil, service: InferenceService? = nil, meta: Metadata? = nil) -> DocumentResult {
+            DocumentResult(
+                model: model, service: service, meta: meta.map { ($0.name, $0.mark) }, entry: entry, errors: reader.errors, warnings: warnings)
+        }
+        guard case .mapping(let pairs) = document.value else {
+            reader.fail(document, "", "expected a mapping, found \(document.kindDescription)")
+            return done("")
+        }
+        let top = Dictionary(
+            pairs.compactMap { pair -> (String, YAMLNode)? in
+                guard case .scalar(let key, _) = pair.key.value else { return nil }
+                return (key, pair.value)
+            }, uniquingKeysWith: { first, _ in first })
+        guard let (kind, _) = readKind(top, document: document, file: file, reader: &reader, warnings: &warnings) else { return done("") }
+        guard let fields = reader.fields(document, "", allowed: documentFields) else { return done(kind) }
+        // `status` (kubectl get -o yaml) belongs to the cluster: accepted, never read.
+        let meta = readMetadata(fields["metadata"], kind: kind, document: document, reader: &reader)
+        let entry = meta.map { "\(kind) \"\(ObjectName.qualified(namespace: $0.namespace, name: $0.name))\"" } ?? kind
+        guard let specNode = fields["spec"], !specNode.isNull else {
+            reader.fail(document, "\(entry) spec", "missing required field \"spec\"")
+            return done(entry)
+        }
+        switch kind {
+        case "Model":
+            let model = readModel(specNode, entry: entry, folder: directory(of: file), fields: modelFields, reader: &reader)
+            guard let meta, var model else { return done(entry) }
+            model.name = meta.name
+            model.namespace = meta.namespace
+            model.mark = document.mark
+            return done(entry, model: model, meta: meta)
+        default:
+            let service = readService(specNode, entry: entry, fields: serviceFields, reader: &reader)
+            let agentFields = meta.map { readAgentAnnotations($0, entry: entry, reader: &reader) }
+            guard let meta, var service, let agentFields else { return done(entry) }
+            service.name = meta.name
+            service.namespace = meta.namespace
+            service.mark = document.mark
+            service.file = file
+            if !apply(agentFields, to: &service, entry: entry, reader: &reader) { return done(entry) }
+            return done(entry, service: service, meta: meta)
+        }
     }
 
     /// Puts files together, in order, as `kubectl apply -f` of each would: Models and InferenceServices

@@ -12,6 +12,8 @@ struct ConfigAssembler {
     private var lastGood: [String: (bytes: [UInt8], file: ConfigFile)] = [:]
     /// When each file that vanished from a folder was first found missing.
     private var vanishedAt: [String: ContinuousClock.Instant] = [:]
+    /// Each file's documents as last read: an edit reads again only the documents it changed.
+    private var memos: [String: ConfigLoader.DocumentMemo] = [:]
     /// How long a file that vanished from a folder stays in force (seconds).
     var vanishGrace: Duration = .seconds(2)
 
@@ -68,7 +70,7 @@ struct ConfigAssembler {
                 continue
             }
             do {
-                let file = try ConfigLoader.parse(bytes, file: source.path)
+                let file = try ConfigLoader.parse(bytes, file: source.path, memo: &memos[source.path, default: ConfigLoader.DocumentMemo()])
                 candidates.append((source.path, bytes, file, true))
             } catch {
                 errors += error.errors
@@ -92,6 +94,7 @@ struct ConfigAssembler {
         }
         for c in candidates { kept[c.path] = (c.bytes, c.file) }
         lastGood = kept
+        memos = memos.filter { listed.contains($0.key) }
         var key: [UInt8] = []
         for c in candidates { key += Array(c.path.utf8) + [0] + c.bytes + [0] }
         if sources.isEmpty {

@@ -9,13 +9,17 @@ struct DesiredStateBuilder: Sendable {
     var node: NodeRuntimes
     /// Spec hashes of the last builds (hashing is the most expensive step of a build).
     let hashes = SpecHash.Memo()
+    /// Each entry as the last build resolved it, and from what: unchanged entries are not resolved again.
+    let memo = EntryMemo()
 
     typealias FileCheck = @Sendable (String) -> (exists: Bool, isDirectory: Bool)
 
     /// Resolves every InferenceService of `config` (in order); `fileExists` checks model files (tests
     /// pass their own).
-    func build(_ config: AgentConfig, fileExists: FileCheck = DesiredStateBuilder.stat) -> [DesiredService] {
+    func build(_ config: AgentConfig, fileExists: @escaping FileCheck = DesiredStateBuilder.stat) -> [DesiredService] {
         hashes.nextRound()
+        memo.begin(EntryMemo.NodeKey(node))
+        defer { memo.end() }
         return zip(config.services, entries(config, fileExists: fileExists)).map { service, entry in
             var desired = entry
             var serves = false
@@ -29,17 +33,22 @@ struct DesiredStateBuilder: Sendable {
     }
 
     /// Each entry resolved, before the gateway's route is added.
-    private func entries(_ config: AgentConfig, fileExists: FileCheck) -> [DesiredService] {
+    private func entries(_ config: AgentConfig, fileExists: @escaping FileCheck) -> [DesiredService] {
         config.services.map { service in
             let file = service.file.isEmpty ? config.file : service.file
-            var status = ServiceStatus(name: service.qualifiedName, model: service.modelRef, phase: .Pending)
-            status.namespace = service.namespace
-            status.onDemand = service.onDemand
-            status.requestsInFlight = 0
-            do throws(EntryFailure) {
-                return try resolve(service, in: config, file: file, status: &status, fileExists: fileExists)
-            } catch {
-                return failed(error, service: service, config: config, file: file, status: status)
+            let inputs = EntryMemo.Inputs(
+                service: service, model: config.model(for: service),
+                draft: service.tuning.draftModelRef.flatMap { config.model(named: $0, namespace: service.namespace) }, file: file)
+            return memo.entry(service.qualifiedName, inputs: inputs, fileExists: fileExists) { fileExists in
+                var status = ServiceStatus(name: service.qualifiedName, model: service.modelRef, phase: .Pending)
+                status.namespace = service.namespace
+                status.onDemand = service.onDemand
+                status.requestsInFlight = 0
+                do throws(EntryFailure) {
+                    return try resolve(service, in: config, file: file, status: &status, fileExists: fileExists)
+                } catch {
+                    return failed(error, service: service, config: config, file: file, status: status)
+                }
             }
         }
     }

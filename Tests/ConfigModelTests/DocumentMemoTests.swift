@@ -1,0 +1,66 @@
+import ConfigModel
+import Foundation
+import Testing
+
+/// `ConfigLoader.parse(_:file:memo:)` reads again only the documents an edit changed, and always gives
+/// what a parse from scratch gives.
+@Suite struct DocumentMemoTests {
+    static func entry(_ name: String, _ spec: String = "modelRef: m") -> String {
+        "apiVersion: inference.llmkube.dev/v1alpha1\nkind: InferenceService\nmetadata:\n  name: \(name)\nspec:\n  \(spec)"
+    }
+    static let model = "apiVersion: inference.llmkube.dev/v1alpha1\nkind: Model\nmetadata:\n  name: m\nspec:\n  source: ./m.gguf"
+
+    func parse(_ text: String, memo: inout ConfigLoader.DocumentMemo) -> Result<ConfigFile, ConfigLoadError> {
+        Result { () throws(ConfigLoadError) in try ConfigLoader.parse(Array(text.utf8), file: "/cfg/models.yaml", memo: &memo) }
+    }
+
+    func fresh(_ text: String) -> Result<ConfigFile, ConfigLoadError> { fresh(Array(text.utf8)) }
+
+    func fresh(_ bytes: [UInt8]) -> Result<ConfigFile, ConfigLoadError> {
+        Result { () throws(ConfigLoadError) in try ConfigLoader.parse(bytes, file: "/cfg/models.yaml") }
+    }
+
+    func same(_ a: Result<ConfigFile, ConfigLoadError>, _ b: Result<ConfigFile, ConfigLoadError>) -> Bool {
+        switch (a, b) {
+        case (.success(let x), .success(let y)): return x == y
+        case (.failure(let x), .failure(let y)): return x.errors == y.errors
+        default: return false
+        }
+    }
+
+    @Test func anEditReadsOnlyTheDocumentsItChangedAndGivesWhatAFreshParseGives() {
+        var memo = ConfigLoader.DocumentMemo()
+        let names = (0..<50).map { "e\($0)" }
+        func text(_ edited: [String: String], extra: [String] = []) -> String {
+            ([Self.model] + names.map { Self.entry($0, edited[$0] ?? "modelRef: m") } + extra).joined(separator: "\n---\n") + "\n"
+        }
+        let steps: [(String, Int)] = [
+            (text([:]), 51),  // first parse: every document
+            (text([:]), 0),  // unchanged
+            (text(["e7": "modelRef: m\n  contextSize: 4096"]), 1),  // one value, one more line: e7, and every entry after it moved
+            (text(["e7": "modelRef: m\n  contextSize: 8192"]), 1),  // same lines, another value: e7 only
+            (text(["e7": "modelRef: m\n  contextSize: 8192", "e9": "modeRef: m"]), 1),  // a typo: a file error
+            (text(["e7": "modelRef: m\n  contextSize: 8192"], extra: [Self.entry("e3")]), 2),  // e9 back; a duplicate name
+            (text(["e7": "modelRef: m\n  contextSize: 8192"]), 0),
+        ]
+        for (index, (content, expectedReads)) in steps.enumerated() {
+            let memoized = parse(content, memo: &memo)
+            #expect(same(memoized, fresh(content)), "step \(index)")
+            if index != 2 { #expect(memo.lastRead == expectedReads, "step \(index): read \(memo.lastRead)") }
+        }
+        // Step 2 moved every entry after e7 one line down: those were read again (positions are part of a result).
+        #expect(memo.count == 51)
+    }
+
+    @Test func everyFixtureParsesTheSameWithAMemoSharedAcrossAllOfThem() {
+        var memo = ConfigLoader.DocumentMemo()
+        for path in Fixtures.valid + Fixtures.invalid + Fixtures.crossDocument {
+            let bytes = [UInt8](FileManager.default.contents(atPath: path) ?? Data())
+            // Twice each: the second parse is all from the memo.
+            for round in 0..<2 {
+                let memoized = Result { () throws(ConfigLoadError) in try ConfigLoader.parse(bytes, file: "/cfg/models.yaml", memo: &memo) }
+                #expect(same(memoized, fresh(bytes)), "\(path) round \(round)")
+            }
+        }
+    }
+}
