@@ -79,13 +79,13 @@ public enum ConfigLoader {
             reader.fail(at: SourceMark(line: 1, column: 1), "", "file is \(bytes.count) bytes; the limit is \(maxFileBytes) bytes")
             throw ConfigLoadError(errors: reader.errors)
         }
-        let documents: [YAMLNode]
+        let documents: [YAMLParser.Document]
         do {
-            documents = try YAMLParser.parse(bytes)
+            documents = try YAMLParser.parseDocuments(bytes)
         } catch {
             throw ConfigLoadError(errors: [ConfigError(file: file, mark: error.mark, field: "", message: "YAML syntax error: \(error.message)")])
         }
-        if documents.allSatisfy(\.isNull) {
+        if documents.allSatisfy(\.node.isNull) {
             // Most often a save caught half-way (truncated, not yet written): never read it as "run nothing".
             reader.fail(
                 at: SourceMark(line: 1, column: 1), "",
@@ -96,22 +96,32 @@ public enum ConfigLoader {
         var modelLines: [String: Int] = [:]
         var serviceLines: [String: Int] = [:]
         var errors: [ConfigError] = []
-        var used: [YAMLNode: DocumentResult] = [:]
+        var used: [DocumentKey: [DocumentResult]] = [:]
+        used.reserveCapacity(documents.count)
         if memo.file != file { memo = DocumentMemo(file: file) }
         var read = 0
         // The field tables are built once per file, not once per document (1,000 entries built them 1,000 times).
         var fieldTables: (model: [SpecField], service: [SpecField])?
-        for document in expandLists(documents) where !document.isNull {
-            let one: DocumentResult
-            if let known = memo.results[document] ?? used[document] {
-                one = known
-            } else {
-                let tables = fieldTables ?? (SpecFields.model, SpecFields.inferenceService)
-                fieldTables = tables
-                read += 1
-                one = readDocument(document, file: file, modelFields: tables.model, serviceFields: tables.service)
+        var results: [DocumentResult] = []
+        for document in documents where !document.node.isNull {
+            let key = document.source.map { DocumentKey(firstLine: document.firstLine, bytes: $0) }
+            if let key, let known = memo.results[key] ?? used[key] {
+                used[key] = known
+                results += known
+                continue
             }
-            used[document] = one
+            let tables = fieldTables ?? (SpecFields.model, SpecFields.inferenceService)
+            fieldTables = tables
+            var items: [DocumentResult] = []
+            for item in expandLists([document.node]) where !item.isNull {
+                read += 1
+                let one = readDocument(item, file: file, modelFields: tables.model, serviceFields: tables.service)
+                items.append(one)
+                results.append(one)
+            }
+            if let key { used[key] = items }
+        }
+        for one in results {
             errors += one.errors
             result.warnings += one.warnings
             if var model = one.model, let meta = one.meta {
@@ -120,7 +130,7 @@ public enum ConfigLoader {
                     reader.fail(at: meta.mark, "\(one.entry) metadata.name", "duplicate Model name \"\(meta.name)\" (first defined at line \(line))")
                     continue
                 }
-                modelLines[model.qualifiedName] = document.mark.line
+                modelLines[model.qualifiedName] = one.line
                 result.models.append(model)
             }
             if var service = one.service, let meta = one.meta {
@@ -129,7 +139,7 @@ public enum ConfigLoader {
                     reader.fail(at: meta.mark, "\(one.entry) metadata.name", "duplicate InferenceService name \"\(meta.name)\" (first defined at line \(line))")
                     continue
                 }
-                serviceLines[service.qualifiedName] = document.mark.line
+                serviceLines[service.qualifiedName] = one.line
                 result.services.append(service)
             }
         }
@@ -158,7 +168,7 @@ public enum ConfigLoader {
     /// What earlier parses of one file read from each of its documents (`parse(_:file:memo:)`).
     public struct DocumentMemo: Sendable {
         fileprivate var file: String?
-        fileprivate var results: [YAMLNode: DocumentResult] = [:]
+        fileprivate var results: [DocumentKey: [DocumentResult]] = [:]
 
         /// An empty memo.
         public init() {}
@@ -171,6 +181,12 @@ public enum ConfigLoader {
         public fileprivate(set) var lastRead = 0
     }
 
+    /// A document's source lines and where they start: equal keys parse to equal trees.
+    struct DocumentKey: Hashable, Sendable {
+        var firstLine: Int
+        var bytes: ArraySlice<UInt8>
+    }
+
     /// What one document gives on its own: a Model or an InferenceService (nil after errors, or for a
     /// skipped kind), its metadata, and its errors and warnings.
     struct DocumentResult: Sendable {
@@ -178,6 +194,8 @@ public enum ConfigLoader {
         var service: InferenceService?
         var meta: (name: String, mark: SourceMark)?
         var entry: String
+        /// The line the document starts on.
+        var line: Int
         var errors: [ConfigError]
         var warnings: [ConfigWarning]
     }
@@ -188,7 +206,8 @@ public enum ConfigLoader {
         var warnings: [ConfigWarning] = []
         func done(_ entry: String, model: Model? = nil, service: InferenceService? = nil, meta: Metadata? = nil) -> DocumentResult {
             DocumentResult(
-                model: model, service: service, meta: meta.map { ($0.name, $0.mark) }, entry: entry, errors: reader.errors, warnings: warnings)
+                model: model, service: service, meta: meta.map { ($0.name, $0.mark) }, entry: entry, line: document.mark.line,
+                errors: reader.errors, warnings: warnings)
         }
         guard case .mapping(let pairs) = document.value else {
             reader.fail(document, "", "expected a mapping, found \(document.kindDescription)")

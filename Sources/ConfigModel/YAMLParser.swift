@@ -36,18 +36,53 @@ public enum YAMLParser {
     /// - Throws: `YAMLSyntaxError` for malformed YAML, a byte-order mark inside a document, an undefined
     ///   alias, too many nodes or too deep nesting.
     public static func parse(_ bytes: [UInt8]) throws(YAMLSyntaxError) -> [YAMLNode] {
+        try parseDocuments(bytes).map(\.node)
+    }
+
+    /// One document of a stream: its tree, and the source lines it spans.
+    public struct Document: Sendable {
+        /// The document's root node (a null scalar for an empty document).
+        public var node: YAMLNode
+        /// The line its first token is on (1-based).
+        public var firstLine: Int
+        /// The bytes of every line from its first token's to its end's, as the parser read them (byte-order
+        /// marks between documents removed); nil for a UTF-16 stream or one with directives. Equal bytes
+        /// at an equal first line
+        /// parse to an equal tree: documents do not share anchors or tags.
+        public var source: ArraySlice<UInt8>?
+    }
+
+    /// `parse(_:)`, with each document's source lines (see `Document`).
+    /// - Throws: as `parse(_:)`.
+    public static func parseDocuments(_ bytes: [UInt8]) throws(YAMLSyntaxError) -> [Document] {
         let source = SourceText(try SourceText.removingDocumentPrefixBOMs(bytes))
+        let parsed: [(node: YAMLNode, first: Int, last: Int)]
         do {
-            return try parseEvents(source.bytes)
+            parsed = try parseEvents(source.bytes)
         } catch {
             throw source.explainingTabs(error)
+        }
+        // UTF-16 (libyaml converts it): lines are not found by looking for byte 0x0A.
+        let utf16 = bytes.starts(with: [0xFF, 0xFE]) || bytes.starts(with: [0xFE, 0xFF])
+        let lines = utf16 ? [] : source.lines
+        // A `%TAG` or `%YAML` directive line: no source slices (a directive is not always inside the
+        // lines of the document it applies to).
+        let directives = lines.contains { !$0.isEmpty && source.bytes[$0.lowerBound] == UInt8(ascii: "%") }
+        return parsed.map { document in
+            var slice: ArraySlice<UInt8>?
+            if !utf16 && !directives {
+                let start = document.first <= lines.count ? lines[document.first - 1].lowerBound : source.bytes.count
+                let end = document.last <= lines.count ? lines[document.last - 1].upperBound : source.bytes.count
+                slice = source.bytes[start..<max(start, end)]
+            }
+            return Document(node: document.node, firstLine: document.first, source: slice)
         }
     }
 
     /// Runs libyaml's event parser over `bytes` and builds the node trees, one per document, with marks.
     /// Long on purpose: one loop with one `switch` over libyaml's event types (yaml.h), kept together so
     /// that every event and its cleanup (`yaml_event_delete`) are visible in one place.
-    private static func parseEvents(_ bytes: [UInt8]) throws(YAMLSyntaxError) -> [YAMLNode] {
+    private static func parseEvents(_ bytes: [UInt8]) throws(YAMLSyntaxError) -> [(node: YAMLNode, first: Int, last: Int)] {
         var parser = yaml_parser_t()
         guard yaml_parser_initialize(&parser) == 1 else {
             throw YAMLSyntaxError(message: "libyaml could not initialise a parser", mark: SourceMark(line: 1, column: 1))
@@ -60,7 +95,8 @@ public enum YAMLParser {
         input.initialize(from: bytes, count: bytes.count)
         yaml_parser_set_input_string(&parser, input, bytes.count)
 
-        var documents: [YAMLNode] = []
+        var documents: [(node: YAMLNode, first: Int, last: Int)] = []
+        var firstLine = 1
         var stack: [Open] = []
         var root: YAMLNode?
         var anchors: [String: (node: YAMLNode, size: Int)] = [:]
@@ -110,8 +146,9 @@ public enum YAMLParser {
             case YAML_DOCUMENT_START_EVENT:
                 root = nil
                 anchors = [:]
+                firstLine = position.line
             case YAML_DOCUMENT_END_EVENT:
-                documents.append(root ?? YAMLNode(.scalar("", .plain), mark: position))
+                documents.append((root ?? YAMLNode(.scalar("", .plain), mark: position), firstLine, mark(event.end_mark).line))
             case YAML_ALIAS_EVENT:
                 let name = String(cString: event.data.alias.anchor)
                 guard let target = anchors[name] else {

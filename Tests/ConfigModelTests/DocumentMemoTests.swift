@@ -40,8 +40,9 @@ import Testing
             (text(["e7": "modelRef: m\n  contextSize: 4096"]), 1),  // one value, one more line: e7, and every entry after it moved
             (text(["e7": "modelRef: m\n  contextSize: 8192"]), 1),  // same lines, another value: e7 only
             (text(["e7": "modelRef: m\n  contextSize: 8192", "e9": "modeRef: m"]), 1),  // a typo: a file error
-            (text(["e7": "modelRef: m\n  contextSize: 8192"], extra: [Self.entry("e3")]), 2),  // e9 back; a duplicate name
-            (text(["e7": "modelRef: m\n  contextSize: 8192"]), 0),
+            // e9 back; a duplicate name appended (the last entry is read again too: its lines now end at a `---`)
+            (text(["e7": "modelRef: m\n  contextSize: 8192"], extra: [Self.entry("e3")]), 3),
+            (text(["e7": "modelRef: m\n  contextSize: 8192"]), 1),
         ]
         for (index, (content, expectedReads)) in steps.enumerated() {
             let memoized = parse(content, memo: &memo)
@@ -61,6 +62,35 @@ import Testing
                 let memoized = Result { () throws(ConfigLoadError) in try ConfigLoader.parse(bytes, file: "/cfg/models.yaml", memo: &memo) }
                 #expect(same(memoized, fresh(bytes)), "\(path) round \(round)")
             }
+        }
+    }
+
+    /// A `v1` List is one document of several items; a directive turns the memo off (it may sit outside
+    /// the lines of the document it applies to); BOMs between documents are removed first.
+    @Test func listsDirectivesAndByteOrderMarks() {
+        let list =
+            "apiVersion: v1\nkind: List\nitems:\n- " + Self.entry("a").replacingOccurrences(of: "\n", with: "\n  ")
+            + "\n- " + Self.entry("b").replacingOccurrences(of: "\n", with: "\n  ")
+        var memo = ConfigLoader.DocumentMemo()
+        for (index, text) in [
+            [Self.model, list].joined(separator: "\n---\n"),
+            [Self.model, list].joined(separator: "\n---\n"),
+            [Self.model, list.replacingOccurrences(of: "name: b", with: "name: c")].joined(separator: "\n---\n"),
+        ].enumerated() {
+            #expect(same(parse(text, memo: &memo), fresh(text)), "list step \(index)")
+            #expect(memo.lastRead == [3, 0, 2][index], "list step \(index): \(memo.lastRead)")
+        }
+        let directive = "%YAML 1.2\n---\n" + [Self.model, Self.entry("a")].joined(separator: "\n---\n")
+        for _ in 0..<2 {
+            #expect(same(parse(directive, memo: &memo), fresh(directive)))
+            #expect(memo.lastRead == 2)
+        }
+        let bom = "\u{FEFF}" + Self.model + "\n\u{FEFF}---\n" + Self.entry("a")
+        for round in 0..<2 {
+            let result = parse(bom, memo: &memo)
+            #expect(same(result, fresh(bom)))
+            #expect(throws: Never.self) { try result.get() }
+            #expect(memo.lastRead == [2, 0][round])
         }
     }
 }

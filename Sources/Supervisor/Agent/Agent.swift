@@ -118,10 +118,12 @@ public actor Agent: Service {
                     "ephemeral": "\(ephemeral.lowerBound)-\(ephemeral.upperBound)",
                 ])
         }
-        let (triggers, trigger) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        recheck = { trigger.yield() }
+        // Why to reload: a file event (complete, or still settling), or a re-check, SIGHUP or an on-demand
+        // start (`.complete`: nothing is being written).
+        let (triggers, trigger) = AsyncStream<ConfigChange>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        recheck = { trigger.yield(.complete) }
         let watchers = options.configPaths.map { path in
-            ConfigWatcher(path: path, folder: ConfigSources.isFolder(path)) { trigger.yield() }
+            ConfigWatcher(path: path, folder: ConfigSources.isFolder(path)) { trigger.yield($0) }
         }
         for watcher in watchers { try watcher.start() }
         defer { for watcher in watchers { watcher.stop() } }
@@ -146,10 +148,11 @@ public actor Agent: Service {
                 group.addTask { await Self.sweep(sweeper, every: interval) }
             }
             group.addTask { [weak self] in await self?.killOnSecondSignal() }
-            for await _ in triggers.cancelOnGracefulShutdown() {
+            for await change in triggers.cancelOnGracefulShutdown() {
                 // Let a burst of editor writes settle; further events collapse into one pending trigger.
                 // (20 ms: an editor's save is a few syscalls apart; the whole wait is in every edit's latency.)
-                try? await Task.sleep(for: .milliseconds(20))
+                // A write that ended or a rename into place is whole: read at once.
+                if change == .settling { try? await Task.sleep(for: .milliseconds(20)) }
                 await reload()
             }
             options.operatorState?.shuttingDown()
@@ -162,19 +165,19 @@ public actor Agent: Service {
     }
 
     /// SIGHUP asks for a reload (as it does of most daemons). Ends when cancelled.
-    private static func forwardHangups(to trigger: AsyncStream<Void>.Continuation) async {
+    private static func forwardHangups(to trigger: AsyncStream<ConfigChange>.Continuation) async {
         for await _ in await UnixSignalsSequence(trapping: .sighup) {
-            trigger.yield()
+            trigger.yield(.complete)
         }
     }
 
     /// Asks for a reload every `interval` even without a file event (an entry that failed because its
     /// model file was missing starts once the file appears; the status file is rewritten, recreated if
     /// deleted, at least this often), and sweeps orphans at the same pace when `sweeper` is given.
-    private static func resync(every interval: Duration, trigger: AsyncStream<Void>.Continuation, sweeper: OrphanSweeper?) async {
+    private static func resync(every interval: Duration, trigger: AsyncStream<ConfigChange>.Continuation, sweeper: OrphanSweeper?) async {
         while !Task.isCancelled {
             do { try await Task.sleep(for: interval) } catch { return }
-            trigger.yield()
+            trigger.yield(.complete)
             // The sweep reads /proc and may block: off the cooperative pool.
             if let sweeper { _ = await Task.detached { sweeper.sweep() }.value }
         }
@@ -206,7 +209,10 @@ public actor Agent: Service {
     /// at a time, so reconciles never interleave.
     private func reload() async {
         options.operatorState?.metrics.reconciled()
+        let clock = ContinuousClock()
+        let began = clock.now
         let outcome = assembler.assemble(options.configPaths)
+        let read = clock.now
         if let after = outcome.recheckAfter, let recheck {
             // A file vanished from a folder: look again once its grace is over (it may be back by then).
             Task {
@@ -248,7 +254,15 @@ public actor Agent: Service {
         if changed {
             for warning in warnings { logger.warning("\(warning)") }
         }
+        let built = clock.now
         await reconcile(desired, warnings: warnings, changed: changed, errors: outcome.errors, files: config.files)
+        if changed {
+            // Where an edit's time went, for `--log-level debug` (milliseconds).
+            func ms(_ d: Duration) -> String { String(format: "%.1f", Double(d.components.attoseconds) / 1e15 + Double(d.components.seconds) * 1000) }
+            logger.debug(
+                "reload timings",
+                metadata: ["readMs": "\(ms(read - began))", "buildMs": "\(ms(built - read))", "reconcileMs": "\(ms(clock.now - built))"])
+        }
     }
 
     /// Reads each binary's version (once per binary and change on disk): flags are spelled for it, and
@@ -324,6 +338,8 @@ public actor Agent: Service {
                 await start(entry, resolved: resolved, executor: executor, predecessor: predecessors[entry.name])
             }
         }
+        // The new generation, with its stops and starts, in one write (configApplied did not write).
+        await store.flush()
     }
 
     /// Stops `controller` in the background and forgets it; returns the stop's task.

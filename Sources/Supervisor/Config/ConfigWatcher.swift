@@ -13,14 +13,14 @@ import Darwin
 public final class ConfigWatcher: Sendable {
     private let path: String
     private let folder: Bool
-    private let onChange: @Sendable () -> Void
+    private let onChange: @Sendable (ConfigChange) -> Void
     private let stopPipe: (read: Int32, write: Int32)
 
     /// - Parameters:
     ///   - path: the config file, or a folder of them.
     ///   - folder: true when `path` is a folder (an event for any `*.yaml` or `*.yml` in it counts).
-    ///   - onChange: called from the watcher's own thread.
-    public init(path: String, folder: Bool = false, onChange: @escaping @Sendable () -> Void) {
+    ///   - onChange: called from the watcher's own thread, with what the platform knows of the change.
+    public init(path: String, folder: Bool = false, onChange: @escaping @Sendable (ConfigChange) -> Void) {
         self.path = path
         self.folder = folder
         self.onChange = onChange

@@ -36,7 +36,7 @@ public final class StatusFileChanges: Sendable {
         self.continuation = continuation
         continuation.yield(.initial)
         watchers = [path, path + ".lock"].map { file in
-            ConfigWatcher(path: file) { continuation.yield(.file) }
+            ConfigWatcher(path: file) { _ in continuation.yield(.file) }
         }
         for watcher in watchers { try? watcher.start() }
         ticks = Task {

@@ -11,5 +11,15 @@ protocol ChangeMonitor: Sendable {
 
     /// Blocks on the calling thread, calling `onChange` after each possible change, until `stop` (the
     /// read end of a pipe) becomes readable; then releases what the watch holds.
-    func run(stop: Int32, onChange: @Sendable () -> Void)
+    func run(stop: Int32, onChange: @Sendable (ConfigChange) -> Void)
+}
+
+/// What a monitor knows about a change.
+public enum ConfigChange: Sendable, Equatable {
+    /// Every event was the end of a write (`IN_CLOSE_WRITE`) or a file moved into place (`IN_MOVED_TO`,
+    /// a rename-save or a `..data` swap): the content is whole, and can be read at once.
+    case complete
+    /// Anything else (a create, a delete, an attribute change, or a platform that cannot tell): more
+    /// events may follow within milliseconds, so the reader lets them settle first.
+    case settling
 }

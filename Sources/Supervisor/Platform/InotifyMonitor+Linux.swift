@@ -33,7 +33,7 @@ struct InotifyMonitor: ChangeMonitor {
         self.name = folder ? "" : (path as NSString).lastPathComponent
     }
 
-    func run(stop: Int32, onChange: @Sendable () -> Void) {
+    func run(stop: Int32, onChange: @Sendable (ConfigChange) -> Void) {
         defer { close(fd) }
         let bufferSize = 64 * 1024
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 8)
@@ -52,18 +52,21 @@ struct InotifyMonitor: ChangeMonitor {
             guard fds[0].revents != 0 else { continue }
             let count = read(fd, buffer, bufferSize)
             guard count > 0 else { continue }
-            if relevant(buffer, count: count, target: target) {
+            if let change = relevant(buffer, count: count, target: target) {
                 if !name.isEmpty { target = watchTarget() }
-                onChange()
+                onChange(change)
             }
         }
     }
 
     /// Whether any event in the `count` bytes read concerns the config (its name, a YAML file of a watched
-    /// folder, a `..data` swap, the symlink target), or the queue overflowed (then anything may have changed).
-    private func relevant(_ buffer: UnsafeMutableRawPointer, count: Int, target: (watch: Int32, name: String)?) -> Bool {
+    /// folder, a `..data` swap, the symlink target), or the queue overflowed (then anything may have
+    /// changed): nil when none does; `.complete` when each that does is `IN_CLOSE_WRITE` or `IN_MOVED_TO`.
+    private func relevant(_ buffer: UnsafeMutableRawPointer, count: Int, target: (watch: Int32, name: String)?) -> ConfigChange? {
         var offset = 0
         var relevant = false
+        var complete = true
+        let whole = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO)
         let headerSize = MemoryLayout<inotify_event>.size
         while offset + headerSize <= count {
             let event = buffer.load(fromByteOffset: offset, as: inotify_event.self)
@@ -72,17 +75,27 @@ struct InotifyMonitor: ChangeMonitor {
                 let namePointer = buffer.advanced(by: offset + headerSize).assumingMemoryBound(to: CChar.self)
                 let eventName = String(cString: namePointer)
                 let yaml = name.isEmpty && !eventName.hasPrefix(".") && (eventName.hasSuffix(".yaml") || eventName.hasSuffix(".yml"))
+                var concerns = false
                 if event.wd == configWatch, eventName == name || yaml || eventName.hasPrefix("..") {
                     // The file itself, or a Kubernetes atomic-writer swap (`..data`, `..2026_...`).
-                    relevant = true
+                    concerns = true
                 } else if let target, event.wd == target.watch, eventName == target.name {
+                    concerns = true
+                }
+                if concerns {
                     relevant = true
+                    if event.mask & whole == 0 || (event.mask & UInt32(IN_MOVED_TO) == 0 && eventName.hasPrefix("..")) {
+                        complete = false
+                    }
                 }
             }
-            if event.mask & UInt32(IN_Q_OVERFLOW) != 0 { relevant = true }
+            if event.mask & UInt32(IN_Q_OVERFLOW) != 0 {
+                relevant = true
+                complete = false
+            }
             offset += headerSize + nameLength
         }
-        return relevant
+        return relevant ? (complete ? .complete : .settling) : nil
     }
 
     /// Watches the folder of the config's final symlink target (the config's own folder included: then

@@ -23,7 +23,7 @@ struct KqueueMonitor: ChangeMonitor {
         close(probe)
     }
 
-    func run(stop: Int32, onChange: @Sendable () -> Void) {
+    func run(stop: Int32, onChange: @Sendable (ConfigChange) -> Void) {
         let queue = kqueue()
         guard queue >= 0 else { return }
         defer { close(queue) }
@@ -44,7 +44,7 @@ struct KqueueMonitor: ChangeMonitor {
             if events.prefix(Int(count)).contains(where: { $0.ident == UInt(stop) }) { return }
             files.forEach { close($0) }
             files = watchFiles(queue)
-            onChange()
+            onChange(.settling)
         }
     }
 

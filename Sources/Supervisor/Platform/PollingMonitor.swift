@@ -20,7 +20,7 @@ struct PollingMonitor: ChangeMonitor {
         self.folder = folder
     }
 
-    func run(stop: Int32, onChange: @Sendable () -> Void) {
+    func run(stop: Int32, onChange: @Sendable (ConfigChange) -> Void) {
         var last = identity()
         var fds = [pollfd(fd: stop, events: Int16(POLLIN), revents: 0)]
         while true {
@@ -31,7 +31,7 @@ struct PollingMonitor: ChangeMonitor {
             let now = identity()
             if now != last {
                 last = now
-                onChange()
+                onChange(.settling)
             }
         }
     }

@@ -130,7 +130,7 @@ final class OrphanSweeper: Sendable {
                 return (s.known, s.epoch)
             }
             guard let snapshot else { return stopped }  // a spawn is in flight: it sweeps when done
-            let found = ProcessTree.allChildren(of: me).filter { snapshot.known[$0.pid] == nil }
+            let found = ProcessTree.allChildren(of: me) { snapshot.known[$0] != nil }
             if found.isEmpty { return stopped }
             // Act only if no spawn began since the snapshot: then every child the scan found that is not
             // known was not spawned by the agent, and (unreaped) still holds its pid.

@@ -73,7 +73,10 @@ final class EntryMemo: Sendable {
 
     /// Ends a build: entries it did not ask for are forgotten.
     func end() {
-        state.withLock { s in s.entries = s.entries.filter { s.seen.contains($0.key) } }
+        state.withLock { s in
+            guard s.entries.count != s.seen.count else { return }  // every remembered entry was asked for
+            s.entries = s.entries.filter { s.seen.contains($0.key) }
+        }
     }
 
     /// Entries the last build resolved (the others came from the memo).

@@ -34,9 +34,13 @@ struct ReconcileDiff: Sendable, Equatable {
     /// Compares `desired` with the running controllers' fingerprints (`running`: name -> specHash).
     /// `parked` names on-demand entries that nobody asks for now: they neither run nor start.
     init(desired: [DesiredService], running: [String: String], parked: Set<String> = []) {
-        let wanted = Dictionary(desired.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        // Positions, not copies: a DesiredService is large, and there may be 1,000 of them.
+        var wanted: [String: Int] = [:]
+        wanted.reserveCapacity(desired.count)
+        for (index, entry) in desired.enumerated() where wanted[entry.name] == nil { wanted[entry.name] = index }
         stops = running.keys.sorted().compactMap { name in
-            guard let entry = wanted[name] else { return Stop(name: name, why: .removed) }
+            guard let index = wanted[name] else { return Stop(name: name, why: .removed) }
+            let entry = desired[index]
             switch entry.action {
             case .failed: return Stop(name: name, why: .entryError)
             case .stopped: return Stop(name: name, why: .notRunning)

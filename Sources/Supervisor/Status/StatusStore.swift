@@ -66,7 +66,8 @@ public actor StatusStore {
         flush()
     }
 
-    /// Records a valid config: its generation and the order of its services.
+    /// Records a valid config: its generation and the order of its services. Not written until the next
+    /// `flush()` (the reconcile that follows calls it once its stops and starts are under way).
     func configApplied(
         generation: Int, serviceOrder: [String], warnings: [String], specs: [String: [String: String]],
         errors: [ConfigError] = [], files: [String]? = nil
@@ -84,7 +85,7 @@ public actor StatusStore {
         order = serviceOrder
         listed = Set(serviceOrder)
         for name in byName.keys where !listed.contains(name) { byName[name] = nil }
-        flush()
+        dirty = true  // written by the reconcile's own flush, with its stops and starts
     }
 
     /// Records that the file's current content was rejected; services are left as they are.

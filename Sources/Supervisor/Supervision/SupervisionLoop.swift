@@ -201,8 +201,9 @@ struct SupervisionLoop: Sendable {
         // Start fast and slow down to the probe's period once the runtime answers (a model loading):
         // a small model is up in a few hundred ms. While nothing listens yet (connection refused, which
         // costs microseconds), keep the fast pace, so a runtime that binds its port late is seen at once.
+        // The first retries come sooner (5 ms, then 10 ms): a small runtime binds within milliseconds.
         let fastest = min(Duration.milliseconds(20), period)
-        var interval = fastest
+        var interval = min(Duration.milliseconds(5), fastest)
         while true {
             if Task.isCancelled { return .cancelled }
             if let t = child.termination { return .exited(t) }
@@ -215,7 +216,7 @@ struct SupervisionLoop: Sendable {
             }
             if ContinuousClock.now >= deadline { return .timedOut }
             if let t = await child.waitForExit(timeout: interval) { return .exited(t) }
-            if case .unreachable = outcome { interval = fastest } else { interval = min(interval * 2, period) }
+            if case .unreachable = outcome { interval = min(interval * 2, fastest) } else { interval = min(interval * 2, period) }
         }
     }
 
