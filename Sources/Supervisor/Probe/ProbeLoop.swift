@@ -142,6 +142,9 @@ final class ProbeLoop: Sendable {
     private func run() {
         var active: [Exchange] = []
         var watches: [UInt64: Watch] = [:]
+        // When each idle watch is due, earliest first: a wake-up looks at the watches that are due, not at
+        // all of them (1,000 watches were copied twice per wake-up, hundreds of times a second).
+        var schedule = ProbeSchedule()
         var buffer = [UInt8](repeating: 0, count: 16 * 1024)
         while true {
             let (new, newWatches, cancelled) = state.withLock { s -> ([Exchange], [Watch], Set<UInt64>) in
@@ -152,20 +155,25 @@ final class ProbeLoop: Sendable {
                 }
                 return (s.submitted, s.watches, s.cancelled)
             }
-            for watch in newWatches { watches[watch.id] = watch }
+            for watch in newWatches {
+                watches[watch.id] = watch
+                schedule.add(watch.id, at: watch.due)
+            }
             for id in cancelled {
                 watches.removeValue(forKey: id)?.continuation.resume(returning: nil)
             }
             var starting = new
             var now = ContinuousClock.now
-            for (id, watch) in watches where !watch.probing && watch.due <= now {
+            for (id, due) in schedule.takeDue(now) {
+                // A cancelled watch, or one rescheduled since, left a stale entry behind: skipped.
+                guard let watch = watches[id], !watch.probing, watch.due == due else { continue }
                 watches[id]?.probing = true
                 starting.append(
                     Exchange(id: id, address: watch.address, request: watch.request, deadline: now + watch.timeout, completion: .watch(id)))
             }
             for var exchange in starting {
                 if let error = open(&exchange) {
-                    complete(exchange, .failure(error), watches: &watches)
+                    complete(exchange, .failure(error), watches: &watches, schedule: &schedule)
                 } else {
                     active.append(exchange)
                 }
@@ -181,7 +189,7 @@ final class ProbeLoop: Sendable {
                 }
                 if now >= exchange.deadline {
                     let why = exchange.connected ? "timed out waiting for the response" : "timed out connecting"
-                    complete(exchange, .failure(ProbeError(message: why)), watches: &watches)
+                    complete(exchange, .failure(ProbeError(message: why)), watches: &watches, schedule: &schedule)
                     return true
                 }
                 return false
@@ -193,7 +201,7 @@ final class ProbeLoop: Sendable {
                 fds.append(pollfd(fd: exchange.fd, events: Int16(wantsWrite ? POLLOUT : POLLIN), revents: 0))
             }
             var timeout: Int32 = -1
-            let nextDue = watches.values.lazy.filter { !$0.probing }.map(\.due).min()
+            let nextDue = schedule.earliest
             if let soonest = (active.map(\.deadline) + (nextDue.map { [$0] } ?? [])).min() {
                 let left = soonest - .now
                 timeout = max(0, Int32(clamping: left.inMilliseconds) + 1)
@@ -205,7 +213,7 @@ final class ProbeLoop: Sendable {
             var finished: Set<UInt64> = []
             for index in active.indices where fds[index + 1].revents != 0 {
                 if let response = step(&active[index], revents: fds[index + 1].revents, buffer: &buffer) {
-                    complete(active[index], response, watches: &watches)
+                    complete(active[index], response, watches: &watches, schedule: &schedule)
                     finished.insert(active[index].id)
                 }
             }
@@ -273,7 +281,7 @@ final class ProbeLoop: Sendable {
 
     /// Closes the exchange's connection and hands its response to whoever waits for it: its caller, or
     /// its watch, which then either schedules its next probe or, at its failure threshold, ends.
-    private func complete(_ exchange: Exchange, _ response: Response, watches: inout [UInt64: Watch]) {
+    private func complete(_ exchange: Exchange, _ response: Response, watches: inout [UInt64: Watch], schedule: inout ProbeSchedule) {
         if exchange.fd >= 0 { close(exchange.fd) }
         switch exchange.completion {
         case .caller(let continuation):
@@ -295,6 +303,37 @@ final class ProbeLoop: Sendable {
                 watch.failures = 0
             }
             watches[id] = watch
+            schedule.add(id, at: watch.due)
         }
+    }
+}
+
+/// Watches' next probe times, earliest first (an array kept sorted: inserting moves at most a few
+/// kilobytes, and taking what is due takes from the front).
+struct ProbeSchedule {
+    private var entries: [(due: ContinuousClock.Instant, id: UInt64)] = []
+
+    /// The earliest time any entry is due; nil when empty.
+    var earliest: ContinuousClock.Instant? { entries.first?.due }
+
+    /// Adds `id`, due at `due`, after any entry due at the same time.
+    mutating func add(_ id: UInt64, at due: ContinuousClock.Instant) {
+        var low = 0
+        var high = entries.count
+        while low < high {
+            let mid = (low + high) / 2
+            if entries[mid].due <= due { low = mid + 1 } else { high = mid }
+        }
+        entries.insert((due, id), at: low)
+    }
+
+    /// Removes and returns every entry due at or before `now`, earliest first.
+    mutating func takeDue(_ now: ContinuousClock.Instant) -> [(id: UInt64, due: ContinuousClock.Instant)] {
+        var count = 0
+        while count < entries.count, entries[count].due <= now { count += 1 }
+        guard count > 0 else { return [] }
+        let due = entries[..<count].map { (id: $0.id, due: $0.due) }
+        entries.removeFirst(count)
+        return due
     }
 }
