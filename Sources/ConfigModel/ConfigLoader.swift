@@ -67,9 +67,10 @@ public enum ConfigLoader {
     }
 
     /// `parse(_:file:)`, reading again only the documents that changed since the last parse with `memo`:
-    /// a document whose YAML tree (positions included) is the same as before gives the same result, which
-    /// `memo` keeps. A one-line edit in a 1,000-entry file then validates one document, not 1,000.
-    /// `memo` ends up holding this parse's documents only. Use one memo per file.
+    /// a document whose source lines are the same bytes, starting on the same line, gives the same result
+    /// (`YAMLParser.Document`), which `memo` keeps. A one-line edit in a 1,000-entry file then validates
+    /// one document, not 1,000 (the YAML is still parsed whole). `memo` ends up holding this parse's
+    /// documents only; a memo given another file's path starts empty.
     ///
     /// Long on purpose: the checks that need the whole file (duplicate names, shared ports, kinds)
     /// follow one another in the order their errors are reported.

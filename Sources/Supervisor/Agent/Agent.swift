@@ -119,9 +119,9 @@ public actor Agent: Service {
                 ])
         }
         // Why to reload: a file event (complete, or still settling), or a re-check, SIGHUP or an on-demand
-        // start (`.complete`: nothing is being written).
+        // start (`.settling`: it must not stand in for a file event still pending in the buffer).
         let (triggers, trigger) = AsyncStream<ConfigChange>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        recheck = { trigger.yield(.complete) }
+        recheck = { trigger.yield(.settling) }
         let watchers = options.configPaths.map { path in
             ConfigWatcher(path: path, folder: ConfigSources.isFolder(path)) { trigger.yield($0) }
         }
@@ -167,7 +167,7 @@ public actor Agent: Service {
     /// SIGHUP asks for a reload (as it does of most daemons). Ends when cancelled.
     private static func forwardHangups(to trigger: AsyncStream<ConfigChange>.Continuation) async {
         for await _ in await UnixSignalsSequence(trapping: .sighup) {
-            trigger.yield(.complete)
+            trigger.yield(.settling)
         }
     }
 
@@ -177,7 +177,7 @@ public actor Agent: Service {
     private static func resync(every interval: Duration, trigger: AsyncStream<ConfigChange>.Continuation, sweeper: OrphanSweeper?) async {
         while !Task.isCancelled {
             do { try await Task.sleep(for: interval) } catch { return }
-            trigger.yield(.complete)
+            trigger.yield(.settling)
             // The sweep reads /proc and may block: off the cooperative pool.
             if let sweeper { _ = await Task.detached { sweeper.sweep() }.value }
         }
