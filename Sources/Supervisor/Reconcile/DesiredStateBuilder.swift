@@ -20,19 +20,10 @@ struct DesiredStateBuilder: Sendable {
         hashes.nextRound()
         memo.begin(EntryMemo.NodeKey(node))
         defer { memo.end() }
-        return zip(config.services, entries(config, fileExists: fileExists)).map { service, entry in
-            var desired = entry
-            var serves = false
-            if case .run = entry.action { serves = true }
-            desired.route = GatewayRoute(
-                name: entry.name, namespace: service.namespace, shortName: service.name, aliases: service.aliases,
-                runtime: entry.baseStatus.runtime, serves: serves, onDemand: service.onDemand, idleTimeout: service.idleTimeout,
-                exclusiveGroup: service.exclusiveGroup)
-            return desired
-        }
+        return entries(config, fileExists: fileExists)
     }
 
-    /// Each entry resolved, before the gateway's route is added.
+    /// Each entry resolved, with its gateway route (from the memo when nothing it reads changed).
     private func entries(_ config: AgentConfig, fileExists: @escaping FileCheck) -> [DesiredService] {
         config.services.map { service in
             let file = service.file.isEmpty ? config.file : service.file
@@ -44,11 +35,19 @@ struct DesiredStateBuilder: Sendable {
                 status.namespace = service.namespace
                 status.onDemand = service.onDemand
                 status.requestsInFlight = 0
+                var desired: DesiredService
                 do throws(EntryFailure) {
-                    return try resolve(service, in: config, file: file, status: &status, fileExists: fileExists)
+                    desired = try resolve(service, in: config, file: file, status: &status, fileExists: fileExists)
                 } catch {
-                    return failed(error, service: service, config: config, file: file, status: status)
+                    desired = failed(error, service: service, config: config, file: file, status: status)
                 }
+                var serves = false
+                if case .run = desired.action { serves = true }
+                desired.route = GatewayRoute(
+                    name: desired.name, namespace: service.namespace, shortName: service.name, aliases: service.aliases,
+                    runtime: desired.baseStatus.runtime, serves: serves, onDemand: service.onDemand, idleTimeout: service.idleTimeout,
+                    exclusiveGroup: service.exclusiveGroup)
+                return desired
             }
         }
     }

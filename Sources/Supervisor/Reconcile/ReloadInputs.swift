@@ -53,17 +53,31 @@ struct PathStamp: Sendable, Hashable {
 
 /// A `DesiredStateBuilder.FileCheck` that stamps each path before checking it.
 final class PathRecorder: Sendable {
-    private let seen = Mutex<[String: PathStamp]>([:])
+    private let seen = Mutex<[String: (stamp: PathStamp, answer: Answer)]>([:])
+
+    /// What `check` returns.
+    struct Answer: Sendable {
+        var exists: Bool
+        var isDirectory: Bool
+    }
 
     init() {}
 
-    /// Stamps `path`, then checks it as `DesiredStateBuilder.stat` does.
+    /// Stamps `path`, then checks it as `DesiredStateBuilder.stat` does; a path checked before (1,000
+    /// entries of one Model check one file) gets the first answer again: one build sees one state of
+    /// each path.
     @Sendable func check(_ path: String) -> (exists: Bool, isDirectory: Bool) {
+        if let known = seen.withLock({ $0[path] }) { return (known.answer.exists, known.answer.isDirectory) }
         let stamp = PathStamp(path)
-        seen.withLock { $0[path] = $0[path] ?? stamp }
-        return DesiredStateBuilder.stat(path)
+        let found = DesiredStateBuilder.stat(path)
+        let answer = seen.withLock { s in
+            if let known = s[path] { return known.answer }
+            s[path] = (stamp, Answer(exists: found.exists, isDirectory: found.isDirectory))
+            return Answer(exists: found.exists, isDirectory: found.isDirectory)
+        }
+        return (answer.exists, answer.isDirectory)
     }
 
     /// Every path checked, with its first stamp.
-    var stamps: [String: PathStamp] { seen.withLock { $0 } }
+    var stamps: [String: PathStamp] { seen.withLock { $0.mapValues(\.stamp) } }
 }
