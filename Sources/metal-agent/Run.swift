@@ -79,6 +79,7 @@ struct Run: AsyncParsableCommand {
         guard logMaxFiles >= 1 else { throw ValidationError("--log-max-files must be at least 1") }
         if let t = livenessFailureThreshold, t < 1 { throw ValidationError("--liveness-failure-threshold must be at least 1") }
         do { _ = try ListenAddress(parsing: listen) } catch { throw ValidationError("\(error)") }
+        if let problem = portRange.problem { throw ValidationError(problem) }
         try models.check()
     }
 
@@ -116,7 +117,7 @@ struct Run: AsyncParsableCommand {
             livenessFailureThreshold: livenessFailureThreshold,
             agentVersion: MetalAgent.version)
         options.resyncInterval = resyncInterval.duration
-        options.portRange = portRange.range
+        options.portRange = portRange.range ?? AgentOptions.defaultPortRange
         options.orphanSweepInterval = orphanSweepInterval?.duration
         options.statusWriteInterval = statusWriteInterval.duration
         options.configPaths = configPaths

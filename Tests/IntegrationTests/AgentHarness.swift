@@ -145,22 +145,19 @@ final class AgentHarness {
         throw HarnessError.timedOut(what)
     }
 
-    /// The gateway's port, from the agent's `gateway listening` log line (start it with
+    /// The gateway's port, from `gatewayEndpoint` in the status file (start it with
     /// `--gateway-listen 127.0.0.1:0`).
     func gatewayPort(sourceLocation: SourceLocation = #_sourceLocation) async throws -> Int {
         let clock = ContinuousClock()
         let end = clock.now + Self.deadline
         while clock.now < end {
-            let log = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
-            if let line = log.split(separator: "\n").first(where: { $0.contains("gateway listening") }),
-                let range = line.range(of: #"address=\S+:(\d+)"#, options: .regularExpression),
-                let port = Int(line[range].split(separator: ":").last ?? "")
-            {
+            // `gatewayEndpoint` in the status file, as a client would find the port the kernel chose.
+            if let endpoint = status()?.gatewayEndpoint, let port = URL(string: endpoint)?.port {
                 return port
             }
             try await Task.sleep(for: .milliseconds(50))
         }
-        Issue.record("the gateway never logged \"gateway listening\"", sourceLocation: sourceLocation)
+        Issue.record("the status file never showed gatewayEndpoint", sourceLocation: sourceLocation)
         throw HarnessError.timedOut("gateway listening")
     }
 

@@ -54,6 +54,15 @@ import Glibc
         try agent.start(["--port-range", "\(stranger.port)-\(stranger.port)", "--resync-interval", "500ms"])
         let failed = try await agent.waitFor("chat without a free port") { agent.service("chat", in: $0)?.reason == .NoFreePort }
         #expect(agent.service("chat", in: failed)?.message?.contains("--port-range \(stranger.port)-\(stranger.port)") == true)
+        // Said once in the log, not at every re-check: wait for three more re-checks (each rewrites the
+        // status file with a new updatedAt; entries that found no port are tried again at each).
+        var seen: Set<String> = [failed.updatedAt]
+        try await agent.waitFor("three more re-checks") { s in
+            seen.insert(s.updatedAt)
+            return seen.count >= 4
+        }
+        let log = (try? String(contentsOfFile: agent.stderrPath, encoding: .utf8)) ?? ""
+        #expect(log.components(separatedBy: "no free TCP port in --port-range").count - 1 == 1, "\(log.suffix(2000))")
         stranger.close()
         let s = try await agent.waitFor("chat Ready on the freed port") { agent.service("chat", in: $0)?.phase == .Ready }
         #expect(agent.service("chat", in: s)?.port == stranger.port)

@@ -65,6 +65,11 @@ func runAgentCommand(_ arguments: [String], in directory: URL? = nil) throws -> 
         #expect(try runAgentCommand(["run", "--config", "x.yaml", "--backoff-max", "1e30s"]).status == 2)  // used to crash
         #expect(try runAgentCommand(["run", "--config", "x.yaml", "--log-max-files", "0"]).status == 2)
         #expect(try runAgentCommand(["run", "--config", "x.yaml", "--gateway-listen", "8080"]).status == 2)  // HOST:PORT or none
+        // A bad --port-range says why.
+        for (value, reason) in [("5-3", "must not be above"), ("0-10", "1 to 65535"), ("41000-70000", "1 to 65535"), ("abc", "LOW-HIGH")] {
+            let refused = try runAgentCommand(["run", "--config", "x.yaml", "--port-range", value])
+            #expect(refused.status == 2 && refused.err.contains(reason), "\(value): \(refused.err)")
+        }
     }
 }
 

@@ -387,6 +387,9 @@ public actor Agent: Service {
             status.reason = .NoFreePort
             forceFullReload = true  // ports free up without any file changing: try again at the next re-check
             status.message = "no free TCP port in --port-range \(options.portRange.lowerBound)-\(options.portRange.upperBound) on \(options.host)"
+            if await store.service(entry.name)?.reason != .NoFreePort {
+                logger.error("\(status.message ?? ""); tried again at each re-check", metadata: ["service": "\(entry.name)"])
+            }
             await store.update(status)
             return
         }

@@ -91,6 +91,9 @@ public final class Gateway: Service, Sendable {
                 let port = channel.localAddress?.port ?? self.options.port
                 self.boundPort.withLock { $0 = port }
                 self.logger.info("gateway listening", metadata: ["address": "\(self.options.host):\(port)"])
+                let host = self.options.host
+                let endpoint = host.contains(":") ? "http://[\(host)]:\(port)" : "http://\(host):\(port)"
+                Task { await self.store.gatewayListening(endpoint) }
             },
             logger: appLogger)
         do {

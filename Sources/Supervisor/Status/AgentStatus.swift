@@ -22,6 +22,9 @@ public struct AgentStatus: Sendable, Hashable, Codable {
     /// The operator endpoint (`--listen`) as it listens, `http://127.0.0.1:9090`; absent when it is off
     /// or could not listen.
     public var operatorEndpoint: String? = nil
+    /// The gateway (`--gateway-listen`) as it listens, `http://127.0.0.1:8080` (the port the kernel chose
+    /// for port 0); absent when it is off or could not listen.
+    public var gatewayEndpoint: String? = nil
 
     /// What this node offers.
     public struct Capabilities: Sendable, Hashable, Codable {

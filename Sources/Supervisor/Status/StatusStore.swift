@@ -193,6 +193,13 @@ extension StatusStore {
 }
 
 extension StatusStore {
+    /// Records where the gateway listens (`gatewayEndpoint`); nil once it stopped or could not listen.
+    func gatewayListening(_ endpoint: String?) {
+        guard status.gatewayEndpoint != endpoint else { return }
+        status.gatewayEndpoint = endpoint
+        flush()
+    }
+
     /// Records where the operator endpoint listens (`operatorEndpoint`).
     func operatorListening(_ endpoint: String?) {
         guard status.operatorEndpoint != endpoint else { return }
