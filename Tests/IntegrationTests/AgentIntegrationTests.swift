@@ -69,6 +69,26 @@ import Glibc
         #expect(try await agent.terminate() == 0)
     }
 
+    /// A fixed `spec.port` wins over an agent-assigned one: the entry that had that port by assignment
+    /// moves to a new one, and the entry that names it starts once it is free (no PortInUse loop).
+    @Test func aFixedPortTakesOverAnAgentAssignedOne() async throws {
+        let agent = try AgentHarness(config: configYAML(svc("a")))
+        try agent.start()
+        let first = try await agent.waitFor("a Ready") { agent.service("a", in: $0)?.phase == .Ready }
+        let taken = try #require(agent.service("a", in: first)?.port)
+        let before = agent.service("a", in: first)?.pid
+        try agent.write(configYAML(svc("a"), svc("c", "port: \(taken)")))
+        let s = try await agent.waitFor("c Ready on a's old port, a Ready on a new one") { s in
+            guard let a = agent.service("a", in: s), let c = agent.service("c", in: s) else { return false }
+            return a.phase == .Ready && c.phase == .Ready && a.port != taken && c.port == taken
+        }
+        #expect(agent.service("a", in: s)?.pid != before)
+        #expect(agent.service("c", in: s)?.restarts == 0, "c never met its port in use")
+        let log = (try? String(contentsOfFile: agent.stderrPath, encoding: .utf8)) ?? ""
+        #expect(log.contains("its agent-assigned port is now another entry's spec.port"))
+        #expect(try await agent.terminate() == 0)
+    }
+
     @Test func editingOneEntryRestartsOnlyThatEntry() async throws {
         let agent = try AgentHarness(config: Self.both)
         try agent.start()

@@ -41,6 +41,9 @@ public actor Agent: Service {
     /// Set when something outside the config and the files it names asks for a reconcile (an on-demand
     /// start, an entry that found no free port): the next reload is a full one.
     private var forceFullReload = false
+    /// Each `spec.port` of the config in force, and the entry that names it: never handed out again as
+    /// an agent-assigned port, not even to the entry that had it before.
+    private var fixedPortOwners: [Int: String] = [:]
     /// The gateway's routes, replaced at every reconcile.
     private let directory = GatewayDirectory()
     /// On-demand entries the gateway asked to run (until they are stopped again).
@@ -299,11 +302,41 @@ public actor Agent: Service {
         // Stops run in the background, one task per entry: a runtime that takes its whole grace period to
         // stop must not hold back other entries, nor the next edit. A changed entry's new controller
         // waits for its predecessor's stop before it spawns (the port and the memory must be free).
-        let diff = ReconcileDiff(desired: desired, running: controllers.mapValues(\.specHash), parked: parked)
+        // A fixed port wins over an agent-assigned one: a running entry whose assigned port another
+        // entry now names in spec.port moves to a new port, and that entry waits for it to stop.
+        var fixedOwners: [Int: String] = [:]
+        for entry in desired {
+            if case .run(let resolved, _) = entry.action, let fixed = resolved.service.port { fixedOwners[fixed] = entry.name }
+        }
+        fixedPortOwners = fixedOwners
+        var displaced: [String: String] = [:]  // displaced entry -> the entry whose spec.port it holds
+        for (name, controller) in controllers {
+            guard let owner = fixedOwners[controller.port], owner != name, case .run(let resolved, _)? = wanted[name]?.action,
+                resolved.service.port == nil
+            else { continue }
+            displaced[name] = owner
+        }
+        let diff = ReconcileDiff(
+            desired: desired, running: controllers.mapValues(\.specHash), parked: parked, displaced: Set(displaced.keys))
         var predecessors: [String: (stop: Task<Void, Never>, port: Int)] = [:]
         for stop in diff.stops {
             guard let controller = controllers[stop.name] else { continue }
-            predecessors[stop.name] = (retire(controller, why: stop.why), controller.port)
+            let task = retire(controller, why: stop.why)
+            if let owner = displaced[stop.name] {
+                // The new controller gets a new port; the port's owner starts once this stop is done
+                // (and its own, if it changed too).
+                let earlier = predecessors[owner]
+                let both = earlier.map { earlier in Task { await earlier.stop.value; await task.value } } ?? task
+                predecessors[owner] = (both, earlier?.port ?? controller.port)
+                lastPorts[stop.name] = nil
+                continue
+            }
+            if let later = predecessors[stop.name] {
+                // Its port's holder was displaced first (name order): wait for both stops.
+                predecessors[stop.name] = (Task { await later.stop.value; await task.value }, controller.port)
+            } else {
+                predecessors[stop.name] = (task, controller.port)
+            }
         }
 
         // Fixed ports first, so that no agent-assigned port can take one that an entry asks for.
@@ -370,11 +403,11 @@ public actor Agent: Service {
         if let fixed = resolved.service.port {
             ports.reserve(fixed)
             resolved.port = fixed
-        } else if let previous = predecessor?.port ?? retiringPort(entry.name) {
+        } else if let previous = predecessor?.port ?? retiringPort(entry.name), fixedPortOwners[previous] == nil {
             // The same entry restarting keeps its endpoint: the port is free once its predecessor stopped.
             ports.reserve(previous)
             resolved.port = previous
-        } else if let previous = lastPorts[entry.name], !ports.inUse.contains(previous),
+        } else if let previous = lastPorts[entry.name], !ports.inUse.contains(previous), fixedPortOwners[previous] == nil,
             PortAllocator.isFree(previous, host: options.host)
         {
             ports.reserve(previous)

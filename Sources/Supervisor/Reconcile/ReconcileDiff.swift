@@ -24,6 +24,9 @@ struct ReconcileDiff: Sendable, Equatable {
         case entryError = "entry error (see its status)"
         /// An on-demand entry nobody asks for now (idle, or stopped for another of its group).
         case notRequested = "on demand, not requested"
+        /// Its agent-assigned port is now the `spec.port` of another entry: a fixed port wins, and this
+        /// entry starts again on a new port (it would otherwise hold the other in PortInUse for good).
+        case portTaken = "its agent-assigned port is now another entry's spec.port; it moves to a new port"
     }
 
     /// Controllers to stop, in name order.
@@ -33,7 +36,9 @@ struct ReconcileDiff: Sendable, Equatable {
 
     /// Compares `desired` with the running controllers' fingerprints (`running`: name -> specHash).
     /// `parked` names on-demand entries that nobody asks for now: they neither run nor start.
-    init(desired: [DesiredService], running: [String: String], parked: Set<String> = []) {
+    /// `displaced` names running entries that must move off their agent-assigned port: they stop and
+    /// start again.
+    init(desired: [DesiredService], running: [String: String], parked: Set<String> = [], displaced: Set<String> = []) {
         // Positions, not copies: a DesiredService is large, and there may be 1,000 of them.
         var wanted: [String: Int] = [:]
         wanted.reserveCapacity(desired.count)
@@ -46,7 +51,8 @@ struct ReconcileDiff: Sendable, Equatable {
             case .stopped: return Stop(name: name, why: .notRunning)
             case .run: if entry.specHash != running[name] { return Stop(name: name, why: .changed) }
             }
-            return parked.contains(name) ? Stop(name: name, why: .notRequested) : nil
+            if parked.contains(name) { return Stop(name: name, why: .notRequested) }
+            return displaced.contains(name) ? Stop(name: name, why: .portTaken) : nil
         }
         let stopping = Set(stops.map(\.name))
         starts = desired.compactMap { entry in
