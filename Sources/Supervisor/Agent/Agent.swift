@@ -326,14 +326,24 @@ public actor Agent: Service {
                 // The new controller gets a new port; the port's owner starts once this stop is done
                 // (and its own, if it changed too).
                 let earlier = predecessors[owner]
-                let both = earlier.map { earlier in Task { await earlier.stop.value; await task.value } } ?? task
+                let both =
+                    earlier.map { earlier in
+                        Task {
+                            await earlier.stop.value
+                            await task.value
+                        }
+                    } ?? task
                 predecessors[owner] = (both, earlier?.port ?? controller.port)
                 lastPorts[stop.name] = nil
                 continue
             }
             if let later = predecessors[stop.name] {
                 // Its port's holder was displaced first (name order): wait for both stops.
-                predecessors[stop.name] = (Task { await later.stop.value; await task.value }, controller.port)
+                let both = Task {
+                    await later.stop.value
+                    await task.value
+                }
+                predecessors[stop.name] = (both, controller.port)
             } else {
                 predecessors[stop.name] = (task, controller.port)
             }
