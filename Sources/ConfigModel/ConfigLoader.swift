@@ -186,6 +186,17 @@ public enum ConfigLoader {
     struct DocumentKey: Hashable, Sendable {
         var firstLine: Int
         var bytes: ArraySlice<UInt8>
+
+        // Whole buffers at once: ArraySlice's own Hashable feeds the hasher one byte at a time.
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(firstLine)
+            bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+        }
+
+        static func == (a: DocumentKey, b: DocumentKey) -> Bool {
+            guard a.firstLine == b.firstLine, a.bytes.count == b.bytes.count else { return false }
+            return a.bytes.elementsEqual(b.bytes)
+        }
     }
 
     /// What one document gives on its own: a Model or an InferenceService (nil after errors, or for a
