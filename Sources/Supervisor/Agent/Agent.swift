@@ -319,42 +319,29 @@ public actor Agent: Service {
         let diff = ReconcileDiff(
             desired: desired, running: controllers.mapValues(\.specHash), parked: parked, displaced: Set(displaced.keys))
         var predecessors: [String: (stop: Task<Void, Never>, port: Int)] = [:]
+        /// `task`, after any stop `name` already waits for (an entry may wait for two: its own old
+        /// controller's, and that of the entry displaced from its spec.port).
+        func after(_ name: String, _ task: Task<Void, Never>) -> Task<Void, Never> {
+            guard let earlier = predecessors[name]?.stop else { return task }
+            return Task {
+                await earlier.value
+                await task.value
+            }
+        }
         for stop in diff.stops {
             guard let controller = controllers[stop.name] else { continue }
             let task = retire(controller, why: stop.why)
             if let owner = displaced[stop.name] {
-                // The new controller gets a new port; the port's owner starts once this stop is done
-                // (and its own, if it changed too).
-                let earlier = predecessors[owner]
-                let both =
-                    earlier.map { earlier in
-                        Task {
-                            await earlier.stop.value
-                            await task.value
-                        }
-                    } ?? task
-                predecessors[owner] = (both, earlier?.port ?? controller.port)
+                // The new controller gets a new port; the port's owner starts once this stop is done.
+                predecessors[owner] = (after(owner, task), predecessors[owner]?.port ?? controller.port)
                 lastPorts[stop.name] = nil
-                continue
-            }
-            if let later = predecessors[stop.name] {
-                // Its port's holder was displaced first (name order): wait for both stops.
-                let both = Task {
-                    await later.stop.value
-                    await task.value
-                }
-                predecessors[stop.name] = (both, controller.port)
             } else {
-                predecessors[stop.name] = (task, controller.port)
+                predecessors[stop.name] = (after(stop.name, task), controller.port)
             }
         }
 
         // Fixed ports first, so that no agent-assigned port can take one that an entry asks for.
-        for entry in desired {
-            if case .run(let resolved, _) = entry.action, let fixed = resolved.service.port, controllers[entry.name] == nil {
-                ports.reserve(fixed)
-            }
-        }
+        for (fixed, owner) in fixedOwners where controllers[owner] == nil { ports.reserve(fixed) }
         let starting = Set(diff.starts)
         for entry in desired {
             switch entry.action {

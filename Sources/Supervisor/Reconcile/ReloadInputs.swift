@@ -49,17 +49,14 @@ struct PathStamp: Sendable, Hashable {
         inode = UInt64(truncatingIfNeeded: s.st_ino)
         device = UInt64(truncatingIfNeeded: s.st_dev)
     }
+
+    /// A folder (after symlinks), from `mode`.
+    var isDirectory: Bool { exists && mode & UInt32(S_IFMT) == UInt32(S_IFDIR) }
 }
 
 /// A `DesiredStateBuilder.FileCheck` that stamps each path before checking it.
 final class PathRecorder: Sendable {
-    private let seen = Mutex<[String: (stamp: PathStamp, answer: Answer)]>([:])
-
-    /// What `check` returns.
-    struct Answer: Sendable {
-        var exists: Bool
-        var isDirectory: Bool
-    }
+    private let seen = Mutex<[String: PathStamp]>([:])
 
     init() {}
 
@@ -67,17 +64,16 @@ final class PathRecorder: Sendable {
     /// entries of one Model check one file) gets the first answer again: one build sees one state of
     /// each path.
     @Sendable func check(_ path: String) -> (exists: Bool, isDirectory: Bool) {
-        if let known = seen.withLock({ $0[path] }) { return (known.answer.exists, known.answer.isDirectory) }
-        let stamp = PathStamp(path)
-        let found = DesiredStateBuilder.stat(path)
-        let answer = seen.withLock { s in
-            if let known = s[path] { return known.answer }
-            s[path] = (stamp, Answer(exists: found.exists, isDirectory: found.isDirectory))
-            return Answer(exists: found.exists, isDirectory: found.isDirectory)
+        // The stamp's stat(2) follows symlinks as `DesiredStateBuilder.stat` does: one call answers both.
+        let stamp = seen.withLock { $0[path] } ?? PathStamp(path)
+        let stored = seen.withLock { s in
+            if let known = s[path] { return known }
+            s[path] = stamp
+            return stamp
         }
-        return (answer.exists, answer.isDirectory)
+        return (stored.exists, stored.isDirectory)
     }
 
     /// Every path checked, with its first stamp.
-    var stamps: [String: PathStamp] { seen.withLock { $0.mapValues(\.stamp) } }
+    var stamps: [String: PathStamp] { seen.withLock { $0 } }
 }
