@@ -290,7 +290,7 @@ public actor Agent: Service {
         for entry in desired { if let spec = entry.baseStatus.spec { specs[entry.name] = spec } }
         await store.configApplied(
             generation: generation, serviceOrder: desired.map(\.name), warnings: warnings.map(\.description), specs: specs,
-            errors: errors, files: files)
+            errors: errors, files: files, initial: desired.map(\.baseStatus))
         let wanted = Dictionary(desired.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         lastDesired = wanted
         directory.set(desired.compactMap(\.route))

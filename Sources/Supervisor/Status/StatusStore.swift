@@ -68,9 +68,12 @@ public actor StatusStore {
 
     /// Records a valid config: its generation and the order of its services. Not written until the next
     /// `flush()` (the reconcile that follows calls it once its stops and starts are under way).
+    /// `initial` gives the status of each entry the store has none of yet (`Pending` for one about to
+    /// start): a document of the new generation lists every entry of it, so that a reader (`wait`,
+    /// `/readyz`) never takes "no entries yet" for "every entry Ready".
     func configApplied(
         generation: Int, serviceOrder: [String], warnings: [String], specs: [String: [String: String]],
-        errors: [ConfigError] = [], files: [String]? = nil
+        errors: [ConfigError] = [], files: [String]? = nil, initial: [ServiceStatus] = []
     ) {
         // The entry as now written is what the status shows, even when its process did not need a restart.
         self.specs = specs
@@ -85,6 +88,11 @@ public actor StatusStore {
         order = serviceOrder
         listed = Set(serviceOrder)
         for name in byName.keys where !listed.contains(name) { byName[name] = nil }
+        for entry in initial where listed.contains(entry.name) && byName[entry.name] == nil {
+            var entry = entry
+            if let spec = specs[entry.name] { entry.spec = spec }
+            byName[entry.name] = entry
+        }
         dirty = true  // written by the reconcile's own flush, with its stops and starts
     }
 
