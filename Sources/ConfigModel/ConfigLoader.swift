@@ -66,11 +66,13 @@ public enum ConfigLoader {
         return try parse(bytes, file: file, memo: &memo)
     }
 
-    /// `parse(_:file:)`, reading again only the documents that changed since the last parse with `memo`:
-    /// a document whose source lines are the same bytes, starting on the same line, gives the same result
-    /// (`YAMLParser.Document`), which `memo` keeps. A one-line edit in a 1,000-entry file then validates
-    /// one document, not 1,000 (the YAML is still parsed whole). `memo` ends up holding this parse's
-    /// documents only; a memo given another file's path starts empty.
+    /// `parse(_:file:)`, reading again only the documents that changed since the last parse with `memo`.
+    /// The stream is cut at its `---` lines (`YAMLParser.chunks`); a chunk whose bytes are the same,
+    /// starting on the same line, gives the same documents, so its result comes from `memo` and libyaml
+    /// does not even parse it. A one-line edit in a 1,000-entry file then parses and validates one
+    /// document, not 1,000 (issue 12). A stream that cannot be cut (directives, UTF-16), or with a
+    /// syntax error, is parsed and read whole, as by `parse(_:file:)`. `memo` ends up holding this
+    /// parse's chunks only; a memo given another file's path starts empty.
     ///
     /// Long on purpose: the checks that need the whole file (duplicate names, shared ports, kinds)
     /// follow one another in the order their errors are reported.
@@ -80,13 +82,9 @@ public enum ConfigLoader {
             reader.fail(at: SourceMark(line: 1, column: 1), "", "file is \(bytes.count) bytes; the limit is \(maxFileBytes) bytes")
             throw ConfigLoadError(errors: reader.errors)
         }
-        let documents: [YAMLParser.Document]
-        do {
-            documents = try YAMLParser.parseDocuments(bytes)
-        } catch {
-            throw ConfigLoadError(errors: [ConfigError(file: file, mark: error.mark, field: "", message: "YAML syntax error: \(error.message)")])
-        }
-        if documents.allSatisfy(\.node.isNull) {
+        if memo.file != file { memo = DocumentMemo(file: file) }
+        let (results, empty) = try readDocuments(bytes, file: file, memo: &memo)
+        if empty {
             // Most often a save caught half-way (truncated, not yet written): never read it as "run nothing".
             reader.fail(
                 at: SourceMark(line: 1, column: 1), "",
@@ -97,31 +95,6 @@ public enum ConfigLoader {
         var modelLines: [String: Int] = [:]
         var serviceLines: [String: Int] = [:]
         var errors: [ConfigError] = []
-        var used: [DocumentKey: [DocumentResult]] = [:]
-        used.reserveCapacity(documents.count)
-        if memo.file != file { memo = DocumentMemo(file: file) }
-        var read = 0
-        // The field tables are built once per file, not once per document (1,000 entries built them 1,000 times).
-        var fieldTables: (model: [SpecField], service: [SpecField])?
-        var results: [DocumentResult] = []
-        for document in documents where !document.node.isNull {
-            let key = document.source.map { DocumentKey(firstLine: document.firstLine, bytes: $0) }
-            if let key, let known = memo.results[key] ?? used[key] {
-                used[key] = known
-                results += known
-                continue
-            }
-            let tables = fieldTables ?? (SpecFields.model, SpecFields.inferenceService)
-            fieldTables = tables
-            var items: [DocumentResult] = []
-            for item in expandLists([document.node]) where !item.isNull {
-                read += 1
-                let one = readDocument(item, file: file, modelFields: tables.model, serviceFields: tables.service)
-                items.append(one)
-                results.append(one)
-            }
-            if let key { used[key] = items }
-        }
         for one in results {
             errors += one.errors
             result.warnings += one.warnings
@@ -144,8 +117,6 @@ public enum ConfigLoader {
                 result.services.append(service)
             }
         }
-        memo.results = used
-        memo.lastRead = read
         // One fixed port per entry: `spec.port` (or its annotation) twice is a file error.
         var portOwner: [Int: String] = [:]
         for service in result.services where service.portSource == "spec.port" || service.portSource == AgentAnnotations.port {
@@ -166,23 +137,24 @@ public enum ConfigLoader {
         return result
     }
 
-    /// What earlier parses of one file read from each of its documents (`parse(_:file:memo:)`).
+    /// What earlier parses of one file read from each of its chunks (`parse(_:file:memo:)`).
     public struct DocumentMemo: Sendable {
         fileprivate var file: String?
-        fileprivate var results: [DocumentKey: [DocumentResult]] = [:]
+        fileprivate var results: [DocumentKey: ChunkResult] = [:]
 
         /// An empty memo.
         public init() {}
 
         fileprivate init(file: String) { self.file = file }
 
-        /// Documents remembered (those of the last parse).
+        /// Chunks remembered (those of the last parse; a chunk is one document, or the lines before the
+        /// first `---`).
         public var count: Int { results.count }
-        /// Documents the last parse had to read (the others were remembered).
+        /// Documents (List items counted one by one) the last parse had to read; the others were remembered.
         public fileprivate(set) var lastRead = 0
     }
 
-    /// A document's source lines and where they start: equal keys parse to equal trees.
+    /// A chunk's source lines and where they start: equal keys parse to equal documents.
     struct DocumentKey: Hashable, Sendable {
         var firstLine: Int
         var bytes: ArraySlice<UInt8>
@@ -195,8 +167,82 @@ public enum ConfigLoader {
 
         static func == (a: DocumentKey, b: DocumentKey) -> Bool {
             guard a.firstLine == b.firstLine, a.bytes.count == b.bytes.count else { return false }
-            return a.bytes.elementsEqual(b.bytes)
+            return a.bytes.withUnsafeBytes { x in b.bytes.withUnsafeBytes { y in x.elementsEqual(y) } }
         }
+    }
+
+    /// What one chunk gave: its documents' results, whether all its documents are empty, and the nodes
+    /// it counts against `YAMLParser.maxNodes`.
+    struct ChunkResult: Sendable {
+        var results: [DocumentResult]
+        var empty: Bool
+        var nodes: Int
+    }
+
+    /// Every document's result in file order, and whether the file has no document that is not empty:
+    /// chunk by chunk with `memo`, else (a stream that cannot be cut, a chunk that does not parse alone,
+    /// too many nodes in all) from the whole stream, which also gives a syntax error its position as a
+    /// parse from scratch does.
+    /// - Throws: `ConfigLoadError` with the YAML syntax error.
+    private static func readDocuments(
+        _ bytes: [UInt8], file: String, memo: inout DocumentMemo
+    ) throws(ConfigLoadError) -> (results: [DocumentResult], empty: Bool) {
+        // The field tables are built once per file, not once per document (1,000 entries built them 1,000 times).
+        var fieldTables: (model: [SpecField], service: [SpecField])?
+        var read = 0
+        func readAll(_ documents: [YAMLNode]) -> [DocumentResult] {
+            var items: [DocumentResult] = []
+            for document in documents where !document.isNull {
+                let tables = fieldTables ?? (SpecFields.model, SpecFields.inferenceService)
+                fieldTables = tables
+                for item in expandLists([document]) where !item.isNull {
+                    read += 1
+                    items.append(readDocument(item, file: file, modelFields: tables.model, serviceFields: tables.service))
+                }
+            }
+            return items
+        }
+        if let chunks = YAMLParser.chunks(bytes) {
+            var used: [DocumentKey: ChunkResult] = [:]
+            used.reserveCapacity(chunks.count)
+            var results: [DocumentResult] = []
+            var empty = true
+            var nodes = 0
+            var whole = false
+            for chunk in chunks {
+                let key = DocumentKey(firstLine: chunk.firstLine, bytes: chunk.bytes)
+                let known: ChunkResult
+                if let remembered = memo.results[key] ?? used[key] {
+                    known = remembered
+                } else {
+                    guard let parsed = try? YAMLParser.parseChunk(chunk) else {
+                        whole = true
+                        break
+                    }
+                    known = ChunkResult(results: readAll(parsed.documents), empty: parsed.documents.allSatisfy(\.isNull), nodes: parsed.nodes)
+                }
+                used[key] = known
+                results += known.results
+                empty = empty && known.empty
+                nodes += known.nodes
+            }
+            if !whole && nodes <= YAMLParser.maxNodes {
+                memo.results = used
+                memo.lastRead = read
+                return (results, empty)
+            }
+        }
+        memo.results = [:]
+        read = 0
+        let documents: [YAMLNode]
+        do {
+            documents = try YAMLParser.parse(bytes)
+        } catch {
+            throw ConfigLoadError(errors: [ConfigError(file: file, mark: error.mark, field: "", message: "YAML syntax error: \(error.message)")])
+        }
+        let results = readAll(documents)
+        memo.lastRead = read
+        return (results, documents.allSatisfy(\.isNull))
     }
 
     /// What one document gives on its own: a Model or an InferenceService (nil after errors, or for a

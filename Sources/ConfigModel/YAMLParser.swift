@@ -36,53 +36,96 @@ public enum YAMLParser {
     /// - Throws: `YAMLSyntaxError` for malformed YAML, a byte-order mark inside a document, an undefined
     ///   alias, too many nodes or too deep nesting.
     public static func parse(_ bytes: [UInt8]) throws(YAMLSyntaxError) -> [YAMLNode] {
-        try parseDocuments(bytes).map(\.node)
-    }
-
-    /// One document of a stream: its tree, and the source lines it spans.
-    public struct Document: Sendable {
-        /// The document's root node (a null scalar for an empty document).
-        public var node: YAMLNode
-        /// The line its first token is on (1-based).
-        public var firstLine: Int
-        /// The bytes of every line from its first token's to its end's, as the parser read them (byte-order
-        /// marks between documents removed); nil for a UTF-16 stream or one with directives. Equal bytes
-        /// at an equal first line
-        /// parse to an equal tree: documents do not share anchors or tags.
-        public var source: ArraySlice<UInt8>?
-    }
-
-    /// `parse(_:)`, with each document's source lines (see `Document`).
-    /// - Throws: as `parse(_:)`.
-    public static func parseDocuments(_ bytes: [UInt8]) throws(YAMLSyntaxError) -> [Document] {
         let source = SourceText(try SourceText.removingDocumentPrefixBOMs(bytes))
-        let parsed: [(node: YAMLNode, first: Int, last: Int)]
         do {
-            parsed = try parseEvents(source.bytes)
+            return try parseEvents(source.bytes, lineOffset: 0)
+                .documents
         } catch {
             throw source.explainingTabs(error)
         }
-        // UTF-16 (libyaml converts it): lines are not found by looking for byte 0x0A.
-        let utf16 = bytes.starts(with: [0xFF, 0xFE]) || bytes.starts(with: [0xFE, 0xFF])
-        let lines = utf16 ? [] : source.lines
-        // A `%TAG` or `%YAML` directive line: no source slices (a directive is not always inside the
-        // lines of the document it applies to).
-        let directives = lines.contains { !$0.isEmpty && source.bytes[$0.lowerBound] == UInt8(ascii: "%") }
-        return parsed.map { document in
-            var slice: ArraySlice<UInt8>?
-            if !utf16 && !directives {
-                let start = document.first <= lines.count ? lines[document.first - 1].lowerBound : source.bytes.count
-                let end = document.last <= lines.count ? lines[document.last - 1].upperBound : source.bytes.count
-                slice = source.bytes[start..<max(start, end)]
+    }
+
+    /// A part of a stream that holds whole documents: from one `---` line (a line starting with `---`
+    /// and a space, a tab or its end) to the next, or the lines before the first. Every document of the
+    /// stream lies in one chunk, and a chunk parses alone (`parseChunk`) to the documents the whole stream
+    /// gives for its lines: in YAML (1.1 as libyaml reads it, and 1.2) `---` at the start of a line
+    /// always starts a document or is an error (inside a quoted scalar or a flow collection), block
+    /// scalars end at it (their indentation is at least 1), and documents share no anchors. Directives
+    /// are the exception, so a stream with one is never cut (`chunks(_:)`).
+    public struct Chunk: Sendable {
+        /// The line the chunk starts on (1-based).
+        public var firstLine: Int
+        /// Its bytes, line breaks included.
+        public var bytes: ArraySlice<UInt8>
+    }
+
+    /// `bytes` cut into chunks, in order; nil when the stream must be parsed whole: UTF-16, a `%`
+    /// directive line, or a line break libyaml counts that this cut does not (NEL, U+2028, U+2029).
+    public static func chunks(_ bytes: [UInt8]) -> [Chunk]? {
+        if bytes.starts(with: [0xFF, 0xFE]) || bytes.starts(with: [0xFE, 0xFF]) { return nil }
+        var chunks: [Chunk] = []
+        var chunkStart = 0
+        var chunkLine = 1
+        var line = 1
+        var i = 0
+        var lineStart = true
+        let count = bytes.count
+        return bytes.withUnsafeBufferPointer { b -> [Chunk]? in
+            while i < count {
+                let byte = b[i]
+                if lineStart {
+                    var at = i
+                    if at + 2 < count, b[at] == 0xEF, b[at + 1] == 0xBB, b[at + 2] == 0xBF { at += 3 }  // a BOM before `---`
+                    if at < count, b[at] == UInt8(ascii: "%") { return nil }
+                    let dash = UInt8(ascii: "-")
+                    if at + 2 < count, b[at] == dash, b[at + 1] == dash, b[at + 2] == dash,
+                        at + 3 == count || b[at + 3] == 0x20 || b[at + 3] == 0x09 || b[at + 3] == 0x0A || b[at + 3] == 0x0D,
+                        i > chunkStart
+                    {
+                        chunks.append(Chunk(firstLine: chunkLine, bytes: bytes[chunkStart..<i]))
+                        chunkStart = i
+                        chunkLine = line
+                    }
+                    lineStart = false
+                }
+                switch byte {
+                case 0x0A:
+                    line += 1
+                    lineStart = true
+                case 0x0D:
+                    if i + 1 < count, b[i + 1] == 0x0A { i += 1 }
+                    line += 1
+                    lineStart = true
+                case 0xC2 where i + 1 < count && b[i + 1] == 0x85:
+                    return nil
+                case 0xE2 where i + 2 < count && b[i + 1] == 0x80 && (b[i + 2] == 0xA8 || b[i + 2] == 0xA9):
+                    return nil
+                default:
+                    break
+                }
+                i += 1
             }
-            return Document(node: document.node, firstLine: document.first, source: slice)
+            if chunkStart < count || chunks.isEmpty { chunks.append(Chunk(firstLine: chunkLine, bytes: bytes[chunkStart..<count])) }
+            return chunks
         }
+    }
+
+    /// Parses one chunk (`chunks(_:)`) on its own, its lines numbered from `chunk.firstLine`.
+    /// - Returns: its documents, and the nodes they count against `maxNodes`.
+    /// - Throws: `YAMLSyntaxError` as `parse(_:)`; the position may differ from the whole stream's
+    ///   (parse the whole stream to report an error).
+    public static func parseChunk(_ chunk: Chunk) throws(YAMLSyntaxError) -> (documents: [YAMLNode], nodes: Int) {
+        let bytes = try SourceText.removingDocumentPrefixBOMs(Array(chunk.bytes))
+        let parsed = try parseEvents(bytes, lineOffset: chunk.firstLine - 1)
+        return (parsed.documents, parsed.nodes)
     }
 
     /// Runs libyaml's event parser over `bytes` and builds the node trees, one per document, with marks.
     /// Long on purpose: one loop with one `switch` over libyaml's event types (yaml.h), kept together so
     /// that every event and its cleanup (`yaml_event_delete`) are visible in one place.
-    private static func parseEvents(_ bytes: [UInt8]) throws(YAMLSyntaxError) -> [(node: YAMLNode, first: Int, last: Int)] {
+    /// - Parameter lineOffset: added to every line number (a chunk's lines before its first).
+    /// - Returns: each document's root node, and the nodes spent (`maxNodes`).
+    private static func parseEvents(_ bytes: [UInt8], lineOffset: Int) throws(YAMLSyntaxError) -> (documents: [YAMLNode], nodes: Int) {
         var parser = yaml_parser_t()
         guard yaml_parser_initialize(&parser) == 1 else {
             throw YAMLSyntaxError(message: "libyaml could not initialise a parser", mark: SourceMark(line: 1, column: 1))
@@ -95,8 +138,7 @@ public enum YAMLParser {
         input.initialize(from: bytes, count: bytes.count)
         yaml_parser_set_input_string(&parser, input, bytes.count)
 
-        var documents: [(node: YAMLNode, first: Int, last: Int)] = []
-        var firstLine = 1
+        var documents: [YAMLNode] = []
         var stack: [Open] = []
         var root: YAMLNode?
         var anchors: [String: (node: YAMLNode, size: Int)] = [:]
@@ -135,20 +177,19 @@ public enum YAMLParser {
             guard yaml_parser_parse(&parser, &event) == 1 else {
                 var text = parser.problem.map { String(cString: $0) } ?? "invalid YAML"
                 if let context = parser.context { text += " \(String(cString: context))" }
-                throw YAMLSyntaxError(message: text, mark: mark(parser.problem_mark))
+                throw YAMLSyntaxError(message: text, mark: mark(parser.problem_mark, lineOffset))
             }
             defer { yaml_event_delete(&event) }
-            let position = mark(event.start_mark)
+            let position = mark(event.start_mark, lineOffset)
 
             switch event.type {
             case YAML_STREAM_END_EVENT:
-                return documents
+                return (documents, maxNodes - budget)
             case YAML_DOCUMENT_START_EVENT:
                 root = nil
                 anchors = [:]
-                firstLine = position.line
             case YAML_DOCUMENT_END_EVENT:
-                documents.append((root ?? YAMLNode(.scalar("", .plain), mark: position), firstLine, mark(event.end_mark).line))
+                documents.append(root ?? YAMLNode(.scalar("", .plain), mark: position))
             case YAML_ALIAS_EVENT:
                 let name = String(cString: event.data.alias.anchor)
                 guard let target = anchors[name] else {
@@ -207,7 +248,7 @@ public enum YAMLParser {
         }
     }
 
-    private static func mark(_ m: yaml_mark_t) -> SourceMark {
-        SourceMark(line: Int(m.line) + 1, column: Int(m.column) + 1)
+    private static func mark(_ m: yaml_mark_t, _ lineOffset: Int) -> SourceMark {
+        SourceMark(line: Int(m.line) + 1 + lineOffset, column: Int(m.column) + 1)
     }
 }

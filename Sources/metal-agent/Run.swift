@@ -57,7 +57,7 @@ struct Run: AsyncParsableCommand {
     var orphanSweepInterval: DurationArgument?
 
     @Option(help: "Shortest time between two writes of the status file; changes in between are written together.")
-    var statusWriteInterval: DurationArgument = DurationArgument(argument: "50ms")!
+    var statusWriteInterval: DurationArgument = DurationArgument(argument: "20ms")!
 
     @OptionGroup var models: ModelOptions
 

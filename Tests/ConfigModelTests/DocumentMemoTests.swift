@@ -40,9 +40,9 @@ import Testing
             (text(["e7": "modelRef: m\n  contextSize: 4096"]), 1),  // one value, one more line: e7, and every entry after it moved
             (text(["e7": "modelRef: m\n  contextSize: 8192"]), 1),  // same lines, another value: e7 only
             (text(["e7": "modelRef: m\n  contextSize: 8192", "e9": "modeRef: m"]), 1),  // a typo: a file error
-            // e9 back; a duplicate name appended (the last entry is read again too: its lines now end at a `---`)
-            (text(["e7": "modelRef: m\n  contextSize: 8192"], extra: [Self.entry("e3")]), 3),
-            (text(["e7": "modelRef: m\n  contextSize: 8192"]), 1),
+            // e9 back (the memo holds the last parse only) and a duplicate name appended: those two
+            (text(["e7": "modelRef: m\n  contextSize: 8192"], extra: [Self.entry("e3")]), 2),
+            (text(["e7": "modelRef: m\n  contextSize: 8192"]), 0),  // the duplicate gone again
         ]
         for (index, (content, expectedReads)) in steps.enumerated() {
             let memoized = parse(content, memo: &memo)
@@ -92,5 +92,55 @@ import Testing
             #expect(throws: Never.self) { try result.get() }
             #expect(memo.lastRead == [2, 0][round])
         }
+    }
+
+    /// Streams where a cut at `---` lines could go wrong: each parses (or fails) with a memo as from
+    /// scratch, and a second parse of a valid one reads nothing again when the stream can be cut.
+    @Test(arguments: [
+        // a literal block scalar that a `---` line ends, and content on the `---` line itself
+        ("block", Self.model + "\n---\n" + Self.entry("a", "modelRef: m\n  extraArgs:\n  - |\n    x\n---\n" + Self.entry("b")), true),
+        (
+            "inline",
+            "--- {apiVersion: inference.llmkube.dev/v1alpha1, kind: Model, metadata: {name: m}, spec: {source: ./m.gguf}}\n--- # c\n"
+                + Self.entry("a"), true
+        ),
+        // `...` ends a document, comments follow it in the same chunk
+        ("end marker", Self.model + "\n...\n# between\n---\n" + Self.entry("a") + "\n...\n# trailing\n", true),
+        ("comments first", "# models\n\n---\n" + Self.model + "\n---\n" + Self.entry("a"), true),
+        ("crlf", (Self.model + "\n---\n" + Self.entry("a") + "\n---\n" + Self.entry("b")).replacingOccurrences(of: "\n", with: "\r\n"), true),
+        ("lone cr", (Self.model + "\n---\n" + Self.entry("a")).replacingOccurrences(of: "\n", with: "\r"), true),
+        ("empty documents", "---\n---\n" + Self.model + "\n---\n---\n" + Self.entry("a"), true),
+        ("only empty documents", "---\n---\n# nothing\n", false),
+        // errors: a quoted scalar or a flow collection across a `---` line, an entry error after one
+        ("quoted", Self.model + "\n---\n" + Self.entry("a", "modelRef: \"m\n---\n\""), false),
+        ("flow", Self.model + "\n---\n" + Self.entry("a", "extraArgs: [x,\n---\n]"), false),
+        ("tab", Self.model + "\n---\n" + Self.entry("a", "modelRef: m\n\tport: 1"), false),
+        ("typo after a cut", Self.model + "\n---\n" + Self.entry("a") + "\n---\n" + Self.entry("b", "modeRef: m"), false),
+        // libyaml counts NEL as a line break (YAML 1.1): never cut, and here an error
+        ("NEL", Self.model + "\n---\n" + Self.entry("a", "modelRef: m # a\u{85}b"), false),
+        ("dashes in a value", Self.model + "\n---\n" + Self.entry("a", "modelRef: m\n  extraArgs: [---x, '---']\n---x: 1"), false),
+    ])
+    func streamsThatACutCouldGetWrong(name: String, text: String, valid: Bool) throws {
+        var memo = ConfigLoader.DocumentMemo()
+        for round in 0..<2 {
+            let memoized = parse(text, memo: &memo)
+            #expect(same(memoized, fresh(text)), "\(name) round \(round)")
+            if valid {
+                #expect(throws: Never.self, "\(name)") { try memoized.get() }
+            } else {
+                #expect(throws: ConfigLoadError.self, "\(name)") { try memoized.get() }
+            }
+            if round == 1, valid, YAMLParser.chunks(Array(text.utf8)) != nil { #expect(memo.lastRead == 0, "\(name)") }
+        }
+    }
+
+    /// Chunks start at `---` lines only, and number their lines as the whole stream does.
+    @Test func chunksStartAtDocumentStartLines() throws {
+        let text = "# c\r\n---\r\na: |\r\n  ---\r\n--- x\n---\tb\n----\n---"
+        let chunks = try #require(YAMLParser.chunks(Array(text.utf8)))
+        #expect(chunks.map(\.firstLine) == [1, 2, 5, 6, 8])
+        #expect(chunks.map { String(decoding: $0.bytes, as: UTF8.self) } == ["# c\r\n", "---\r\na: |\r\n  ---\r\n", "--- x\n", "---\tb\n----\n", "---"])
+        #expect(YAMLParser.chunks(Array("%YAML 1.2\n---\na: 1\n".utf8)) == nil)
+        #expect(YAMLParser.chunks(Array("a: 1\u{2028}---\n".utf8)) == nil)
     }
 }

@@ -55,7 +55,7 @@ func runAgentCommand(_ arguments: [String], in directory: URL? = nil) throws -> 
         for flag in ["--backoff-initial <backoff-initial>", "--backoff-max <backoff-max>", "--status-write-interval"] {
             #expect(text.contains(flag))
         }
-        #expect(text.contains("(default: 10s)") && text.contains("(default: 5m)") && text.contains("(default: 50ms)"))
+        #expect(text.contains("(default: 10s)") && text.contains("(default: 5m)") && text.contains("(default: 20ms)"))
     }
 
     @Test func usageErrorsExitTwo() throws {

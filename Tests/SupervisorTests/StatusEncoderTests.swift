@@ -48,4 +48,27 @@ import Testing
         #expect(try spliced(&encoder, document(services)) == whole(document(services)))
         #expect(try spliced(&encoder, document([services[0]])) == whole(document([services[0]])))
     }
+
+    /// With the names of the services that changed, only those are encoded again: a service left out
+    /// of `changed` keeps its last JSON (so the store must name every change), a named one is new, and
+    /// an entry gone from the order is gone from the document.
+    @Test func onlyTheNamedServicesAreEncodedAgain() throws {
+        var encoder = StatusEncoder()
+        var services = (0..<50).map { ServiceStatus(name: "e\($0)", model: "m", phase: .Ready) }
+        func encode(_ changed: Set<String>) throws -> NSDictionary {
+            let byName = Dictionary(uniqueKeysWithValues: services.map { ($0.name, $0) })
+            let bytes = try encoder.encode(shell: document([]), order: services.map(\.name), services: byName, changed: changed)
+            return try #require(JSONSerialization.jsonObject(with: Data(bytes)) as? NSDictionary)
+        }
+        #expect(try encode([]) == whole(document(services)))  // never encoded: all of them
+        let before = services
+        services[3].phase = .CrashLoopBackOff
+        services[9].restarts = 2
+        #expect(try encode([]) == whole(document(before)))  // named nothing: the last JSON
+        #expect(try encode(["e3"]) != whole(document(services)))
+        #expect(try encode(["e9"]) == whole(document(services)))  // e3 was taken in the call before
+        services.remove(at: 20)
+        services.swapAt(0, 1)
+        #expect(try encode(["e20"]) == whole(document(services)))
+    }
 }

@@ -52,6 +52,8 @@ public actor Agent: Service {
     private var onDemandStopped: [String: ServiceStatus] = [:]
     /// The last reconcile's entries, by name.
     private var lastDesired: [String: DesiredService] = [:]
+    /// Where the last reconcile's time went (milliseconds per step), for `reload timings`.
+    private var reconcileSteps: [String: String] = [:]
 
     /// Creates an agent; nothing starts until `run()`.
     public init(options: AgentOptions, logger: Logger) {
@@ -261,15 +263,21 @@ public actor Agent: Service {
         await reconcile(desired, warnings: warnings, changed: changed, errors: outcome.errors, files: config.files)
         if changed {
             // Where an edit's time went, for `--log-level debug` (milliseconds).
-            func ms(_ d: Duration) -> String { String(format: "%.1f", Double(d.components.attoseconds) / 1e15 + Double(d.components.seconds) * 1000) }
-            logger.debug(
-                "reload timings",
-                metadata: ["readMs": "\(ms(read - began))", "buildMs": "\(ms(built - read))", "reconcileMs": "\(ms(clock.now - built))"])
+            var metadata: Logger.Metadata = [
+                "readMs": "\(Self.ms(read - began))", "buildMs": "\(Self.ms(built - read))", "reconcileMs": "\(Self.ms(clock.now - built))",
+            ]
+            for (step, ms) in reconcileSteps { metadata[step] = "\(ms)" }
+            logger.debug("reload timings", metadata: metadata)
         }
     }
 
     /// Reads each binary's version (once per binary and change on disk): flags are spelled for it, and
     /// the status file's capabilities show it.
+    /// `d` in milliseconds, one decimal.
+    private static func ms(_ d: Duration) -> String {
+        String(format: "%.1f", Double(d.components.attoseconds) / 1e15 + Double(d.components.seconds) * 1000)
+    }
+
     private func readVersions() async {
         let versions = await versionReader.versions(of: options.binaries)
         guard versions != builder.node.versions else { return }
@@ -286,6 +294,13 @@ public actor Agent: Service {
     /// Makes the running services match `desired`: stops removed and changed entries, starts new and
     /// changed ones, and leaves unchanged ones running (same process).
     private func reconcile(_ desired: [DesiredService], warnings: [EntryDiagnostic], changed: Bool, errors: [ConfigError], files: [String]) async {
+        let clock = ContinuousClock()
+        var stepStart = clock.now
+        func step(_ name: String) {
+            let now = clock.now
+            reconcileSteps[name] = Self.ms(now - stepStart)
+            stepStart = now
+        }
         var specs: [String: [String: String]] = [:]
         for entry in desired { if let spec = entry.baseStatus.spec { specs[entry.name] = spec } }
         await store.configApplied(
@@ -316,8 +331,10 @@ public actor Agent: Service {
             else { continue }
             displaced[name] = owner
         }
+        step("appliedMs")
         let diff = ReconcileDiff(
             desired: desired, running: controllers.mapValues(\.specHash), parked: parked, displaced: Set(displaced.keys))
+        step("diffMs")
         var predecessors: [String: (stop: Task<Void, Never>, port: Int)] = [:]
         /// `task`, after any stop `name` already waits for (an entry may wait for two: its own old
         /// controller's, and that of the entry displaced from its spec.port).
@@ -368,8 +385,10 @@ public actor Agent: Service {
                 await start(entry, resolved: resolved, executor: executor, predecessor: predecessors[entry.name])
             }
         }
+        step("startMs")
         // The new generation, with its stops and starts, in one write (configApplied did not write).
         await store.flush()
+        step("writeMs")
     }
 
     /// Stops `controller` in the background and forgets it; returns the stop's task.

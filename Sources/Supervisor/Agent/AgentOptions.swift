@@ -37,7 +37,7 @@ public struct AgentOptions: Sendable {
     /// Tests set it very short to run sweeps concurrently with spawns.
     public var orphanSweepInterval: Duration?
     /// The shortest time between two writes of the status file (changes in between are coalesced).
-    public var statusWriteInterval: Duration = .milliseconds(50)
+    public var statusWriteInterval: Duration = .milliseconds(20)
     /// Folder downloaded models are kept in (`--model-store`).
     public var modelStore: String = ModelStore.defaultDirectory(environment: ProcessInfo.processInfo.environment)
     /// Retries, backoff and stall timeout of model downloads.

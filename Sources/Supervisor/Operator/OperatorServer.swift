@@ -63,7 +63,7 @@ public struct OperatorServer: Service {
         router.get("/metrics") { _, _ -> Response in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(bytes: state.metrics.render())))
+                body: .init(byteBuffer: ByteBuffer(bytes: state.renderMetrics())))
         }
         let logger = self.logger
         let onBound = self.onBound

@@ -5,43 +5,74 @@ import Foundation
 /// entries costs one service's encoding plus copying bytes, not 1,000 encodings (issue 12).
 /// The output is the same JSON as encoding the whole `AgentStatus` at once (pretty-printed, sorted keys).
 struct StatusEncoder {
-    private var cache: [String: (status: ServiceStatus, json: [UInt8])] = [:]
+    /// Each service's JSON (indented for the `services` array), by name.
+    private var cache: [String: [UInt8]] = [:]
     private let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return encoder
     }()
 
-    /// The document as bytes, ending with a line break.
+    /// The whole document as bytes, ending with a line break; every service is encoded again.
     /// - Throws: an encoding error.
     mutating func encode(_ status: AgentStatus) throws -> [UInt8] {
         var shell = status
         shell.services = []
+        let byName = Dictionary(status.services.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        guard byName.count == status.services.count else {
+            return [UInt8](try encoder.encode(status)) + [0x0A]  // a name twice: encode it all
+        }
+        return try encode(shell: shell, order: status.services.map(\.name), services: byName, changed: Set(byName.keys))
+    }
+
+    /// The document `shell` with `services` (in `order`; names it lacks are left out) as its `services`,
+    /// as bytes ending with a line break. Only the services named in `changed`, and those never encoded,
+    /// are encoded again: the caller (`StatusStore`) names every service it changed since the last call.
+    /// - Parameter shell: the document without its services (its `services` is ignored).
+    /// - Throws: an encoding error.
+    mutating func encode(
+        shell: AgentStatus, order: [String], services: [String: ServiceStatus], changed: Set<String>
+    ) throws -> [UInt8] {
+        var shell = shell
+        shell.services = []
         let outer = [UInt8](try encoder.encode(shell))
         guard let (open, close) = Self.emptyServicesArray(in: outer) else {
-            return [UInt8](try encoder.encode(status)) + [0x0A]  // unexpected layout: encode it all
+            shell.services = order.compactMap { services[$0] }
+            return [UInt8](try encoder.encode(shell)) + [0x0A]  // unexpected layout: encode it all
         }
-        var fresh: [String: (status: ServiceStatus, json: [UInt8])] = [:]
-        var services: [[UInt8]] = []
-        services.reserveCapacity(status.services.count)
-        for service in status.services {
-            let json: [UInt8]
-            if let cached = cache[service.name], cached.status == service {
-                json = cached.json
+        for name in changed {
+            if let service = services[name] {
+                cache[name] = Self.indented([UInt8](try encoder.encode(service)))
             } else {
-                json = Self.indented([UInt8](try encoder.encode(service)))
+                cache[name] = nil
             }
-            fresh[service.name] = (service, json)
-            services.append(json)
         }
-        cache = fresh
+        var size = outer.count + 8
+        var listed = 0
+        for name in order {
+            if cache[name] == nil, let service = services[name] {
+                cache[name] = Self.indented([UInt8](try encoder.encode(service)))
+            }
+            if let json = cache[name] {
+                size += json.count + 2
+                listed += 1
+            }
+        }
+        if cache.count > listed {
+            // Entries gone from the config: forget their JSON.
+            let keep = Set(order)
+            cache = cache.filter { keep.contains($0.key) }
+        }
         var out: [UInt8] = []
-        out.reserveCapacity(outer.count + services.reduce(0) { $0 + $1.count + 2 } + 8)
+        out.reserveCapacity(size)
         out += outer[...open]
-        if !services.isEmpty {
+        if listed > 0 {
             out.append(0x0A)
-            for (index, json) in services.enumerated() {
-                if index > 0 { out += [0x2C, 0x0A] }  // ",\n"
+            var first = true
+            for name in order {
+                guard let json = cache[name] else { continue }
+                if !first { out += [0x2C, 0x0A] }  // ",\n"
+                first = false
                 out += json
             }
             out += Array("\n  ".utf8)

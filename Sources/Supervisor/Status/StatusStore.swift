@@ -15,6 +15,8 @@ public actor StatusStore {
     private var order: [String] = []
     private var listed: Set<String> = []
     private var byName: [String: ServiceStatus] = [:]
+    /// Services changed since the last write (their JSON is encoded again; the others' is reused).
+    private var changed: Set<String> = []
     private let file: StatusFile
     private let logger: Logger
     private var lastWriteError: String?
@@ -38,7 +40,7 @@ public actor StatusStore {
     ///   - output: whose `warnings` the file shows (the agent's own output problems).
     public init(
         file: StatusFile, capabilities: AgentStatus.Capabilities, node: NodeInfo, configPath: String,
-        minimumWriteInterval: Duration = .milliseconds(50), logger: Logger, output: AgentOutput = .shared,
+        minimumWriteInterval: Duration = .milliseconds(20), logger: Logger, output: AgentOutput = .shared,
         operatorState: OperatorState? = nil
     ) {
         self.operatorState = operatorState
@@ -59,6 +61,12 @@ public actor StatusStore {
         return s
     }
 
+    /// Replaces (or removes, with nil) one service's status, and marks it for the next write.
+    private func set(_ name: String, _ service: ServiceStatus?) {
+        byName[name] = service
+        changed.insert(name)
+    }
+
     /// Records the enabled runtimes' versions (runtime -> version text) in the capabilities.
     func setVersions(_ versions: [String: String]) {
         guard status.capabilities.versions != versions else { return }
@@ -77,7 +85,10 @@ public actor StatusStore {
     ) {
         // The entry as now written is what the status shows, even when its process did not need a restart.
         self.specs = specs
-        for (name, spec) in specs { byName[name]?.spec = spec }
+        for (name, spec) in specs where byName[name] != nil && byName[name]?.spec != spec {
+            byName[name]?.spec = spec
+            changed.insert(name)
+        }
         if generation != status.config.generation || !status.config.valid { status.config.appliedAt = Timestamp.string() }
         status.config.generation = generation
         status.config.warnings = warnings
@@ -87,11 +98,11 @@ public actor StatusStore {
         if let files { status.config.files = files }
         order = serviceOrder
         listed = Set(serviceOrder)
-        for name in byName.keys where !listed.contains(name) { byName[name] = nil }
+        for name in byName.keys where !listed.contains(name) { set(name, nil) }
         for entry in initial where listed.contains(entry.name) && byName[entry.name] == nil {
             var entry = entry
             if let spec = specs[entry.name] { entry.spec = spec }
-            byName[entry.name] = entry
+            set(entry.name, entry)
         }
         dirty = true  // written by the reconcile's own flush, with its stops and starts
     }
@@ -115,7 +126,7 @@ public actor StatusStore {
             service.idleDeadline = service.pid == nil ? nil : known.idleDeadline
         }
         if byName[service.name] == service { return }
-        byName[service.name] = service
+        set(service.name, service)
         flush()
     }
 
@@ -154,9 +165,9 @@ public actor StatusStore {
         defer { lastWrite = (started, .now - started) }
         status.warnings = output.warnings
         do {
-            let document = snapshot
-            let bytes = try encoder.encode(document)
-            operatorState?.publish(document, json: bytes)
+            let bytes = try encoder.encode(shell: status, order: order, services: byName, changed: changed)
+            changed = []
+            operatorState?.publish(OperatorState.Document(shell: status, order: order, services: byName, json: bytes))
             try file.write(encoded: bytes)
             if lastWriteError != nil { logger.notice("status file written again", metadata: ["path": "\(file.path)"]) }
             lastWriteError = nil
@@ -194,7 +205,7 @@ extension StatusStore {
             s.nextRestartAt = nil
             s.reason = reason
             s.message = message
-            byName[name] = s
+            set(name, s)
         }
         flushNow()
     }
@@ -226,7 +237,7 @@ extension StatusStore {
         s.requestsInFlight = inFlight
         s.idleDeadline = s.pid == nil ? nil : idleDeadline
         guard s != byName[name] else { return }
-        byName[name] = s
+        set(name, s)
         flush()
     }
 }
@@ -247,7 +258,7 @@ extension StatusStore {
         s.phase = .Terminating
         s.ready = false
         s.nextRestartAt = nil
-        byName[name] = s
+        set(name, s)
         flush()
     }
 }
