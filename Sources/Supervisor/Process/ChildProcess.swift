@@ -94,7 +94,7 @@ final class ChildProcess: Sendable {
         // Waiting for the pid is deliberately not cancellable: once posix_spawn runs, the process exists,
         // and a caller that gave up here would leak it (a stop during a start used to orphan the runtime).
         #if os(Linux) && !PORTABLE_POSIX
-        let spawn = { (serial: UInt64) -> Result<Int32, SpawnError> in
+        let spawn = { (serial: UInt64) async -> Result<Int32, SpawnError> in
             let started = ChildSpawner.start(command, logPath: logPath, limits: limits, tail: tail) { pid, termination in
                 exit.resolve(termination)
                 // Reaped: helpers its death handed to the agent (a subreaper) go now.
