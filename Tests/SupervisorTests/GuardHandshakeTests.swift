@@ -58,7 +58,12 @@ import Darwin
     /// to hold a thread in `poll` while it waited.)
     @Test func manyHandshakesWaitTogether() async throws {
         let pairs = try (0..<200).map { _ in try pair() }
-        defer { for (a, g) in pairs { close(a); close(g) } }
+        defer {
+            for (a, g) in pairs {
+                close(a)
+                close(g)
+            }
+        }
         try await withThrowingTaskGroup(of: (Int, GuardHandshake).self) { group in
             for (index, (agent, _)) in pairs.enumerated() {
                 group.addTask { (index, await GuardHandshake.receive(agent, timeout: .seconds(120))) }
