@@ -6,6 +6,25 @@
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzConfigLoader(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    // Cut at its `---` lines, a stream parses chunk by chunk to exactly the documents (marks included)
+    // the whole stream gives: the loader's memo relies on it. (A chunk that fails alone only sends the
+    // loader to the whole stream.)
+    if let chunks = YAMLParser.chunks(bytes) {
+        var pieces: [YAMLNode] = []
+        var nodes = 0
+        var parsedAlone = true
+        for chunk in chunks {
+            guard let parsed = try? YAMLParser.parseChunk(chunk) else {
+                parsedAlone = false
+                break
+            }
+            pieces += parsed.documents
+            nodes += parsed.nodes
+        }
+        if parsedAlone && nodes <= YAMLParser.maxNodes {
+            precondition((try? YAMLParser.parse(bytes)) == pieces, "chunks parse to other documents than the whole stream")
+        }
+    }
     do {
         let config = try ConfigLoader.load(bytes, file: "/fuzz/models.yaml")
         // A loaded config is consistent.

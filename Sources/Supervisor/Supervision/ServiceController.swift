@@ -67,9 +67,11 @@ final class ServiceController: Sendable {
     }
 
     /// Stops the service: SIGTERM to its process group, the grace period, SIGKILL. Returns when it is gone.
+    /// The stop begins before the status shows `Terminating` (marking it may wait for a status write, a
+    /// few ms with 1,000 entries); a successor, which waits for this to return, still reports after it.
     func stop() async {
-        await store.markTerminating(name)
         task.cancel()
+        await store.markTerminating(name)
         await task.value
     }
 }
