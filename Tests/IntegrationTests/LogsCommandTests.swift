@@ -27,7 +27,9 @@ import Glibc
         let all = try await runAgentCommandAsync(["logs", "chat", "--config", agent.configPath], in: agent.dir)
         #expect(all.out.split(separator: "\n").filter { $0.hasPrefix("spew ") }.count == 100, "every line of the run, across its rotated files")
         let noPrevious = try await runAgentCommandAsync(["logs", "chat", "--config", agent.configPath, "--previous"], in: agent.dir)
-        #expect(noPrevious.status == 1)
+        #expect(
+            noPrevious.status == 1,
+            "a previous run exists: \(noPrevious.out.suffix(2000))\nagent log:\n\(((try? String(contentsOfFile: agent.stderrPath, encoding: .utf8)) ?? "").suffix(6000))")
 
         let follow = try BackgroundCommand(["logs", "chat", "--config", agent.configPath, "-f", "--tail", "1"], in: agent.dir)
         try await follow.waitForOutput("the last line of the first run") { $0.contains("pid \(firstPID) serving") }

@@ -87,8 +87,4 @@ struct DesiredService: Sendable {
     }
     /// Starts on the first request through the gateway, not with the agent.
     var onDemand: Bool { box.fields.route?.onDemand ?? false }
-
-    /// Whether `other` is this very value, unchanged (the entry memo hands back the same box for an
-    /// entry whose inputs did not change).
-    func isSame(as other: DesiredService) -> Bool { box === other.box }
 }
