@@ -29,7 +29,8 @@ import Glibc
         let noPrevious = try await runAgentCommandAsync(["logs", "chat", "--config", agent.configPath, "--previous"], in: agent.dir)
         #expect(
             noPrevious.status == 1,
-            "a previous run exists: \(noPrevious.out.suffix(2000))\nagent log:\n\(((try? String(contentsOfFile: agent.stderrPath, encoding: .utf8)) ?? "").suffix(6000))")
+            "a previous run exists: \(noPrevious.out.suffix(2000))\nagent log:\n\(((try? String(contentsOfFile: agent.stderrPath, encoding: .utf8)) ?? "").suffix(6000))"
+        )
 
         let follow = try BackgroundCommand(["logs", "chat", "--config", agent.configPath, "-f", "--tail", "1"], in: agent.dir)
         try await follow.waitForOutput("the last line of the first run") { $0.contains("pid \(firstPID) serving") }
