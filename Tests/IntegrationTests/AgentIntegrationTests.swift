@@ -69,6 +69,38 @@ import Glibc
         #expect(try await agent.terminate() == 0)
     }
 
+    /// An agent-assigned port that another process takes while the entry is down (between a crash and its
+    /// restart): the entry moves to another free port of `--port-range` instead of backing off for as
+    /// long as that process holds it.
+    @Test func anAgentAssignedPortTakenByAnotherProcessMovesTheEntry() async throws {
+        let low = try LoopbackListener.freePort()
+        let agent = try AgentHarness(config: configYAML(svc("chat")))
+        try agent.start(["--port-range", "\(low)-\(low + 20)", "--backoff-initial", "5s"])
+        let first = try await agent.waitFor("chat Ready") { agent.service("chat", in: $0)?.phase == .Ready }
+        let port = try #require(agent.service("chat", in: first)?.port)
+        let pid = try #require(agent.service("chat", in: first)?.pid)
+        kill(pid, SIGKILL)
+        // Take the port as soon as the runtime is gone, well before its restart (5 s of backoff).
+        var stranger: LoopbackListener?
+        let clock = ContinuousClock()
+        let end = clock.now + .seconds(4)
+        while stranger == nil && clock.now < end {
+            stranger = try? LoopbackListener(port: port)
+            if stranger == nil { try await Task.sleep(for: .milliseconds(5)) }
+        }
+        let taken = try #require(stranger, "port \(port) never came free after the runtime's SIGKILL")
+        defer { taken.close() }
+        let s = try await agent.waitFor("chat Ready on another port") { s in
+            guard let chat = agent.service("chat", in: s) else { return false }
+            return chat.phase == .Ready && chat.port != port && chat.pid != pid
+        }
+        let moved = try #require(agent.service("chat", in: s)?.port)
+        #expect((low...(low + 20)).contains(moved))
+        let log = (try? String(contentsOfFile: agent.stderrPath, encoding: .utf8)) ?? ""
+        #expect(log.contains("its agent-assigned port is held by another process"), "\(log.suffix(3000))")
+        #expect(try await agent.terminate() == 0)
+    }
+
     /// A fixed `spec.port` wins over an agent-assigned one: the entry that had that port by assignment
     /// moves to a new one, and the entry that names it starts once it is free (no PortInUse loop).
     @Test func aFixedPortTakesOverAnAgentAssignedOne() async throws {

@@ -17,8 +17,9 @@ public final class LoopbackListener: Sendable {
 
     /// Binds and listens with `backlog` pending connections.
     /// - Throws: `POSIXError` when the socket cannot be bound or listen.
-    public init(backlog: Int32 = 64) throws {
-        let fd = try Self.boundSocket()
+    /// - Parameter port: the port to bind; 0 lets the kernel choose one.
+    public init(port: Int = 0, backlog: Int32 = 64) throws {
+        let fd = try Self.boundSocket(port: port)
         guard listen(fd, backlog) == 0 else {
             let code = errno
             _ = closeFD(fd)
@@ -39,7 +40,7 @@ public final class LoopbackListener: Sendable {
         return port(of: fd)
     }
 
-    private static func boundSocket() throws -> Int32 {
+    private static func boundSocket(port: Int = 0) throws -> Int32 {
         #if canImport(Darwin)
         let fd = socket(AF_INET, SOCK_STREAM, 0)
         #else
@@ -50,7 +51,7 @@ public final class LoopbackListener: Sendable {
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = 0
+        addr.sin_port = UInt16(port).bigEndian
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }

@@ -452,6 +452,14 @@ public actor Agent: Service {
         // `namespace/name` entries log to `<log-dir>/<namespace>/<name>.log`.
         let logPath = (options.logDirectory as NSString).appendingPathComponent("\(entry.name).log")
         try? FileManager.default.createDirectory(atPath: (logPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let name = entry.name
+        let portBusy: (@Sendable (Int) -> Void)? =
+            resolved.service.port != nil
+            ? nil
+            : { @Sendable [weak self] port in
+                Task { await self?.moveOffBusyPort(name, port) }
+                return
+            }
         controllers[entry.name] = ServiceController(
             desired: entry, resolved: resolved, executor: executor, logPath: logPath,
             after: predecessor?.stop ?? retiring[entry.name],
@@ -460,7 +468,22 @@ public actor Agent: Service {
                 livenessPeriod: options.livenessPeriod,
                 livenessFailureThreshold: options.livenessFailureThreshold,
                 runtimeGuard: options.runtimeGuard, sweeper: sweeper,
-                fetcher: fetcher, admission: admission, metrics: options.operatorState?.metrics, logger: logger))
+                fetcher: fetcher, admission: admission, metrics: options.operatorState?.metrics, logger: logger,
+                portBusy: portBusy))
+    }
+
+    /// An entry's agent-assigned port was held by another process when the entry was about to start:
+    /// it moves to a free port of `--port-range` (its predecessor is stopped first), as an entry displaced
+    /// by a fixed port does. Backing off on a port it does not own could last as long as that process.
+    private func moveOffBusyPort(_ name: String, _ port: Int) async {
+        guard let controller = controllers[name], controller.port == port, let entry = lastDesired[name],
+            case .run(let resolved, let executor) = entry.action, resolved.service.port == nil,
+            let fresh = ports.allocate(host: options.host)
+        else { return }
+        logger.warning("agent-assigned port held by another process", metadata: ["service": "\(name)", "port": "\(port)", "newPort": "\(fresh)"])
+        let stop = retire(controller, why: .assignedPortBusy)
+        lastPorts[name] = nil
+        await start(entry, resolved: resolved, executor: executor, predecessor: (stop, fresh))
     }
 
     /// Records where the operator endpoint listens, for the status file (`operatorEndpoint`).

@@ -27,6 +27,9 @@ struct ReconcileDiff: Sendable, Equatable {
         /// Its agent-assigned port is now the `spec.port` of another entry: a fixed port wins, and this
         /// entry starts again on a new port (it would otherwise hold the other in PortInUse for good).
         case portTaken = "its agent-assigned port is now another entry's spec.port; it moves to a new port"
+        /// Its agent-assigned port was held by another process when it was about to start (a program
+        /// outside the agent took it meanwhile): it moves to a free port instead of backing off for good.
+        case assignedPortBusy = "its agent-assigned port is held by another process; it moves to a free port"
     }
 
     /// Controllers to stop, in name order.

@@ -38,6 +38,9 @@ final class ServiceController: Sendable {
         /// Measures Ready time and sleeps between restarts (backoff).
         var clock: any SupervisionClock = SystemSupervisionClock()
         var logger: Logger
+        /// Called with the port when a start finds the entry's port held by another process; set only
+        /// for an agent-assigned port (the agent moves the entry to a free one).
+        var portBusy: (@Sendable (_ port: Int) -> Void)? = nil
     }
 
     /// - Parameter after: a stop that must finish before the first start (the same entry's previous process).

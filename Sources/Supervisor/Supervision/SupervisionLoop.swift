@@ -112,6 +112,7 @@ struct SupervisionLoop: Sendable {
         guard PortAllocator.isFree(launch.port, host: launch.host) else {
             // Another process holds the port: starting would only fail with a less clear error.
             logger.error("port in use", metadata: ["port": "\(launch.port)"])
+            context.portBusy?(launch.port)
             return Ending(
                 termination: nil, reason: .PortInUse,
                 message: "port \(launch.port) on \(launch.host) is in use (by another process, or by an entry's agent-assigned port)")
