@@ -2,6 +2,7 @@
 #include "process_control.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <string.h>
@@ -82,3 +83,14 @@ int metal_agent_pidfd_send_signal(int pidfd, int signal) { (void)pidfd; (void)si
 int metal_agent_set_child_subreaper(void) { errno = ENOSYS; return -1; }
 
 #endif
+
+int metal_agent_name_this_thread(const char *name) {
+#if defined(__APPLE__)
+    return pthread_setname_np(name);
+#else
+    char cut[16];
+    strncpy(cut, name, sizeof cut - 1);
+    cut[sizeof cut - 1] = 0;
+    return pthread_setname_np(pthread_self(), cut);
+#endif
+}

@@ -142,7 +142,7 @@ extension ConfigLoader {
             }
         }
         if let (value, mark) = annotated.values["aliases"] {
-            let names = value.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            let names = value.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingBlanks() }
             if names.isEmpty || names.contains(where: { $0.isEmpty || $0.contains(where: \.isWhitespace) }) {
                 reader.fail(
                     at: mark, "\(entry) metadata.annotations[\(AgentAnnotations.aliases)]",

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A number of bytes written as Kubernetes writes a resource quantity.
 public enum ByteQuantity {
@@ -10,7 +14,7 @@ public enum ByteQuantity {
             ("Ki", 1 << 10), ("Mi", 1 << 20), ("Gi", 1 << 30), ("Ti", 1 << 40),
             ("k", 1000), ("K", 1000), ("M", 1_000_000), ("G", 1_000_000_000), ("T", 1_000_000_000_000),
         ]
-        var number = Substring(text.trimmingCharacters(in: .whitespaces))
+        var number = Substring(text.trimmingBlanks())
         var multiplier: Int64 = 1
         for (suffix, value) in units where number.hasSuffix(suffix) {
             number = number.dropLast(suffix.count)

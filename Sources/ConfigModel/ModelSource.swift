@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Where a model's weights live (`Model.spec.source`), as typed by `ModelSource.parse`.
 ///
@@ -134,6 +138,6 @@ public enum ModelSource: Sendable, Hashable {
 
     static func join(_ folder: String, _ path: String) -> String {
         // Lexically: `./` and `a/../` go (the config's folder is absolute, so the result is too).
-        ((folder.hasSuffix("/") ? folder : folder + "/") + path as NSString).standardizingPath
+        TextFormat.normalizedPath((folder.hasSuffix("/") ? folder : folder + "/") + path)
     }
 }

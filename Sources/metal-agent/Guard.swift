@@ -1,6 +1,11 @@
 import ArgumentParser
-import Foundation
 import Supervisor
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 #if canImport(Glibc)
 import Glibc
@@ -22,14 +27,14 @@ struct Guard: ParsableCommand {
 
     func run() throws {
         guard let path = RuntimeGuardBinary.path() else {
-            FileHandle.standardError.write(Data("metal-agent guard: \(RuntimeGuardBinary.missingMessage)\n".utf8))
+            printError("metal-agent guard: \(RuntimeGuardBinary.missingMessage)")
             throw ExitCode(127)
         }
         let arguments = ["metal-agent", "guard", "--grace-seconds", String(graceSeconds), "--"] + command
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
         argv.append(nil)
         execv(path, argv)
-        FileHandle.standardError.write(Data("metal-agent guard: cannot execute \(path): \(String(cString: strerror(errno)))\n".utf8))
+        printError("metal-agent guard: cannot execute \(path): \(String(cString: strerror(errno)))")
         throw ExitCode(127)
     }
 }

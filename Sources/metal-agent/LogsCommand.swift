@@ -1,6 +1,12 @@
 import ArgumentParser
-import Foundation
+import ConfigModel
 import Supervisor
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// `metal-agent logs NAME`: an entry's runtime output, from its rotated log files.
 struct LogsCommand: AsyncParsableCommand {
@@ -56,13 +62,13 @@ struct LogsCommand: AsyncParsableCommand {
         write(files.tail(lines: tail, previous: previous))
         guard follow else { return }
         await LogFollower(path: path).follow { bytes in
-            FileHandle.standardOutput.write(Data(bytes))
+            writeStandardOutput(bytes)
         }
     }
 
     private func write(_ bytes: [UInt8]) {
         guard !bytes.isEmpty else { return }
-        FileHandle.standardOutput.write(Data(bytes))
+        writeStandardOutput(bytes)
     }
 
     /// The entry's current log file: from the status file, else from `--log-dir` or the config's default.
@@ -88,6 +94,6 @@ struct LogsCommand: AsyncParsableCommand {
             printError("Missing expected argument: --config, --status-file or --log-dir")
             throw ExitCode(2)
         }
-        return (folder as NSString).appendingPathComponent("\(name).log")
+        return PathText.join(folder, "\(name).log")
     }
 }

@@ -1,6 +1,11 @@
 import ArgumentParser
 import CBuildInfo
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// `metal-agent`: supervises local LLM inference servers described by a `models.yaml`.
 @main
@@ -41,7 +46,7 @@ struct MetalAgent: AsyncParsableCommand {
             let code = exitCode(for: error)
             if code == .validationFailure {
                 printError(fullMessage(for: error))
-                Foundation.exit(2)
+                terminate(2)
             }
             exit(withError: error)
         }

@@ -1,6 +1,11 @@
 import ArgumentParser
-import Foundation
 import Supervisor
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// Flags for the model store, downloads and memory admission (`run`).
 struct ModelOptions: ParsableArguments {

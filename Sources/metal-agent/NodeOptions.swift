@@ -1,8 +1,13 @@
 import ArgumentParser
 import ConfigModel
 import Executors
-import Foundation
 import Supervisor
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 #if canImport(Glibc)
 import Glibc
@@ -41,7 +46,7 @@ struct NodeOptions: ParsableArguments {
         let binaries = try RuntimeBinaries.discover(
             registry: .standard,
             flags: [RuntimeName.llamaServer: llamaServerBin, RuntimeName.mlxServer: mlxServerBin],
-            enabled: runtimes.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } })
+            enabled: runtimes.map { $0.split(separator: ",").map { $0.trimmingBlanks() } })
         return NodeRuntimes(defaultRuntime: runtime, binaries: binaries, host: host)
     }
 }
@@ -58,7 +63,57 @@ func absolutePath(_ path: String) -> String {
 
 /// Writes a line to standard error.
 func printError(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
+    writeAll(2, Array((text + "\n").utf8))
+}
+
+/// Writes `bytes` to standard output, after whatever `print` has buffered.
+func writeStandardOutput(_ bytes: some Collection<UInt8>) {
+    fflush(nil)
+    writeAll(1, Array(bytes))
+}
+
+/// Writes every byte to `fd`, retrying after EINTR and short writes; stops at another error (EPIPE:
+/// the reader went away).
+private func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
+    bytes.withUnsafeBytes { buffer in
+        var offset = 0
+        while offset < buffer.count {
+            let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else { return }
+            offset += n
+        }
+    }
+}
+
+/// Ends the process with `code` (exit(3): buffered output is flushed).
+func terminate(_ code: Int32) -> Never {
+    #if canImport(Glibc)
+    Glibc.exit(code)
+    #else
+    Darwin.exit(code)
+    #endif
+}
+
+/// Why a file could not be read or decoded, in a few words (`no such file`, `permission denied`, or the
+/// decoder's reason).
+func describeReadError(_ error: any Error) -> String {
+    if let cocoa = error as? CocoaError {
+        switch cocoa.code {
+        case .fileReadNoSuchFile, .fileNoSuchFile: return "no such file"
+        case .fileReadNoPermission: return "permission denied"
+        default: return "cannot be read (error \(cocoa.code.rawValue))"
+        }
+    }
+    if let decoding = error as? DecodingError {
+        switch decoding {
+        case .dataCorrupted(let context), .keyNotFound(_, let context), .typeMismatch(_, let context), .valueNotFound(_, let context):
+            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+            return "not a metal-agent status file (\(path.isEmpty ? "" : path + ": ")\(context.debugDescription))"
+        @unknown default: return "not a metal-agent status file"
+        }
+    }
+    return "\(error)"
 }
 
 /// Encodes a value as pretty JSON on standard output.

@@ -1,7 +1,12 @@
 import ArgumentParser
 import ConfigModel
-import Foundation
 import Supervisor
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// `metal-agent plan`: what applying a file to the running agent would start, stop, restart or keep.
 struct PlanCommand: ParsableCommand {
@@ -35,7 +40,7 @@ struct PlanCommand: ParsableCommand {
         do {
             status = try StatusFile.read(statusPath)
         } catch {
-            printError("cannot read the agent's status file \(statusPath): \(error.localizedDescription) (is the agent running? use --status-file)")
+            printError("cannot read the agent's status file \(statusPath): \(describeReadError(error)) (is the agent running? use --status-file)")
             throw ExitCode(2)
         }
         let plan = Plan.make(files: try readConfigFiles(config), against: status)
@@ -59,12 +64,10 @@ struct PlanCommand: ParsableCommand {
         let nameWidth = max(8, plan.steps.map(\.service.count).max() ?? 0)
         for step in plan.steps {
             let runtime = step.runtime.map { "\($0) (\(step.runtimeSource ?? "?"))" } ?? "-"
-            let action = step.action.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
-            let name = step.service.padding(toLength: nameWidth, withPad: " ", startingAt: 0)
-            let head = "  \(action) \(name)  \(runtime.padding(toLength: 24, withPad: " ", startingAt: 0))"
+            let head = "  \(step.action.rawValue.padded(to: 8)) \(step.service.padded(to: nameWidth))  \(runtime.padded(to: 24))"
             if step.reasons.isEmpty {
-                lines.append(
-                    head.trimmingCharacters(in: .whitespaces).isEmpty ? head : head.replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression))
+                let end = head.lastIndex(where: { !$0.isWhitespace }).map(head.index(after:))
+                lines.append(end.map { String(head[..<$0]) } ?? head)
             }
             for (i, reason) in step.reasons.enumerated() {
                 lines.append(i == 0 ? head + reason : String(repeating: " ", count: head.count) + reason)

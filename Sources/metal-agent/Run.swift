@@ -1,10 +1,15 @@
 import ArgumentParser
 import ConfigModel
 import Executors
-import Foundation
 import Logging
 import ServiceLifecycle
 import Supervisor
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// `metal-agent run`: the long-running agent (the default subcommand).
 struct Run: AsyncParsableCommand {

@@ -1,6 +1,11 @@
 import ArgumentParser
 import Executors
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Finds each runtime's binary: the `--<runtime>-bin` flag, else the executor's default names on PATH.
 enum RuntimeBinaries {

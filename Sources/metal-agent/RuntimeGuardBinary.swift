@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Where the runtime guard (`metal-agent-guard`) is: beside the running `metal-agent` binary.
 enum RuntimeGuardBinary {
@@ -10,10 +14,15 @@ enum RuntimeGuardBinary {
         return FileManager.default.isExecutableFile(atPath: candidate) ? candidate : nil
     }
 
-    /// The folder of the running binary, symlinks resolved (Foundation reads `/proc/self/exe` on Linux,
-    /// `_NSGetExecutablePath` on macOS).
+    /// The folder of the running binary, symlinks resolved (`/proc/self/exe` on Linux; Foundation's
+    /// `Bundle`, which reads `_NSGetExecutablePath`, on macOS).
     private static var folder: URL {
+        #if os(Linux)
+        let running = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        let executable = URL(fileURLWithPath: running ?? CommandLine.arguments[0])
+        #else
         let executable = Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])
+        #endif
         return executable.resolvingSymlinksInPath().deletingLastPathComponent()
     }
 

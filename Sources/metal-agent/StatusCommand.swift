@@ -1,6 +1,11 @@
 import ArgumentParser
-import Foundation
 import Supervisor
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 #if canImport(Glibc)
 import Glibc
@@ -67,7 +72,7 @@ struct StatusCommand: AsyncParsableCommand {
         case .table, .wide:
             print(StatusTable(status: status, presence: presence, wide: output == .wide).render(), terminator: "")
         case .json:
-            FileHandle.standardOutput.write(data)
+            writeStandardOutput(data)
         case .yaml:
             print((try? YAMLRenderer.render(status)) ?? "", terminator: "")
         }
@@ -82,8 +87,5 @@ struct StatusCommand: AsyncParsableCommand {
         return verdict.allReady ? 0 : 3
     }
 
-    static func describe(_ error: any Error) -> String {
-        if let cocoa = error as? CocoaError, cocoa.code == .fileReadNoSuchFile { return "no such file" }
-        return error.localizedDescription
-    }
+    static func describe(_ error: any Error) -> String { describeReadError(error) }
 }

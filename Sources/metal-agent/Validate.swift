@@ -1,7 +1,12 @@
 import ArgumentParser
 import ConfigModel
-import Foundation
 import Supervisor
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// `metal-agent validate`: checks a config file against this node without running anything.
 struct Validate: ParsableCommand {

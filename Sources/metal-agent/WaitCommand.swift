@@ -1,6 +1,11 @@
 import ArgumentParser
-import Foundation
 import Supervisor
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// `metal-agent wait --for=ready`: blocks until entries are Ready, for scripts.
 struct WaitCommand: AsyncParsableCommand {

@@ -120,7 +120,7 @@ import Testing
         }
         #expect(received.contains("tok0") && !received.contains("tok1"), "the first event arrives alone: \(received)")
         #expect(!FileManager.default.fileExists(atPath: gate))
-        FileManager.default.createFile(atPath: gate, contents: nil)
+        _ = FileManager.default.createFile(atPath: gate, contents: nil)
         while let chunk = try await iterator.next() { received += String(buffer: chunk) }
         #expect(received.contains("tok1") && received.contains("tok2") && received.hasSuffix("data: [DONE]\n\n"), "\(received)")
 
@@ -280,7 +280,7 @@ import Testing
         #expect(refused.header("Retry-After") != nil)
         let error = try #require(refused.json["error"] as? [String: Any], "\(refused.text)")
         #expect(error["reason"] as? String == "InsufficientMemory", "\(refused.text)")
-        FileManager.default.createFile(atPath: gate, contents: nil)
+        _ = FileManager.default.createFile(atPath: gate, contents: nil)
         while try await iterator.next() != nil {}
         #expect(try await agent.terminate() == 0)
     }

@@ -16,8 +16,8 @@ final class BackgroundCommand {
         let id = UUID().uuidString.prefix(8)
         outPath = dir.appendingPathComponent("cmd-\(id).out").path
         errPath = dir.appendingPathComponent("cmd-\(id).err").path
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: errPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: AgentHarness.agentBinary)
         process.arguments = arguments
         process.standardOutput = FileHandle(forWritingAtPath: outPath)

@@ -26,8 +26,8 @@ import Glibc
         process.arguments = ["-i", "LD_LIBRARY_PATH="] + variables + argv
         let out = dir.appendingPathComponent("clean-\(UUID().uuidString.prefix(6)).out")
         let err = dir.appendingPathComponent("clean-\(UUID().uuidString.prefix(6)).err")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         process.standardOutput = FileHandle(forWritingAtPath: out.path)
         process.standardError = FileHandle(forWritingAtPath: err.path)
         try process.run()

@@ -170,9 +170,9 @@ import Testing
                 k -= 1
             }
             rename(path, "\(path).1")
-            FileManager.default.createFile(atPath: path, contents: nil)
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
         }
-        FileManager.default.createFile(atPath: path, contents: Data("old\n".utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data("old\n".utf8))
         let sink = Sink()
         let follower = LogFollower(path: path)
         let task = Task { await follower.follow(fromStart: true) { sink.add($0) } }
@@ -196,7 +196,7 @@ import Testing
             try append("line \(round)b\n")
             if round % 5 == 0 {
                 LogFiles(path: path).keepPreviousRun()
-                FileManager.default.createFile(atPath: path, contents: nil)
+                _ = FileManager.default.createFile(atPath: path, contents: nil)
             }
             try append("line \(round)c\n")
             expected += ["line \(round)a", "line \(round)b", "line \(round)c"]

@@ -30,4 +30,8 @@ int metal_agent_pidfd_send_signal(int pidfd, int signal);
 /// Returns 0 and sets `*pid`, or an errno value (ENOENT: no such executable).
 int metal_agent_spawn(const char *path, int search, char *const argv[], char *const envp[], int stdin_fd, int out_fd, int new_group, pid_t *pid);
 
+/// Names the calling thread (pthread_setname_np(3), a GNU extension Swift's Glibc module does not
+/// export): at most 15 bytes on Linux, longer names are cut. Returns 0 or an errno value.
+int metal_agent_name_this_thread(const char *name);
+
 #endif

@@ -1,10 +1,20 @@
 import ConfigModel
 import Executors
-import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
 import UnixSignals
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The node agent: reads the config, reconciles desired state against running services, watches the
 /// file, and stops everything on graceful shutdown.
@@ -275,7 +285,7 @@ public actor Agent: Service {
     /// the status file's capabilities show it.
     /// `d` in milliseconds, one decimal.
     private static func ms(_ d: Duration) -> String {
-        String(format: "%.1f", Double(d.components.attoseconds) / 1e15 + Double(d.components.seconds) * 1000)
+        TextFormat.fixed(Double(d.components.attoseconds) / 1e15 + Double(d.components.seconds) * 1000, decimals: 1)
     }
 
     private func readVersions() async {
@@ -450,8 +460,8 @@ public actor Agent: Service {
                 "runtimeSource": "\(resolved.runtime.source.rawValue)", "port": "\(resolved.port)",
             ])
         // `namespace/name` entries log to `<log-dir>/<namespace>/<name>.log`.
-        let logPath = (options.logDirectory as NSString).appendingPathComponent("\(entry.name).log")
-        try? FileManager.default.createDirectory(atPath: (logPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let logPath = PathText.join(options.logDirectory, "\(entry.name).log")
+        try? FileManager.default.createDirectory(atPath: PathText.parent(of: logPath), withIntermediateDirectories: true)
         let name = entry.name
         let portBusy: (@Sendable (Int) -> Void)? =
             resolved.service.port != nil

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 #if canImport(Glibc)
 import Glibc
@@ -35,7 +39,7 @@ public final class AgentLock: Sendable {
             locked = flock(fd, LOCK_EX | LOCK_NB) == 0
         }
         guard locked else {
-            let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+            let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingWhitespace()
             close(fd)
             throw Held(path: path, holder: holder)
         }

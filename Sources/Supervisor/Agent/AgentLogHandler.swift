@@ -1,5 +1,10 @@
-import Foundation
 import Logging
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// A swift-log handler that writes lines like `StreamLogHandler` (time, level, label, metadata,
 /// message) to stderr through `AgentOutput`, so a closed or full stderr never ends the agent.

@@ -1,5 +1,10 @@
 import Executors
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// How an agent is set up: what it reads, where it writes, and what this node can run.
 public struct AgentOptions: Sendable {

@@ -1,6 +1,16 @@
-import Foundation
 import Logging
 import Synchronization
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The agent's own output (its log lines on stderr), kept from ever ending the agent.
 ///
@@ -64,7 +74,7 @@ public final class AgentOutput: Sendable {
         var failure: Int32 = 0
         bytes.withUnsafeMutableBytes { buffer in
             while offset < buffer.count {
-                let n = Foundation.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                let n = systemWrite(fd, buffer.baseAddress! + offset, buffer.count - offset)
                 if n >= 0 {
                     offset += n
                     continue

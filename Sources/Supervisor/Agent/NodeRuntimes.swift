@@ -1,6 +1,11 @@
 import ConfigModel
 import Executors
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// What this node can run: the default runtime, the enabled runtimes with their binaries, the bind
 /// address, and the executors. The context entry checks and launches are resolved against.

@@ -1,5 +1,10 @@
 import ConfigModel
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Puts the config together from several files, keeping each file's last good content: a file whose
 /// edit is rejected (a file error, or a clash with another file) keeps its previous content in force,

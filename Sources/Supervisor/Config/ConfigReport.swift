@@ -1,5 +1,10 @@
 import ConfigModel
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Everything wrong with a config file on a given node, in the two kinds the agent treats differently.
 ///

@@ -1,5 +1,10 @@
 import ConfigModel
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The config files named by `--config` (repeatable): files as given, folders read as `kubectl apply -f
 /// DIR` reads them (every `*.yaml` and `*.yml` directly inside, in name order; hidden files and
@@ -16,8 +21,7 @@ public enum ConfigSources {
 
     /// True when `path` is a folder.
     public static func isFolder(_ path: String) -> Bool {
-        var isDirectory: ObjCBool = false
-        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+        FileKind.of(path).isFolder
     }
 
     /// The files `paths` stand for, in order, each once.
@@ -28,7 +32,7 @@ public enum ConfigSources {
             if isFolder(path) {
                 let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
                 for name in names.sorted() where !name.hasPrefix(".") && (name.hasSuffix(".yaml") || name.hasSuffix(".yml")) {
-                    let file = (path as NSString).appendingPathComponent(name)
+                    let file = PathText.join(path, name)
                     guard !isFolder(file), seen.insert(file).inserted else { continue }
                     result.append(Source(path: file, explicit: false))
                 }

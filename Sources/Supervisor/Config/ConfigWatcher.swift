@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 #if canImport(Glibc)
 import Glibc
@@ -42,9 +46,7 @@ public final class ConfigWatcher: Sendable {
         let monitor = try Platform.ChangeMonitor(path: path, folder: folder)
         let onChange = self.onChange
         let stop = stopPipe.read
-        let thread = Thread { monitor.run(stop: stop, onChange: onChange) }
-        thread.name = "metal-agent config watcher"
-        thread.start()
+        DetachedThread.start(name: "config watcher") { monitor.run(stop: stop, onChange: onChange) }
     }
 
     /// Stops the watcher thread.

@@ -1,5 +1,10 @@
 import ConfigModel
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A problem that concerns one entry only: an entry error fails that entry (every other entry is
 /// applied), a warning fails nothing.

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Turn-taking within exclusive groups (`metal-agent.llmkube.dev/exclusiveGroup`): one member of a group
 /// holds the turn at a time; requests for it go ahead together. A request for another member queues;

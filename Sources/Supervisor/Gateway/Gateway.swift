@@ -1,6 +1,5 @@
 import AsyncHTTPClient
 import ConfigModel
-import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -8,6 +7,12 @@ import NIOCore
 import NIOHTTP1
 import ServiceLifecycle
 import Synchronization
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// One OpenAI-compatible endpoint for every entry on the node (`--gateway-listen`, issue 14).
 ///
@@ -308,12 +313,11 @@ public final class Gateway: Service, Sendable {
         return field.model
     }
 
-    /// The body with its top-level `model` replaced (re-encoded; the body is unchanged if it cannot be).
+    /// The body with its top-level `model` replaced, every other byte kept (the body is unchanged if it is
+    /// not a JSON object).
     static func replacingModel(in body: ByteBuffer, with model: String) -> ByteBuffer {
-        guard var object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any] else { return body }
-        object["model"] = model
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.withoutEscapingSlashes]) else { return body }
-        return ByteBuffer(bytes: data)
+        guard let spliced = JSONMemberSplice.replacingString("model", with: model, in: Array(body.readableBytesView)) else { return body }
+        return ByteBuffer(bytes: spliced)
     }
 
     // MARK: Idle

@@ -1,5 +1,10 @@
-import Foundation
 import Synchronization
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// The gateway's table of routes, replaced by the agent after every reconcile, and the rule that maps
 /// a request's `model` to one entry.

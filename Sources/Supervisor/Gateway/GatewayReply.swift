@@ -1,7 +1,12 @@
-import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// The gateway's own answers, in the OpenAI error shape (`{"error": {"message", "type", "code"}}`), with
 /// extra fields where they help: `models` (the names there are) on a 404, `phase` and `reason` on a 503.

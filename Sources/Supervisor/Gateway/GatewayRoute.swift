@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// What the gateway knows of one InferenceService from the config: the names a request's `model` may
 /// use for it, its runtime, and whether it starts on demand. Endpoints and phases come from the status.

@@ -1,5 +1,10 @@
-import Foundation
 import Synchronization
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// Requests in flight and last activity per entry, as the gateway counts them, and the on-demand stops
 /// it has under way. A lock, not an actor: a request's bookkeeping costs two short critical sections.

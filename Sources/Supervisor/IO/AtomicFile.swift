@@ -1,4 +1,15 @@
+import ConfigModel
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Writes every small file the agent keeps (the status file, the child ledger, the checksum cache) so
 /// that readers see the old content or the new, never a mix, and so that a vanished folder or a full
@@ -22,7 +33,7 @@ enum AtomicFile {
             try attempt(data, path: path, tmp: tmp)
         } catch let error where error.code == ENOENT {
             // The folder is gone: create it again, once, and retry.
-            let folder = (path as NSString).deletingLastPathComponent
+            let folder = PathText.parent(of: path)
             do {
                 try FileManager.default.createDirectory(atPath: folder.isEmpty ? "." : folder, withIntermediateDirectories: true)
                 try attempt(data, path: path, tmp: tmp)
@@ -52,7 +63,7 @@ enum AtomicFile {
         data.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
-                let n = Foundation.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                let n = systemWrite(fd, buffer.baseAddress! + offset, buffer.count - offset)
                 if n < 0 {
                     if errno == EINTR { continue }
                     failure = Failure(step: "write", path: tmp, code: errno)

@@ -1,6 +1,11 @@
 import CProcessControl
-import Foundation
 import Synchronization
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 #if canImport(Glibc)
 import Glibc
@@ -135,8 +140,7 @@ final class OutputPump: Sendable {
             return !s.started
         }
         if startThread {
-            let thread = Thread { [self] in run() }
-            thread.start()
+            DetachedThread.start(name: "output pump") { [self] in run() }
         }
         wake.poke()
     }

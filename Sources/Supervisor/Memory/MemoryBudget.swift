@@ -1,5 +1,10 @@
 import ConfigModel
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The memory the agent may commit to the entries it runs, and how to read it from the command line.
 public enum MemoryBudget {

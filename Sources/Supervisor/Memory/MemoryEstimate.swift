@@ -1,6 +1,11 @@
 import ConfigModel
 import Executors
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// What one entry is expected to need in memory (bytes), and how the figure was made.
 ///
@@ -92,17 +97,11 @@ public struct MemoryEstimate: Sendable, Hashable {
     }
 
     static func fileSize(_ path: String) -> Int64 {
-        ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? NSNumber)?.int64Value ?? 0
+        if case .file(let size) = FileKind.of(path) { size } else { 0 }
     }
 
     static func folderSize(_ path: String) -> Int64 {
-        guard let walker = FileManager.default.enumerator(atPath: path) else { return 0 }
-        var total: Int64 = 0
-        while let name = walker.nextObject() as? String {
-            if let type = walker.fileAttributes?[.type] as? FileAttributeType, type == .typeRegular {
-                total += fileSize(path + "/" + name)
-            }
-        }
-        return total
+        let names = (try? FileManager.default.subpathsOfDirectory(atPath: path)) ?? []
+        return names.reduce(0) { $0 + fileSize(path + "/" + $1) }
     }
 }

@@ -1,4 +1,10 @@
+import ConfigModel
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// How far a model download has come: the status file's `download` object of an entry that waits for it.
 public struct DownloadProgress: Sendable, Hashable, Codable {
@@ -38,9 +44,9 @@ public struct DownloadProgress: Sendable, Hashable, Codable {
     /// Decimal units (kB = 1000 bytes), one decimal above 1 MB.
     static func bytes(_ n: Int64) -> String {
         let value = Double(n)
-        if value >= 1e9 { return String(format: "%.1f GB", value / 1e9) }
-        if value >= 1e6 { return String(format: "%.1f MB", value / 1e6) }
-        if value >= 1e3 { return String(format: "%.1f kB", value / 1e3) }
+        if value >= 1e9 { return TextFormat.fixed(value / 1e9, decimals: 1) + " GB" }
+        if value >= 1e6 { return TextFormat.fixed(value / 1e6, decimals: 1) + " MB" }
+        if value >= 1e3 { return TextFormat.fixed(value / 1e3, decimals: 1) + " kB" }
         return "\(n) B"
     }
 }

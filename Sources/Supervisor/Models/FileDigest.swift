@@ -1,5 +1,11 @@
+import ConfigModel
 import Crypto
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 #if canImport(Glibc)
 import Glibc
@@ -38,6 +44,6 @@ enum FileDigest {
     }
 
     static func hex(_ digest: SHA256.Digest) -> String {
-        digest.map { String(format: "%02x", $0) }.joined()
+        TextFormat.hex(digest)
     }
 }

@@ -1,4 +1,10 @@
+import ConfigModel
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The files of a Hugging Face model repository, as the hub's model API lists them:
 /// `GET ENDPOINT/api/models/OWNER/REPO/revision/REVISION?blobs=true` answers JSON whose `siblings` array
@@ -24,22 +30,19 @@ enum HubRepositoryListing {
     /// - Throws: `ModelFetchError(.ModelDownloadFailed)` when the JSON has no usable `siblings`, or a file
     ///   name would leave the folder (`..`, an absolute path).
     static func files(fromJSON body: [UInt8], url: String) throws -> [File] {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
-            let siblings = object["siblings"] as? [[String: Any]]
-        else {
+        guard let siblings = try? JSONDecoder().decode(Listing.self, from: Data(body)).siblings else {
             throw ModelFetchError(.ModelDownloadFailed, "\(url) did not answer a model listing (JSON with \"siblings\")")
         }
         var files: [File] = []
         for sibling in siblings {
-            guard let name = sibling["rfilename"] as? String, !name.isEmpty else { continue }
+            guard let name = sibling.rfilename, !name.isEmpty else { continue }
             let parts = name.split(separator: "/", omittingEmptySubsequences: false)
             if name.hasPrefix("/") || parts.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) {
                 throw ModelFetchError(.ModelDownloadFailed, "\(url) lists a file named \"\(name)\", which would leave the model folder")
             }
             if parts.contains(where: { $0.hasPrefix(".") }) { continue }
-            let lfs = sibling["lfs"] as? [String: Any]
-            let size = (sibling["size"] as? NSNumber)?.int64Value ?? (lfs?["size"] as? NSNumber)?.int64Value
-            let sha = (lfs?["sha256"] as? String).flatMap { $0.count == 64 ? $0.lowercased() : nil }
+            let size = sibling.size ?? sibling.lfs?.size
+            let sha = sibling.lfs?.sha256.flatMap { $0.count == 64 ? $0.lowercased() : nil }
             files.append(File(name: name, size: size, sha256: sha))
         }
         guard !files.isEmpty else {
@@ -48,9 +51,47 @@ enum HubRepositoryListing {
         return files
     }
 
+    /// The listing's shape. A field of another type than expected reads as absent, as does a sibling
+    /// that is not an object.
+    private struct Listing: Decodable {
+        var siblings: [Sibling]
+    }
+
+    private struct Sibling: Decodable {
+        var rfilename: String?
+        var size: Int64?
+        var lfs: LFS?
+
+        init(from decoder: any Decoder) throws {
+            guard let c = try? decoder.container(keyedBy: Key.self) else { return }
+            rfilename = try? c.decode(String.self, forKey: .rfilename)
+            size = Sibling.bytes(c, .size)
+            lfs = try? c.decode(LFS.self, forKey: .lfs)
+        }
+
+        struct LFS: Decodable {
+            var size: Int64?
+            var sha256: String?
+
+            init(from decoder: any Decoder) throws {
+                let c = try decoder.container(keyedBy: Key.self)
+                size = Sibling.bytes(c, .size)
+                sha256 = try? c.decode(String.self, forKey: .sha256)
+            }
+        }
+
+        enum Key: String, CodingKey { case rfilename, size, lfs, sha256 }
+
+        /// A size written as an integer, or as a number with a zero fraction (`123.0`).
+        static func bytes(_ c: KeyedDecodingContainer<Key>, _ key: Key) -> Int64? {
+            if let value = try? c.decode(Int64.self, forKey: key) { return value }
+            if let value = try? c.decode(Double.self, forKey: key), value >= 0, value < 9.0e18 { return Int64(value) }
+            return nil
+        }
+    }
+
     /// Percent-encodes a path segment (RFC 3986 unreserved characters stay).
     static func escape(_ segment: String) -> String {
-        segment.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"))
-            ?? segment
+        TextFormat.percentEncoded(segment)
     }
 }

@@ -1,9 +1,14 @@
 import AsyncHTTPClient
 import ConfigModel
 import Crypto
-import Foundation
 import Logging
 import NIOCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 #if canImport(Glibc)
 import Glibc
@@ -152,7 +157,7 @@ struct ModelDownloader: Sendable {
     /// and splitting them would pass all three around.
     private func attemptOnce(_ request: Request, client: HTTPClient, progress: @escaping @Sendable (DownloadProgress) async -> Void) async throws -> String {
         let partial = request.destination + ".partial"
-        let folder = (request.destination as NSString).deletingLastPathComponent
+        let folder = PathText.parent(of: request.destination)
         let have = Self.size(of: partial) ?? 0
         var hasher = SHA256()
         if have > 0 { try FileDigest.update(&hasher, path: partial, limit: have) }
@@ -292,7 +297,7 @@ struct ModelDownloader: Sendable {
     /// `bytes START-END/TOTAL` or `bytes */TOTAL` -> start (nil for `*`) and total (nil for `*`).
     static func contentRange(_ header: String?) -> (start: Int64?, total: Int64?)? {
         guard let header, header.lowercased().hasPrefix("bytes ") else { return nil }
-        let spec = header.dropFirst(6).trimmingCharacters(in: .whitespaces)
+        let spec = header.dropFirst(6).trimmingBlanks()
         let parts = spec.split(separator: "/", maxSplits: 1)
         guard parts.count == 2 else { return nil }
         let start = parts[0] == "*" ? nil : parts[0].split(separator: "-").first.flatMap { Int64($0) }

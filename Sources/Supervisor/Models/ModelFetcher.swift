@@ -1,5 +1,16 @@
-import Foundation
+import ConfigModel
 import Logging
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Makes models ready on this node before their entries start: downloads into the store, verifies local
 /// files' SHA-256, and lists and fetches whole Hugging Face repositories.
@@ -89,7 +100,7 @@ actor ModelFetcher {
             let result: Result<Void, any Error>
             do {
                 try FileManager.default.createDirectory(
-                    atPath: (fetch.destination as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                    atPath: PathText.parent(of: fetch.destination), withIntermediateDirectories: true)
                 if let digest = try await Self.perform(fetch, downloader: downloader, progress: { p in await self.progress(key, p) }),
                     let identity = LocalChecksumCache.identity(of: fetch.destination)
                 {
@@ -215,7 +226,7 @@ actor ModelFetcher {
             for file in files {
                 let target = staging + "/" + file.name
                 try FileManager.default.createDirectory(
-                    atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                    atPath: PathText.parent(of: target), withIntermediateDirectories: true)
                 if !FileManager.default.fileExists(atPath: target) {
                     let url = resolveBase + "/" + file.name.split(separator: "/").map { HubRepositoryListing.escape(String($0)) }.joined(separator: "/")
                     let base = before

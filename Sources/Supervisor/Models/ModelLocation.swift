@@ -1,5 +1,10 @@
 import ConfigModel
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Where a Model's weights are on this node, and what must happen first for them to be there: the
 /// resolution of `spec.source` against the agent's environment and model store. Pure (no I/O).

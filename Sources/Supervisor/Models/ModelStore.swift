@@ -1,6 +1,11 @@
 import ConfigModel
 import Crypto
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The folder downloaded models live in (`--model-store`), and where each source goes in it.
 ///
@@ -49,6 +54,6 @@ public struct ModelStore: Sendable, Hashable {
     }
 
     static func key(_ text: String) -> String {
-        String(SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined().prefix(16))
+        String(TextFormat.hex(SHA256.hash(data: Data(text.utf8))).prefix(16))
     }
 }

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The HTTP proxy a download goes through, from the conventional environment variables.
 ///
@@ -27,7 +31,7 @@ public struct ProxySettings: Sendable, Hashable {
         http = value("HTTP_PROXY").flatMap(Self.server)
         https = value("HTTPS_PROXY").flatMap(Self.server)
         noProxy = (value("NO_PROXY") ?? "").split(separator: ",").map {
-            var entry = $0.trimmingCharacters(in: .whitespaces).lowercased()
+            var entry = $0.trimmingBlanks().lowercased()
             if entry.hasPrefix(".") { entry.removeFirst() }
             if let colon = entry.lastIndex(of: ":"), !entry.contains("]"), entry.filter({ $0 == ":" }).count == 1 {
                 entry = String(entry[..<colon])
@@ -38,7 +42,7 @@ public struct ProxySettings: Sendable, Hashable {
 
     /// The proxy for a URL with this scheme and host, or nil to connect directly.
     public func server(scheme: String, host: String) -> Server? {
-        let host = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        let host = host.lowercased().trimming(charactersIn: "[]")
         for entry in noProxy where entry == "*" || host == entry || host.hasSuffix("." + entry) { return nil }
         return scheme.lowercased() == "https" ? https : http
     }
@@ -47,7 +51,7 @@ public struct ProxySettings: Sendable, Hashable {
     static func server(_ text: String) -> Server? {
         var rest = Substring(text)
         var port = 80
-        if let scheme = rest.range(of: "://") {
+        if let scheme = rest.firstRange(of: "://") {
             if rest[..<scheme.lowerBound].lowercased() == "https" { port = 443 }
             rest = rest[scheme.upperBound...]
         }
@@ -59,7 +63,7 @@ public struct ProxySettings: Sendable, Hashable {
             port = p
             host = rest[..<colon]
         }
-        host = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))[...]
+        host = host.trimming(charactersIn: "[]")[...]
         return host.isEmpty ? nil : Server(host: String(host), port: port)
     }
 }

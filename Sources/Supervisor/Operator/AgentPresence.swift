@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 #if canImport(Glibc)
 import Glibc
@@ -28,7 +32,7 @@ public enum AgentPresence: Sendable, Hashable {
             _ = flock(fd, LOCK_UN)
             return .gone
         }
-        let pid = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        let pid = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingWhitespace()
         return .running(pid: pid?.isEmpty == false ? pid : nil)
     }
 }

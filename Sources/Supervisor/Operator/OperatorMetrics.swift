@@ -1,6 +1,11 @@
-import Foundation
 import Prometheus
 import Synchronization
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// The agent's Prometheus metrics (`GET /metrics`), kept in a `swift-prometheus` registry.
 ///

@@ -1,9 +1,14 @@
-import Foundation
 import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// The operator endpoint: a small HTTP/1.1 server (Hummingbird 2) on `--listen`, serving
 ///

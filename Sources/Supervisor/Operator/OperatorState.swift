@@ -1,5 +1,10 @@
-import Foundation
 import Synchronization
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// What the operator endpoint (`--listen`) serves, shared between the agent and the HTTP server
 /// without either waiting for the other: the last status document the agent wrote, whether the agent

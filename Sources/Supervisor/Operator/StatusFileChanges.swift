@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Events for `metal-agent status --watch` and `wait`: the status file was rewritten, or the agent's
 /// lock file was closed for writing (the agent ended, or a new one started).

@@ -1,4 +1,10 @@
+import ConfigModel
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Renders a status document as `metal-agent status` prints it: one table row per entry (as
 /// `kubectl get` does), then the node's capabilities, the config and the agent's presence.
@@ -102,7 +108,7 @@ public struct StatusTable: Sendable {
             text += " (\(progress.summary))"
         }
         if text.isEmpty { return "-" }
-        text = text.replacingOccurrences(of: "\n", with: " ")
+        text = text.replacing("\n", with: " ")
         if let limit, text.count > limit { return String(text.prefix(limit - 3)) + "..." }
         return text
     }
@@ -114,7 +120,7 @@ public struct StatusTable: Sendable {
         for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
         return rows.map { row in
             row.enumerated().map { i, cell in
-                i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                i == row.count - 1 ? cell : cell.padded(to: widths[i])
             }.joined(separator: "  ")
         }
     }
@@ -135,11 +141,8 @@ public struct StatusTable: Sendable {
 
     /// Parses the status file's ISO 8601 timestamps (with or without fractional seconds).
     static func parseTimestamp(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.date(from: text)
+        if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
+        return try? Date.ISO8601FormatStyle().parse(text)
     }
 
     /// Bytes in binary units with one decimal: `512 B`, `1.5 KiB`, `12.0 GiB`.
@@ -151,6 +154,6 @@ public struct StatusTable: Sendable {
             v /= 1024
             unit += 1
         }
-        return unit == 0 ? "\(value) B" : String(format: "%.1f", v) + " " + units[unit]
+        return unit == 0 ? "\(value) B" : TextFormat.fixed(v, decimals: 1) + " " + units[unit]
     }
 }

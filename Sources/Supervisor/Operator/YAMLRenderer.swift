@@ -1,4 +1,10 @@
+import ConfigModel
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Renders an `Encodable` value as block-style YAML (for `metal-agent status -o yaml`): maps with
 /// sorted keys, sequences with `- `, and strings quoted whenever a plain scalar could be read as
@@ -106,7 +112,7 @@ public enum YAMLRenderer {
             "null", "Null", "NULL", "~", "true", "True", "TRUE", "false", "False", "FALSE",
             "yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF", "y", "Y", "n", "N",
         ]
-        let indicators = CharacterSet(charactersIn: "-?:,[]{}#&*!|>'\"%@` ")
+        let indicators = Set("-?:,[]{}#&*!|>'\"%@` ".unicodeScalars)
         let needsQuotes =
             text.isEmpty || reserved.contains(text)
             || Double(text) != nil || text.hasPrefix("0x") || text.hasPrefix("0o") || text.hasPrefix(".")
@@ -123,7 +129,7 @@ public enum YAMLRenderer {
             case "\t": quoted += "\\t"
             case "\r": quoted += "\\r"
             default:
-                if s.value < 0x20 || s.value == 0x7F { quoted += String(format: "\\u%04X", s.value) } else { quoted.unicodeScalars.append(s) }
+                if s.value < 0x20 || s.value == 0x7F { quoted += "\\u" + TextFormat.upperHex(s.value, width: 4) } else { quoted.unicodeScalars.append(s) }
             }
         }
         return quoted + "\""

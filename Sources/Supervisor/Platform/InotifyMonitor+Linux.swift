@@ -1,5 +1,11 @@
+import ConfigModel
+
 #if os(Linux)
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Glibc
 
 /// Linux's `ChangeMonitor`: inotify on the config's folder (not the file), so rename-saves
@@ -17,7 +23,7 @@ struct InotifyMonitor: ChangeMonitor {
     private static let mask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ATTRIB)
 
     init(path: String, folder: Bool) throws {
-        let parent = (path as NSString).deletingLastPathComponent
+        let parent = PathText.parent(of: path)
         let watched = folder ? path : parent.isEmpty ? "." : parent
         let fd = inotify_init1(Int32(IN_CLOEXEC))
         guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
@@ -30,7 +36,7 @@ struct InotifyMonitor: ChangeMonitor {
         self.fd = fd
         self.configWatch = watch
         self.path = path
-        self.name = folder ? "" : (path as NSString).lastPathComponent
+        self.name = folder ? "" : PathText.lastComponent(of: path)
     }
 
     func run(stop: Int32, onChange: @Sendable (ConfigChange) -> Void) {
@@ -104,10 +110,10 @@ struct InotifyMonitor: ChangeMonitor {
         guard let resolved = realpath(path, nil) else { return nil }
         defer { free(resolved) }
         let real = String(cString: resolved)
-        let folder = (real as NSString).deletingLastPathComponent
+        let folder = PathText.parent(of: real)
         guard real != path else { return nil }
         let watch = inotify_add_watch(fd, folder, Self.mask)
-        return watch >= 0 ? (watch, (real as NSString).lastPathComponent) : nil
+        return watch >= 0 ? (watch, PathText.lastComponent(of: real)) : nil
     }
 }
 #endif

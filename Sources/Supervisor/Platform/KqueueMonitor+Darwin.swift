@@ -1,6 +1,10 @@
 #if canImport(Darwin)
 import Darwin
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// macOS's `ChangeMonitor`: kqueue(2) `EVFILT_VNODE` on the config's folder (`NOTE_WRITE` there means an
 /// entry was added, removed or renamed: rename-saves, delete-then-create, a ConfigMap's `..data` swap) and
@@ -70,7 +74,7 @@ struct KqueueMonitor: ChangeMonitor {
     }
 
     private static func parent(of path: String) -> String {
-        let parent = (path as NSString).deletingLastPathComponent
+        let parent = PathText.parent(of: path)
         return parent.isEmpty ? "." : parent
     }
 }

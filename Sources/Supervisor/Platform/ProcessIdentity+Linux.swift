@@ -1,6 +1,10 @@
 #if os(Linux)
 import CProcessControl
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Glibc
 
 extension ProcessIdentity {
@@ -28,7 +32,7 @@ extension ProcessIdentity {
     /// The kernel's boot id (`/proc/sys/kernel/random/boot_id`): start times count from this boot.
     static let bootID: String = {
         (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8))?
-            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "unknown"
+            .trimmingWhitespace() ?? "unknown"
     }()
 }
 #endif

@@ -1,6 +1,11 @@
 import ConfigModel
-import Foundation
 import Synchronization
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 #if canImport(Glibc)
 import Glibc
@@ -129,9 +134,7 @@ final class ProbeLoop: Sendable {
     }
 
     private func startLoop() {
-        let thread = Thread { [self] in run() }
-        thread.name = "metal-agent probes"
-        thread.start()
+        DetachedThread.start(name: "probes") { [self] in run() }
     }
 
     private func poke() {

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Parses an HTTP/1.x response incrementally: status line, headers, then a body framed by
 /// `Content-Length`, `chunked`, or the end of the stream; stops once `HTTPProber.maxBody` body bytes are in.
@@ -38,7 +42,7 @@ struct ResponseReader {
             return
         }
         raw = Array(head[(end + 4)...])
-        let lines = String(decoding: head[..<end], as: UTF8.self).components(separatedBy: "\r\n")
+        let lines = String(decoding: head[..<end], as: UTF8.self).split(separator: "\r\n", omittingEmptySubsequences: false)
         headDone = true
         let parts = lines.first?.split(separator: " ") ?? []
         guard parts.count >= 2, parts[0].hasPrefix("HTTP/"), let code = Int(parts[1]) else {
@@ -49,7 +53,7 @@ struct ResponseReader {
         for line in lines.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }
             let name = line[..<colon].lowercased()
-            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            let value = line[line.index(after: colon)...].trimmingBlanks()
             if name == "content-length" { contentLength = Int(value) }
             if name == "transfer-encoding", value.lowercased().contains("chunked") { chunked = true }
         }
@@ -71,7 +75,7 @@ struct ResponseReader {
         while true {
             guard let lineEnd = find([13, 10], in: Array(raw[i...])).map({ $0 + i }) else { return (out, false) }
             let sizeText = String(decoding: raw[i..<lineEnd], as: UTF8.self).split(separator: ";").first ?? ""
-            guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16) else { return (out, true) }
+            guard let size = Int(sizeText.trimmingBlanks(), radix: 16) else { return (out, true) }
             if size == 0 { return (out, true) }
             let start = lineEnd + 2
             let available = min(size, raw.count - start)

@@ -1,10 +1,15 @@
 import Dispatch
 import Executors
-import Foundation
 import Logging
 import Subprocess
 import Synchronization
 import SystemPackage
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,11 @@
 import ConfigModel
 import Executors
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Resolves every InferenceService of a valid config against the node: runtime (spec or default),
 /// enabled runtimes, executor, model format and model file. Entry errors become `.failed` entries;
@@ -214,7 +219,7 @@ struct DesiredStateBuilder: Sendable {
                     .ModelNotFound, "spec.modelRef", at: mark,
                     "Model \"\(model.name)\": mmproj ~/\(rest) needs HOME, which is not set for the agent")
             }
-            path = (home as NSString).appendingPathComponent(rest)
+            path = PathText.join(home, rest)
         case .path(let p)?:
             path = p
         }
@@ -237,7 +242,7 @@ struct DesiredStateBuilder: Sendable {
             }
             draftPath = p
         } else if let name = service.tuning.draftModel {
-            draftPath = name.hasPrefix("/") ? name : (modelPath as NSString).deletingLastPathComponent + "/" + name
+            draftPath = name.hasPrefix("/") ? name : PathText.parent(of: modelPath) + "/" + name
         }
         if let draftPath, service.tuning.speculativeType != nil, !fileExists(draftPath).exists {
             throw EntryFailure(.ModelNotFound, "spec.speculativeDecoding", at: mark, "draft model file \(draftPath) does not exist")
@@ -360,8 +365,10 @@ struct DesiredStateBuilder: Sendable {
     }
 
     @Sendable static func stat(_ path: String) -> (exists: Bool, isDirectory: Bool) {
-        var isDirectory: ObjCBool = false
-        let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
-        return (exists, isDirectory.boolValue)
+        switch FileKind.of(path) {
+        case .missing: (false, false)
+        case .folder: (true, true)
+        default: (true, false)
+        }
     }
 }

@@ -1,7 +1,12 @@
 import ConfigModel
 import Executors
-import Foundation
 import Synchronization
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// What the last build resolved for each entry, and from what (`DesiredStateBuilder`).
 ///

@@ -1,6 +1,11 @@
 import ConfigModel
 import Executors
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// What applying a config file to a running agent would do, entry by entry (`metal-agent plan`).
 ///

@@ -1,6 +1,11 @@
 import Executors
-import Foundation
 import Synchronization
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// A stable fingerprint of what a service would run, used to tell changed entries from unchanged ones.
 ///

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Encodes the status document for `StatusFile`, re-encoding only the services that changed since the
 /// last document: each service's JSON is kept and spliced into the document, so a write with 1,000

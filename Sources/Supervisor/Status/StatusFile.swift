@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Writes the status document atomically: JSON to a temporary file in the same folder, then
 /// `rename(2)` over the old one, so a reader sees the old document or the new one, never a mix.

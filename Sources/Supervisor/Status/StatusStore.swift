@@ -1,6 +1,11 @@
 import ConfigModel
-import Foundation
 import Logging
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// Holds the observed state the status file shows, and rewrites the file after changes, coalesced.
 ///

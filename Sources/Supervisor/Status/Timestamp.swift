@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// ISO 8601 timestamps (UTC, with fractional seconds) for the status file.
 enum Timestamp {

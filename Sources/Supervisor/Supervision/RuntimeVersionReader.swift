@@ -1,8 +1,18 @@
 import Executors
-import Foundation
 import Subprocess
 import Synchronization
 import SystemPackage
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Reads each runtime binary's version once, and again only when the file changes.
 ///
@@ -64,9 +74,13 @@ final class RuntimeVersionReader: Sendable {
     /// `Version:` of `package` in the Python environment that runs `script` (its `#!` interpreter).
     static func pythonPackageVersion(script: String, package: String) -> RuntimeVersion? {
         let resolved = URL(fileURLWithPath: script).resolvingSymlinksInPath().path
-        guard let handle = FileHandle(forReadingAtPath: resolved) else { return nil }
-        defer { try? handle.close() }
-        let head = (try? handle.read(upToCount: 512)) ?? Data()
+        let fd = open(resolved, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var head = [UInt8](repeating: 0, count: 512)
+        let count = read(fd, &head, head.count)
+        guard count > 0 else { return nil }
+        head.removeSubrange(count...)
         let first = String(decoding: head.prefix { $0 != 0x0A }, as: UTF8.self)
         guard first.hasPrefix("#!") else { return nil }
         let interpreter = first.dropFirst(2).split(separator: " ").first.map(String.init) ?? ""

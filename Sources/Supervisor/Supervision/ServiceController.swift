@@ -1,7 +1,12 @@
 import ConfigModel
 import Executors
-import Foundation
 import Logging
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// Supervises one InferenceService: start, readiness, liveness, restart with backoff, stop.
 ///

@@ -1,6 +1,11 @@
 import ConfigModel
 import Executors
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The steps before a runtime's first start: the model fetch (download or checksum) and memory admission.
 extension SupervisionLoop {

@@ -1,7 +1,12 @@
 import ConfigModel
 import Executors
-import Foundation
 import Logging
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// The loop behind a `ServiceController`. Runs in one task; its state is local to that task.
 struct SupervisionLoop: Sendable {
