@@ -83,12 +83,17 @@ final class ProbeLoop: Sendable {
         }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                let startThread = state.withLock { s -> Bool in
+                // Checked under the lock that `onCancel` takes after the flag is set (see `watch`).
+                let submitted = state.withLock { s -> Bool? in
+                    if Task.isCancelled { return nil }
                     s.submitted.append(
                         Exchange(
                             id: id, address: address, request: request, deadline: .now + timeout, completion: .caller(continuation)))
                     defer { s.started = true }
                     return !s.started
+                }
+                guard let startThread = submitted else {
+                    return continuation.resume(returning: .failure(ProbeError(message: "cancelled")))
                 }
                 if startThread { startLoop() }
                 poke()
@@ -115,7 +120,14 @@ final class ProbeLoop: Sendable {
         }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<String?, Never>) in
-                let startThread = state.withLock { s -> Bool in
+                // A task cancelled before this point must not submit: its `onCancel` may already have run,
+                // and the loop may already have taken (and dropped) that cancellation, so a watch
+                // submitted now would never end while its runtime answers, and the stop that cancelled
+                // it would wait forever (an entry stuck in Terminating). Checked under the lock: a
+                // cancellation after it finds the watch submitted, because `onCancel` runs after the
+                // flag is set and takes the same lock.
+                let submitted = state.withLock { s -> Bool? in
+                    if Task.isCancelled { return nil }
                     s.watches.append(
                         Watch(
                             id: id, request: request, address: address, period: period, timeout: timeout,
@@ -124,6 +136,7 @@ final class ProbeLoop: Sendable {
                     defer { s.started = true }
                     return !s.started
                 }
+                guard let startThread = submitted else { return continuation.resume(returning: nil) }
                 if startThread { startLoop() }
                 poke()
             }
