@@ -357,4 +357,35 @@ import Glibc
         let final = try #require(agent.status())
         #expect(final.services.allSatisfy { $0.phase == .Stopped && $0.reason == .AgentKilled })
     }
+
+    // MARK: 7. A runtime whose `--version` hangs
+
+    /// The field report: a `--llama-server-bin` whose `--version` never answered held the agent for the
+    /// read's 10 s timeout; a SIGTERM sent meanwhile took effect only then, and the agent still started
+    /// every runtime (and then stopped them) after its shutdown had begun. Now the read is cancelled at
+    /// once (its process group killed), nothing is started, and the agent exits 0.
+    @Test func aSIGTERMDuringASlowVersionReadStartsNothing() async throws {
+        let agent = try AgentHarness(config: configYAML(svc("chat")))
+        let versionPid = agent.dir.appendingPathComponent("version.pid").path
+        let started = agent.dir.appendingPathComponent("started").path
+        let script = agent.dir.appendingPathComponent("slow-version-llama-server").path
+        try Data(
+            """
+            #!/bin/sh
+            if [ "$1" = "--version" ]; then printf %s $$ > '\(versionPid)'; exec sleep 600; fi
+            echo $$ >> '\(started)'
+            exec '\(AgentHarness.fakeRuntime)' "$@"
+
+            """.utf8
+        ).write(to: URL(fileURLWithPath: script))
+        chmod(script, 0o755)
+        try agent.start(["--llama-server-bin", script])
+        let pid = try await pidFromFile(versionPid)
+        try #require(AgentHarness.isAlive(pid), "the --version process runs")
+        #expect(try await agent.terminate() == 0)
+        #expect(!AgentHarness.isAlive(pid), "the --version process is killed when the agent stops, not left to its timeout")
+        #expect(!FileManager.default.fileExists(atPath: started), "nothing is started once the shutdown has begun")
+        let log = (try? String(contentsOfFile: agent.stderrPath, encoding: .utf8)) ?? ""
+        #expect(!log.contains(" starting"), "\(log.suffix(3000))")
+    }
 }

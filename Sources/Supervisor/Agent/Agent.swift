@@ -148,7 +148,6 @@ public actor Agent: Service {
         await store.flushNow()
         // Runtimes a killed predecessor left running would hold their ports (and memory): stop them first.
         await ledger.stopLeftovers(grace: .seconds(10))
-        await reload()
 
         // One tree: the agent's own loops are child tasks of this group, and graceful shutdown (the end of
         // `triggers`) ends the reconcile loop, after which the others are cancelled. (Each entry's
@@ -163,6 +162,9 @@ public actor Agent: Service {
                 group.addTask { await Self.sweep(sweeper, every: interval) }
             }
             group.addTask { [weak self] in await self?.killOnSecondSignal() }
+            // The first reload runs with the signal listeners up: a SIGTERM while it reads the runtimes'
+            // versions ends it, and a second one kills at once, as later.
+            await reload()
             for await change in triggers.cancelOnGracefulShutdown() {
                 // Let a burst of editor writes settle; further events collapse into one pending trigger.
                 // (20 ms: an editor's save is a few syscalls apart; the whole wait is in every edit's latency.)
@@ -253,6 +255,8 @@ public actor Agent: Service {
             logger.info("config loaded", metadata: ["generation": "\(generation)", "services": "\(config.services.count)", "files": "\(config.files.count)"])
         }
         await readVersions()
+        // A SIGTERM that came while the versions were read: start nothing new, the agent is stopping.
+        if Task.isShuttingDownGracefully { return }
         if !changed, !forceFullReload, let last = lastInputs, last.contentKey == outcome.contentKey, last.errors == outcome.errors,
             last.versions == builder.node.versions, last.pathsUnchanged
         {
@@ -281,15 +285,19 @@ public actor Agent: Service {
         }
     }
 
-    /// Reads each binary's version (once per binary and change on disk): flags are spelled for it, and
-    /// the status file's capabilities show it.
     /// `d` in milliseconds, one decimal.
     private static func ms(_ d: Duration) -> String {
         TextFormat.fixed(Double(d.components.attoseconds) / 1e15 + Double(d.components.seconds) * 1000, decimals: 1)
     }
 
+    /// Reads each binary's version (once per binary and change on disk): flags are spelled for it, and
+    /// the status file's capabilities show it. A graceful shutdown cancels the read, which kills a
+    /// `--version` still running (what a shutdown's reload reads is never used).
     private func readVersions() async {
-        let versions = await versionReader.versions(of: options.binaries)
+        let reader = versionReader
+        let binaries = options.binaries
+        let versions = await cancelWhenGracefulShutdown { await reader.versions(of: binaries) }
+        if Task.isShuttingDownGracefully { return }
         guard versions != builder.node.versions else { return }
         for (runtime, version) in versions.sorted(by: { $0.key < $1.key }) where builder.node.versions[runtime] != version {
             logger.info("runtime version", metadata: ["runtime": "\(runtime)", "version": "\(version)"])

@@ -62,13 +62,20 @@ final class RuntimeVersionReader: Sendable {
         return version
     }
 
-    /// The versions of every binary (runtime -> binary), leaving out those that cannot be read.
+    /// The versions of every binary (runtime -> binary), leaving out those that cannot be read. The
+    /// binaries are read at the same time: a slow one holds the others up by nothing, and the whole
+    /// read by at most `timeout`. Cancelling the caller kills any `--version` still running.
     func versions(of binaries: [String: String]) async -> [String: RuntimeVersion] {
-        var result: [String: RuntimeVersion] = [:]
-        for (runtime, binary) in binaries {
-            if let v = await version(of: binary) { result[runtime] = v }
+        await withTaskGroup(of: (String, RuntimeVersion?).self) { group in
+            for (runtime, binary) in binaries {
+                group.addTask { (runtime, await self.version(of: binary)) }
+            }
+            var result: [String: RuntimeVersion] = [:]
+            for await (runtime, version) in group {
+                if let version { result[runtime] = version }
+            }
+            return result
         }
-        return result
     }
 
     /// `Version:` of `package` in the Python environment that runs `script` (its `#!` interpreter).
@@ -118,13 +125,18 @@ final class RuntimeVersionReader: Sendable {
                     _ = killpg(pid, SIGKILL)
                 }
                 defer { killer.cancel() }
-                var collected: [UInt8] = []
-                for try await buffer in execution.standardOutput {
-                    buffer.withUnsafeBytes { bytes in
-                        if collected.count < 65536 { collected += bytes.prefix(65536 - collected.count) }
+                return try await withTaskCancellationHandler {
+                    var collected: [UInt8] = []
+                    for try await buffer in execution.standardOutput {
+                        buffer.withUnsafeBytes { bytes in
+                            if collected.count < 65536 { collected += bytes.prefix(65536 - collected.count) }
+                        }
                     }
+                    return collected
+                } onCancel: {
+                    // The agent is shutting down: it does not wait out a slow `--version`.
+                    _ = killpg(pid, SIGKILL)
                 }
-                return collected
             }
             guard let output, output.terminationStatus.isSuccess else { return nil }
             return RuntimeVersion.parse(String(decoding: output.closureResult, as: UTF8.self))
