@@ -75,12 +75,17 @@ func runAgentCommand(_ arguments: [String], in directory: URL? = nil) throws -> 
 
 @Suite(.serialized) struct PlanCommandTests {
     @Test func planNamesStartsStopsRestartsWithChangedFields() async throws {
-        let agent = try AgentHarness(config: configYAML(svc("chat", "contextSize: 512"), svc("coder", model: "tiny-mlx", "runtime: mlx-server"), svc("old")))
+        let agent = try AgentHarness(
+            config: configYAML(svc("chat", "contextSize: 512"), svc("coder", model: "tiny-mlx", "runtime: mlx-server"), svc("old"), svc("doomed")))
         try agent.start()
-        let before = try await agent.waitFor("all Ready") { $0.services.count == 3 && $0.services.allSatisfy { $0.phase == .Ready } }
+        let before = try await agent.waitFor("all Ready") { $0.services.count == 4 && $0.services.allSatisfy { $0.phase == .Ready } }
         let next = agent.dir.appendingPathComponent("next.yaml").path
-        try Data(configYAML(svc("chat", "contextSize: 1024"), svc("coder", model: "tiny-mlx", "runtime: mlx-server"), svc("new", model: "tiny-mlx")).utf8)
-            .write(to: URL(fileURLWithPath: next))
+        try Data(
+            configYAML(
+                svc("chat", "contextSize: 1024"), svc("coder", model: "tiny-mlx", "runtime: mlx-server"), svc("new", model: "tiny-mlx"),
+                svc("doomed", model: "no-such-model")
+            ).utf8
+        ).write(to: URL(fileURLWithPath: next))
 
         let r = try runAgentCommand(["plan", "--config", next, "--status-file", agent.statusPath, "--output", "json"])
         #expect(r.status == 0, "\(r.err)")
@@ -93,12 +98,16 @@ func runAgentCommand(_ arguments: [String], in directory: URL? = nil) throws -> 
         #expect(byName["old"]?.action == .stop)
         #expect(byName["new"]?.action == .fail)  // an MLX model on the default llama-server
         #expect(byName["new"]?.reasons.first?.hasPrefix("FormatMismatch") == true)
+        // A running entry the file would break fails (and is stopped first): it is not counted as a stop.
+        #expect(byName["doomed"]?.action == .fail)
+        let doomed = byName["doomed"]?.reasons.first ?? ""
+        #expect(doomed.hasPrefix("ModelNotFound") && doomed.hasSuffix("(running now: it would be stopped)"), "\(doomed)")
 
         // Relative paths, as typed in a shell: sources resolve against the config's folder, as the agent does.
         let text = try runAgentCommand(["plan", "--config", "next.yaml", "--status-file", "models.status.json"], in: agent.dir)
         #expect(text.out.contains("keep     coder"), "\(text.out)")
         #expect(text.out.contains("restart  chat"))
-        #expect(text.out.contains("summary: 0 to start, 1 to restart, 1 to stop, 1 unchanged, 1 failing"))
+        #expect(text.out.contains("summary: 0 to start, 1 to restart, 1 to stop, 1 unchanged, 2 failing"), "\(text.out)")
 
         // Planning changed nothing.
         #expect(agent.status()?.services.map(\.pid) == before.services.map(\.pid))

@@ -17,13 +17,13 @@ public struct Plan: Sendable, Hashable, Codable {
     public enum Action: String, Sendable, Hashable, Codable {
         /// Not running now; would be started.
         case start
-        /// Running now; would be stopped (removed from the file, `replicas: 0`, or now an entry error).
+        /// Running now; would be stopped (removed from the file, or `replicas: 0`).
         case stop
         /// Running now with another spec; would be stopped and started again.
         case restart
         /// Unchanged; the same process keeps running.
         case keep
-        /// Would fail with an entry error (and not run).
+        /// Would fail with an entry error and not run (stopped first when it runs now; its reasons say so).
         case fail
     }
 
@@ -96,8 +96,8 @@ public struct Plan: Sendable, Hashable, Codable {
                     step.reasons = ["spec.replicas: 0"]
                 }
             case .failed(let diagnostic):
-                step.action = isActive ? .stop : .fail
-                step.reasons = ["\(diagnostic.reason): \(diagnostic.error.message)"]
+                step.action = .fail
+                step.reasons = ["\(diagnostic.reason): \(diagnostic.error.message)" + (isActive ? " (running now: it would be stopped)" : "")]
             }
             plan.steps.append(step)
         }
