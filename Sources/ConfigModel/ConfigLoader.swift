@@ -539,9 +539,9 @@ public enum ConfigLoader {
         return nil
     }
 
-    static func integer(_ node: YAMLNode?) -> Int? { text(node).flatMap { Int($0) } }
+    static func integer(_ node: YAMLNode?) -> Int? { node.flatMap(KubernetesScalar.integer) }
     static func number(_ node: YAMLNode?) -> Double? { text(node).flatMap { Double($0) } }
-    static func boolean(_ node: YAMLNode?) -> Bool? { text(node).map { $0.lowercased() == "true" } }
+    static func boolean(_ node: YAMLNode?) -> Bool? { node.flatMap(KubernetesScalar.boolean) }
     static func strings(_ node: YAMLNode?) -> [String] {
         guard let node, case .sequence(let items) = node.value else { return [] }
         return items.compactMap(text)

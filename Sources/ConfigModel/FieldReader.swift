@@ -1,9 +1,9 @@
 /// Reads typed fields out of `YAMLNode`s with exact type rules, collecting every error instead of
 /// stopping at the first.
 ///
-/// Type rules (YAML 1.2 core schema, as Kubernetes applies them): a quoted scalar is always a string;
-/// integers are plain decimal scalars; booleans are plain `true`/`false` (`yes`/`no` are strings);
-/// plain scalars that read as numbers, booleans or null are not strings.
+/// Type rules (as Kubernetes applies them, `KubernetesScalar`): a quoted scalar is a string unless a
+/// tag says otherwise; integers and booleans are plain scalars in go-yaml's YAML 1.1 forms (`0x200`,
+/// `1_024`, `yes`, `off`); plain scalars that read as numbers, `true`/`false` or null are not strings.
 struct FieldReader {
     let file: String
     private(set) var errors: [ConfigError] = []
@@ -69,7 +69,7 @@ struct FieldReader {
         return text
     }
 
-    /// A plain decimal integer within `range`.
+    /// An integer within `range` (`KubernetesScalar.integer`).
     mutating func int(_ node: YAMLNode, _ field: String, in range: ClosedRange<Int>) -> Int? {
         if case .scalar(let text, .plain) = node.value, Int(text) == nil,
             text.drop(while: { $0 == "-" || $0 == "+" }).allSatisfy(\.isASCII) && text.contains(where: \.isNumber)
@@ -78,9 +78,7 @@ struct FieldReader {
             fail(node, field, "expected an integer from \(range.lowerBound) to \(range.upperBound), found \(text)")
             return nil
         }
-        guard case .scalar(let text, let style) = node.value, style == .plain, !node.isNull,
-            let value = Int(text)
-        else {
+        guard let value = KubernetesScalar.integer(node) else {
             fail(node, field, "expected an integer, found \(node.kindDescription)")
             return nil
         }
@@ -103,15 +101,9 @@ struct FieldReader {
         return nil
     }
 
-    /// A plain `true` or `false`.
+    /// A boolean (`KubernetesScalar.boolean`: `true`, `false`, and YAML 1.1's `yes`, `no`, `on`, `off`).
     mutating func bool(_ node: YAMLNode, _ field: String) -> Bool? {
-        if case .scalar(let text, .plain) = node.value {
-            switch text {
-            case "true", "True", "TRUE": return true
-            case "false", "False", "FALSE": return false
-            default: break
-            }
-        }
+        if let value = KubernetesScalar.boolean(node) { return value }
         fail(node, field, "expected true or false, found \(node.kindDescription)")
         return nil
     }

@@ -237,7 +237,7 @@ public enum YAMLParser {
                     node = YAMLNode(.sequence(items), mark: m, tag: t)
                     anchor = a
                 case .mapping(let pairs, _, let m, let a, let t):
-                    node = YAMLNode(.mapping(pairs), mark: m, tag: t)
+                    node = YAMLNode(.mapping(try merged(pairs)), mark: m, tag: t)
                     anchor = a
                 }
                 if let anchor { anchors[anchor] = (node, size) }
@@ -246,6 +246,46 @@ public enum YAMLParser {
                 continue
             }
         }
+    }
+
+    /// A mapping's pairs with its merge keys applied (`<<: *base`, `<<: [*a, *b]`; YAML 1.1's merge type,
+    /// yaml.org/type/merge.html, which Kubernetes' YAML reader, go-yaml, applies): the pairs of each
+    /// merged mapping are added unless the mapping itself has that key, and of several merged mappings
+    /// an earlier one wins. Merged pairs keep their own positions (the anchored text), so an error in
+    /// one points there.
+    /// - Throws: `YAMLSyntaxError` when a merge key's value is not a mapping or a list of mappings.
+    static func merged(_ pairs: [YAMLNode.Pair]) throws(YAMLSyntaxError) -> [YAMLNode.Pair] {
+        guard pairs.contains(where: { isMergeKey($0.key) }) else { return pairs }
+        var explicit: [YAMLNode.Pair] = []
+        var sources: [[YAMLNode.Pair]] = []
+        for pair in pairs {
+            guard isMergeKey(pair.key) else {
+                explicit.append(pair)
+                continue
+            }
+            let mappings: [YAMLNode]
+            if case .sequence(let items) = pair.value.value { mappings = items } else { mappings = [pair.value] }
+            for mapping in mappings {
+                guard case .mapping(let merged) = mapping.value else {
+                    throw YAMLSyntaxError(
+                        message: "a merge key (<<) takes a mapping or a list of mappings (such as *base), found \(mapping.kindDescription)",
+                        mark: mapping.mark)
+                }
+                sources.append(merged)
+            }
+        }
+        var seen = Set(explicit.map(\.key.value))
+        var result = explicit
+        for source in sources {
+            for pair in source where seen.insert(pair.key.value).inserted { result.append(pair) }
+        }
+        return result
+    }
+
+    /// A plain `<<` key (or one tagged `!!merge`).
+    private static func isMergeKey(_ key: YAMLNode) -> Bool {
+        guard case .scalar("<<", .plain) = key.value else { return false }
+        return key.tag == nil || key.tag == "tag:yaml.org,2002:merge"
     }
 
     private static func mark(_ m: yaml_mark_t, _ lineOffset: Int) -> SourceMark {

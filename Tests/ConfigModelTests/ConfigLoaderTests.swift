@@ -148,10 +148,13 @@ func loadErrors(_ bytes: [UInt8], file: String = "/etc/ma/models.yaml") -> [Conf
         #expect(errors[0].line == 14 && errors[0].column == 9)
     }
 
-    @Test func yesIsNotABoolean() {
-        let errors = loadErrors(yaml(ggufModel, service("chat", "jinja: yes")))
+    /// `yes` is a boolean, as kubectl reads it (`KubernetesYAMLTests`); a quoted `"true"` or another
+    /// word is not.
+    @Test(arguments: ["\"true\"", "maybe", "1"])
+    func aQuotedTrueOrAnotherWordIsNotABoolean(value: String) throws {
+        let errors = loadErrors(yaml(ggufModel, service("chat", "jinja: \(value)")))
         #expect(errors.map(\.field) == ["InferenceService \"chat\" spec.jinja"])
-        #expect(errors[0].message.contains("expected true or false"))
+        #expect(try #require(errors.first).message.contains("expected true or false"))
     }
 
     @Test func unknownRuntimeGetsSuggestion() {
