@@ -4,7 +4,10 @@ import Supervisor
 /// Flags of the OpenAI-compatible gateway (`run`).
 struct GatewayFlags: ParsableArguments {
     @Option(help: "Address of the gateway, one OpenAI-compatible endpoint for every entry (routed by the body's model): HOST:PORT, or none to turn it off.")
-    var gatewayListen: String = "127.0.0.1:8080"
+    var gatewayListen: String = GatewayFlags.defaultListen
+
+    /// Where the gateway listens by default.
+    static let defaultListen = "127.0.0.1:8080"
 
     @Option(help: "How long a request through the gateway waits for its entry to be Ready (an on-demand start included) before a 503 with Retry-After.")
     var gatewayWait: DurationArgument = DurationArgument(argument: "120s")!

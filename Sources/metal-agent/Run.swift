@@ -131,6 +131,13 @@ struct Run: AsyncParsableCommand {
         if listenAddress != .none {
             options.operatorState = OperatorState(version: MetalAgent.version, commit: MetalAgent.commit)
         }
+        // Entries must not take the agent's own ports (LLMKube's endpoint.port defaults to 8080, the gateway's).
+        if case .address(_, let port) = listenAddress, port != 0 {
+            options.reservedPorts[port] = "the agent's operator endpoint (--listen \(listenAddress))"
+        }
+        if let gatewayOptions = gateway.options(), gatewayOptions.port != 0 {
+            options.reservedPorts[gatewayOptions.port] = "the agent's gateway (--gateway-listen \(gateway.gatewayListen))"
+        }
         // Each runtime runs under the runtime guard, a small C program installed beside this binary.
         guard let guardPath = RuntimeGuardBinary.path() else {
             logger.critical("\(RuntimeGuardBinary.missingMessage)")

@@ -33,7 +33,15 @@ struct Validate: ParsableCommand {
             throw ExitCode(2)
         }
         let files = try readConfigFiles(config)
-        let report = ConfigReport.check(files: files, node: try node.resolve())
+        var runtimes = try node.resolve()
+        // An agent started with its defaults listens on these: entries that name them would give way.
+        if let gateway = try? GatewayOptions.parseListen(GatewayFlags.defaultListen) {
+            runtimes.reservedPorts[gateway.port] = "the agent's gateway with its default --gateway-listen \(GatewayFlags.defaultListen)"
+        }
+        if case .address(_, let port) = ListenAddress.standard {
+            runtimes.reservedPorts[port] = "the agent's operator endpoint with its default --listen \(ListenAddress.standard)"
+        }
+        let report = ConfigReport.check(files: files, node: runtimes)
         let config = self.config.joined(separator: ", ")
         switch output {
         case .json:

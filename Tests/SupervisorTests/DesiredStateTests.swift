@@ -13,9 +13,12 @@ import Testing
     ]
 
     func build(
-        _ services: [InferenceService], enabled: [String: String] = ["llama-server": "/bin/llama-server", "mlx-server": "/bin/mlx_lm.server"]
+        _ services: [InferenceService], enabled: [String: String] = ["llama-server": "/bin/llama-server", "mlx-server": "/bin/mlx_lm.server"],
+        reservedPorts: [Int: String] = [:]
     ) -> [DesiredService] {
-        let builder = DesiredStateBuilder(node: NodeRuntimes(defaultRuntime: "llama-server", binaries: enabled))
+        var node = NodeRuntimes(defaultRuntime: "llama-server", binaries: enabled)
+        node.reservedPorts = reservedPorts
+        let builder = DesiredStateBuilder(node: node)
         let config = AgentConfig(file: "/m/models.yaml", models: models, services: services)
         return builder.build(config) { path in
             switch path {
@@ -55,6 +58,41 @@ import Testing
             Issue.record("the healthy entry must still run")
             return
         }
+    }
+
+    /// LLMKube's `endpoint.port` defaults to 8080, which is also where the agent's gateway listens by
+    /// default (a field report: an exported manifest's entry crash-looped with PortInUse).
+    @Test func theAgentsOwnPortsAreNotGivenToEntries() {
+        func entry(_ name: String, port: Int, source: String) -> InferenceService {
+            var service = InferenceService(name: name, modelRef: "g")
+            service.port = port
+            service.portSource = source
+            return service
+        }
+        let desired = build(
+            [
+                entry("exported", port: 8080, source: "spec.endpoint.port"), entry("container", port: 9090, source: "spec.containerPort"),
+                entry("fixed", port: 8080, source: "spec.port"), entry("other", port: 8081, source: "spec.endpoint.port"),
+            ],
+            reservedPorts: [8080: "the agent's gateway (--gateway-listen 127.0.0.1:8080)", 9090: "the agent's operator endpoint (--listen 127.0.0.1:9090)"])
+        for name in ["exported", "container"] {
+            let d = desired.first { $0.name == name }
+            guard case .run(let resolved, _) = d?.action else {
+                Issue.record("\(name) must run")
+                continue
+            }
+            #expect(resolved.port == 0, "\(name) gets an agent-assigned port")
+            #expect(
+                d?.warnings.contains { $0.reason == .PortConflict && $0.error.message.contains("the agent's") } == true, "\(String(describing: d?.warnings))")
+        }
+        let fixed = desired.first { $0.name == "fixed" }
+        #expect(fixed?.baseStatus.reason == .PortInUse)
+        #expect(fixed?.baseStatus.message?.contains("spec.port: port 8080 is the agent's gateway") == true, "\(fixed?.baseStatus.message ?? "")")
+        guard case .run(let other, _) = desired.first(where: { $0.name == "other" })?.action else {
+            Issue.record("other must run")
+            return
+        }
+        #expect(other.port == 8081)
     }
 
     @Test func runtimeNotEnabledOnThisNode() {

@@ -112,6 +112,7 @@ public actor Agent: Service {
             defaultRuntime: options.defaultRuntime, binaries: options.binaries, host: options.host, registry: options.registry)
         node.modelStore = modelStore
         node.environment = options.environment
+        node.reservedPorts = options.reservedPorts
         self.builder = DesiredStateBuilder(node: node)
     }
 

@@ -58,6 +58,8 @@ public struct AgentOptions: Sendable {
     /// `--grace-seconds`), e.g. `["/usr/local/bin/metal-agent-guard", "guard"]`; nil starts runtimes
     /// directly, and then a runtime outlives an agent that is SIGKILLed until the next agent start stops it.
     public var runtimeGuard: [String]?
+    /// Ports the agent's own listeners take (`NodeRuntimes.reservedPorts`).
+    public var reservedPorts: [Int: String] = [:]
     /// Runtime executors.
     public var registry: ExecutorRegistry
     /// What the operator endpoint (`--listen`) shows; nil without one.

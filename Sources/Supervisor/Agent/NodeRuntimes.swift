@@ -24,6 +24,11 @@ public struct NodeRuntimes: Sendable {
     public var modelStore = ModelStore(directory: ModelStore.defaultDirectory(environment: ProcessInfo.processInfo.environment))
     /// Environment for source resolution: `HOME` (`~/` paths), `HF_ENDPOINT` and `HF_TOKEN` (`hf://` sources).
     public var environment: [String: String] = ProcessInfo.processInfo.environment
+    /// Ports the agent itself listens on, with what listens there ("the agent's gateway
+    /// (--gateway-listen 127.0.0.1:8080)"): an entry's `endpoint.port` or `containerPort` on one of
+    /// them moves to a free port (LLMKube's `endpoint.port` defaults to 8080, the gateway's port), and
+    /// a fixed `spec.port` on one is an entry error.
+    public var reservedPorts: [Int: String] = [:]
 
     /// Creates a node description; `defaultRuntime` aliases are canonicalised.
     public init(defaultRuntime: String, binaries: [String: String], host: String = "127.0.0.1", registry: ExecutorRegistry = .standard) {

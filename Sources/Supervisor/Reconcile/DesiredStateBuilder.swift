@@ -134,9 +134,10 @@ struct DesiredStateBuilder: Sendable {
         let mmprojPath = try mmprojPath(model, modelRefMark: modelRefMark, fileExists: fileExists)
         let draftPath = try draftPath(service, in: config, modelPath: path, fileExists: fileExists)
         try checkModelFiles(model, path: path, downloads: location.fetch?.downloads == true, at: sourceMark ?? modelRefMark, fileExists: fileExists)
+        let (port, portWarning) = try port(of: service, file: file)
         let resolved = ResolvedService(
             service: service, model: model, modelPath: path, runtime: runtime, binary: binary, host: service.bindAddress ?? node.host,
-            port: service.port ?? 0, mmprojPath: mmprojPath, draftModelPath: draftPath, version: node.versions[runtime.name])
+            port: port, mmprojPath: mmprojPath, draftModelPath: draftPath, version: node.versions[runtime.name])
         let launch = executor.launch(resolved)
         var hash = hashes.of(launch)
         if let fetch = location.fetch {
@@ -149,8 +150,28 @@ struct DesiredStateBuilder: Sendable {
         desired.fetch = location.fetch
         desired.warnings =
             overriddenFlags(service, executor: executor, launch: launch, file: file)
-            + ignoredFieldWarnings(service, executor: executor, binary: binary, file: file)
+            + ignoredFieldWarnings(service, executor: executor, binary: binary, file: file) + (portWarning.map { [$0] } ?? [])
         return desired
+    }
+
+    /// The entry's port (0: the agent assigns one), checked against the agent's own listeners: an
+    /// `endpoint.port` or `containerPort` on one of them gives way (a free port, and a `PortConflict`
+    /// warning), as it does to another entry's; a fixed `spec.port` (or port annotation) on one cannot.
+    /// - Throws: `EntryFailure(.PortInUse)` for a fixed port the agent itself listens on.
+    private func port(of service: InferenceService, file: String) throws(EntryFailure) -> (Int, EntryDiagnostic?) {
+        guard let port = service.port, let listener = node.reservedPorts[port] else { return (service.port ?? 0, nil) }
+        let source = service.portSource ?? "spec.port"
+        let field = source == AgentAnnotations.port ? "metadata.annotations[\(AgentAnnotations.port)]" : source
+        let mark = service.fieldMarks[source] ?? service.mark
+        if source == "spec.port" || source == AgentAnnotations.port {
+            throw EntryFailure(.PortInUse, field, at: mark, "port \(port) is \(listener); give the entry another port, or move that listener")
+        }
+        let warning = EntryDiagnostic(
+            service: service.qualifiedName, reason: .PortConflict,
+            error: ConfigError(
+                file: file, mark: mark, field: "InferenceService \"\(service.qualifiedName)\" \(field)",
+                message: "port \(port) is \(listener); the agent picks a free port"))
+        return (0, warning)
     }
 
     /// The entry's runtime (its own, else the agent's default), which must be supported and enabled here.

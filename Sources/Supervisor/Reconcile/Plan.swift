@@ -67,6 +67,10 @@ public struct Plan: Sendable, Hashable, Codable {
         var node = NodeRuntimes(
             defaultRuntime: status.capabilities.defaultRuntime, binaries: status.capabilities.binaries, host: status.capabilities.host)
         node.versions = (status.capabilities.versions ?? [:]).compactMapValues { RuntimeVersion.parse($0) }
+        // The running agent's own listeners, from where its status file says they listen.
+        for (endpoint, listener) in [(status.operatorEndpoint, "operator endpoint (--listen)"), (status.gatewayEndpoint, "gateway (--gateway-listen)")] {
+            if let port = endpoint.flatMap(URL.init(string:))?.port { node.reservedPorts[port] = "the agent's \(listener) at \(endpoint ?? "")" }
+        }
         let builder = DesiredStateBuilder(node: node)
         let desired = builder.build(config)
         plan.warnings = builder.configWarnings(config) + desired.flatMap(\.warnings)
