@@ -66,7 +66,15 @@ struct WaitCommand: AsyncParsableCommand {
             detail = "the agent is not running (lock \(path).lock not held)"
         } else if let status = try? StatusFile.read(path) {
             let verdict = StatusVerdict(status, names: names)
-            detail = verdict.configApplied ? "not ready: \(verdict.notReady.joined(separator: ", "))" : "no config applied yet"
+            if !verdict.configApplied {
+                detail = "no config applied yet"
+            } else if !verdict.missing.isEmpty {
+                // As `kubectl wait` on a name that does not exist: say so, with the names there are.
+                detail =
+                    "no entry named \(verdict.missing.joined(separator: ", ")) in the running config (generation \(status.config.generation); entries: \(status.services.map(\.name).joined(separator: ", ")))"
+            } else {
+                detail = "not ready: \(verdict.notReady.joined(separator: ", "))"
+            }
         } else {
             detail = "no readable status file \(path)"
         }

@@ -69,6 +69,10 @@ import Glibc
         let timedOut = try await runAgentCommandAsync(["wait", "--for=ready", "--config", agent.configPath, "--timeout", "1s"], in: agent.dir)
         #expect(timedOut.status == 1)
         #expect(timedOut.err.contains("not ready: stuck"), "\(timedOut.err)")
+        // A name the config does not have: said so, with the names there are (it used to read "not ready: nosuch").
+        let unknown = try await runAgentCommandAsync(["wait", "--for=ready", "nosuch", "--config", agent.configPath, "--timeout", "1s"], in: agent.dir)
+        #expect(unknown.status == 1)
+        #expect(unknown.err.contains("no entry named nosuch in the running config") && unknown.err.contains("entries: "), "\(unknown.err)")
         #expect(try await agent.terminate() == 0)
     }
 

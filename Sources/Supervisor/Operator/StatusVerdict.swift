@@ -13,6 +13,8 @@ public struct StatusVerdict: Sendable, Hashable {
     public var shouldRun: Int
     /// False while no config was applied yet (generation 0).
     public var configApplied: Bool
+    /// Names asked for that the status lists no entry of (also in `notReady`).
+    public var missing: [String] = []
 
     /// True when every entry that should run is Ready and a config was applied.
     public var allReady: Bool { notReady.isEmpty && configApplied }
@@ -30,6 +32,7 @@ public struct StatusVerdict: Sendable, Hashable {
         shouldRun = running.count
         notReady = running.filter { $0.phase != .Ready || !$0.ready }.map(\.name) + missing
         configApplied = status.config.generation > 0
+        self.missing = missing
     }
 
     /// False for an entry stopped on purpose (replicas 0, suspend, completed); true otherwise.
