@@ -294,6 +294,8 @@ import Testing
         try await waitUntil("the gateway's error in the log") {
             ((try? String(contentsOfFile: agent.stderrPath, encoding: .utf8)) ?? "").contains("gateway cannot listen")
         }
+        let log = (try? String(contentsOfFile: agent.stderrPath, encoding: .utf8)) ?? ""
+        #expect(log.contains("error=Address already in use (errno ") && !log.contains("bind(descriptor"), "\(log.suffix(3000))")
         #expect(try await agent.terminate() == 0)
     }
 }

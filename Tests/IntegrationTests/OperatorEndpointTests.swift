@@ -103,6 +103,8 @@ import Glibc
         #expect(s.operatorEndpoint == nil)
         let log = try String(contentsOfFile: agent.stderrPath, encoding: .utf8)
         #expect(log.contains("operator endpoint not started"), "\(log.suffix(3000))")
+        // In the system's words, not SwiftNIO's internal function name.
+        #expect(log.contains("error=Address already in use (errno ") && !log.contains("bind(descriptor"), "\(log.suffix(3000))")
         // Still supervising: an edit applies.
         try agent.write(configYAML(svc("chat", "contextSize: 1024")))
         try await agent.waitFor("chat restarted with the edit") { s in

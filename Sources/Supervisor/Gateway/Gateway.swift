@@ -107,7 +107,7 @@ public final class Gateway: Service, Sendable {
             logger.error(
                 "gateway cannot listen; the agent goes on without it",
                 metadata: [
-                    "address": "\(options.host):\(options.port)", "error": "\(error)",
+                    "address": "\(options.host):\(options.port)", "error": "\(listenFailure(error))",
                 ])
             try? await gracefulShutdown()
         }

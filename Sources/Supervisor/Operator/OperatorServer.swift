@@ -94,7 +94,7 @@ public struct OperatorServer: Service {
             logger.error(
                 "operator endpoint not started; supervision goes on without it",
                 metadata: [
-                    "listen": "\(address)", "error": "\(error)",
+                    "listen": "\(address)", "error": "\(listenFailure(error))",
                 ])
             // Stay until shutdown, so the service group sees no early end.
             try? await gracefulShutdown()
