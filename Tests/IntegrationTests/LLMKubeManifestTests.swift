@@ -1,5 +1,6 @@
 import Foundation
 import Supervisor
+import TestSupport
 import Testing
 
 /// The real agent on LLMKube manifests as a cluster user keeps them: a folder of files (as `kubectl
@@ -26,7 +27,9 @@ import Testing
         """
     }
 
-    static func services(suspendDefault: Bool = false) -> String {
+    /// `endpoint.port` is a port nobody holds now: LLMKube's default, 8080, may be taken on a test machine
+    /// (a gateway of another agent), and an entry on a taken `endpoint.port` backs off in PortInUse.
+    static func services(suspendDefault: Bool = false, endpointPort: Int) -> String {
         """
         apiVersion: v1
         kind: Namespace
@@ -38,7 +41,7 @@ import Testing
         spec:
           modelRef: tiny
           image: ghcr.io/ggml-org/llama.cpp:server
-          endpoint: {port: 8080, type: ClusterIP}
+          endpoint: {port: \(endpointPort), type: ClusterIP}
           resources: {cpu: "2", memory: 4Gi}
           tolerations: [{key: nvidia.com/gpu, operator: Exists}]
         ---
@@ -62,7 +65,8 @@ import Testing
         let servicesFile = conf.appendingPathComponent("20-services.yml")
         let source = agent.dir.appendingPathComponent("models/tiny.gguf").path
         try Data(Self.models(source).utf8).write(to: modelsFile)
-        try Data(Self.services().utf8).write(to: servicesFile)
+        let endpointPort = try LoopbackListener.freePort()
+        try Data(Self.services(endpointPort: endpointPort).utf8).write(to: servicesFile)
         try Data("not: yaml: [".utf8).write(to: conf.appendingPathComponent("notes.txt"))  // not *.yaml: never read
         agent.configArguments = ["--config", conf.path]
         try agent.start(["--status-file", agent.statusPath, "--log-dir", agent.dir.appendingPathComponent("logs").path])
@@ -73,7 +77,7 @@ import Testing
                 && s.services[2].phase == .Failed && s.services[2].reason == .ModelNotFound
         }
         #expect(s.services.map(\.namespace) == ["dev", "default", "default"])
-        #expect(s.services[0].port == 8080)  // endpoint.port
+        #expect(s.services[0].port == endpointPort)  // endpoint.port
         #expect(s.config.valid && s.config.files == [modelsFile.path, servicesFile.path])
         #expect(s.capabilities.specRuntimes?["llamacpp"] == "llama-server")
         // One IgnoredField warning per document that sets cluster fields, and the skipped Namespace.
@@ -97,7 +101,7 @@ import Testing
         // Break the services file while the models file gains the missing Model: the models edit applies
         // (later starts), the services file keeps its last good content (both chat.v1 keep their pids).
         let pids = s.services.prefix(2).map(\.pid)
-        try Data((Self.services() + "\n  bogus: [").utf8).write(to: servicesFile)
+        try Data((Self.services(endpointPort: endpointPort) + "\n  bogus: [").utf8).write(to: servicesFile)
         let laterModel = "---\n\(Self.header)\nkind: Model\nmetadata: {name: later-model}\nspec: {source: \(source)}\n"
         try Data(Self.models(source, laterModel).utf8).write(to: modelsFile)
         let broken = try await agent.waitFor("later Ready while the services file is rejected") { s in
@@ -107,7 +111,7 @@ import Testing
         #expect(broken.config.errors.allSatisfy { $0.file == servicesFile.path } && !broken.config.errors.isEmpty)
 
         // Fix it with suspend on the default chat.v1: it stops (reason Suspended), the others keep running.
-        try Data(Self.services(suspendDefault: true).utf8).write(to: servicesFile)
+        try Data(Self.services(suspendDefault: true, endpointPort: endpointPort).utf8).write(to: servicesFile)
         let suspended = try await agent.waitFor("chat.v1 suspended") { s in
             s.config.valid && s.services.count == 3 && s.services[1].phase == .Stopped && s.services[1].reason == .Suspended
         }
@@ -148,7 +152,7 @@ import Testing
     @Test func validateAcceptsClusterManifestsWithWarningsAndSeveralConfigs() async throws {
         let h = try AgentHarness(config: Self.models())
         let services = h.dir.appendingPathComponent("services.yaml")
-        try Data(Self.services().replacingOccurrences(of: "modelRef: later-model", with: "modelRef: tiny").utf8).write(to: services)
+        try Data(Self.services(endpointPort: 8085).replacingOccurrences(of: "modelRef: later-model", with: "modelRef: tiny").utf8).write(to: services)
         let r = try runAgentCommand([
             "validate", "--config", h.configPath, "--config", services.path,
             "--llama-server-bin", AgentHarness.fakeRuntime,
