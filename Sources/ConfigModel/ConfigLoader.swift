@@ -313,12 +313,13 @@ public enum ConfigLoader {
     /// namespace, or a `spec.port` already taken) is left out whole, and its errors are returned under
     /// its path; the other files stay in. Two entries whose `endpoint.port` or `containerPort` collide
     /// are not an error (in a cluster each has its own address): the later one gets a free port and a
-    /// `PortConflict` warning.
+    /// `PortConflict` warning. Such a port also gives way to any entry's fixed `spec.port`, in whatever
+    /// file or order that entry comes.
     public static func merge(_ files: [ConfigFile]) -> (config: AgentConfig, rejected: [String: [ConfigError]]) {
         var config = AgentConfig(file: files.first?.file ?? "", models: [:], services: [])
         config.files = files.map(\.file)
         var rejected: [String: [ConfigError]] = [:]
-        var ports: [Int: String] = [:]
+        var fixedPorts: [Int: String] = [:]
         var serviceFiles: [String: String] = [:]
         for file in files {
             var errors: [ConfigError] = []
@@ -338,7 +339,7 @@ public enum ConfigLoader {
                             message: "duplicate InferenceService name \"\(service.name)\" (first defined in \(other))"))
                 }
                 if let port = service.port, service.portSource == "spec.port" || service.portSource == AgentAnnotations.port,
-                    let owner = ports[port]
+                    let owner = fixedPorts[port]
                 {
                     errors.append(
                         ConfigError(
@@ -353,30 +354,37 @@ public enum ConfigLoader {
             }
             for model in file.models { config.models[model.qualifiedName] = model }
             config.warnings += file.warnings
-            for var service in file.services {
+            for service in file.services {
                 serviceFiles[service.qualifiedName] = "\(file.file):\(service.mark.line)"
-                let parked = service.replicas == 0 || service.suspend
-                let fixed = service.portSource == "spec.port" || service.portSource == AgentAnnotations.port
-                if let port = service.port, fixed || !parked {
-                    // A parked entry's endpoint.port claims nothing (it runs nothing); its spec.port still does.
-                    if let owner = ports[port] {
-                        // endpoint.port / containerPort: a cluster gives each Service its own address.
-                        let field = service.portSource ?? "spec.port"
-                        config.warnings.append(
-                            ConfigWarning(
-                                subject: service.qualifiedName, reason: .PortConflict,
-                                error: ConfigError(
-                                    file: file.file, mark: service.fieldMarks[field] ?? service.mark,
-                                    field: "InferenceService \"\(service.qualifiedName)\" \(field)",
-                                    message: "port \(port) is already used by InferenceService \"\(owner)\"; the agent picks a free port")))
-                        service.port = nil
-                        service.portSource = nil
-                    } else {
-                        ports[port] = service.qualifiedName
-                    }
+                // A parked entry's spec.port still claims its port (it runs nothing, but may again).
+                if let port = service.port, service.portSource == "spec.port" || service.portSource == AgentAnnotations.port {
+                    fixedPorts[port] = service.qualifiedName
                 }
                 config.services.append(service)
             }
+        }
+        // endpoint.port / containerPort, once every fixed port is known: a cluster gives each Service its
+        // own address, so on one node a taken one gives way. A parked entry's claims nothing.
+        var ports = fixedPorts
+        for index in config.services.indices {
+            let service = config.services[index]
+            guard let port = service.port, let field = service.portSource, field != "spec.port", field != AgentAnnotations.port,
+                service.replicas != 0, !service.suspend
+            else { continue }
+            guard let owner = ports[port] else {
+                ports[port] = service.qualifiedName
+                continue
+            }
+            let file = service.file.isEmpty ? config.file : service.file
+            config.warnings.append(
+                ConfigWarning(
+                    subject: service.qualifiedName, reason: .PortConflict,
+                    error: ConfigError(
+                        file: file, mark: service.fieldMarks[field] ?? service.mark,
+                        field: "InferenceService \"\(service.qualifiedName)\" \(field)",
+                        message: "port \(port) is already used by InferenceService \"\(owner)\"; the agent picks a free port")))
+            config.services[index].port = nil
+            config.services[index].portSource = nil
         }
         return (config, rejected)
     }

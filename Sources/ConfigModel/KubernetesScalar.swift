@@ -5,7 +5,9 @@
 ///   UPPERCASE;
 /// - integers: an optional sign, then decimal digits, `0x` hex, `0o` octal or `0b` binary digits;
 ///   underscores anywhere are ignored (`1_024`); a leading `0` with only octal digits is octal (`010`
-///   is 8), with other digits decimal (`08080` is 8080), as go-yaml reads them.
+///   is 8), with other digits decimal (`08080` is 8080), as go-yaml reads them; a whole number written
+///   as a float (`4096.0`, `4e3`) is that integer, as the API server takes it; a scalar that does not
+///   start like a number (`_4096`) is a string.
 /// A quoted scalar is a string, unless a tag (`!!int "8101"`, `!!bool "true"`) says otherwise.
 public enum KubernetesScalar {
     /// The tag `!!int` resolves to.
@@ -24,6 +26,37 @@ public enum KubernetesScalar {
 
     /// The integer `text` spells, or nil (also when it does not fit in `Int`).
     public static func integer(_ text: String) -> Int? {
+        // go-yaml reads a scalar as a number only when it starts like one (`_4096` is a string).
+        guard let first = text.first, first.isASCII, first.isNumber || first == "-" || first == "+" || first == "." else { return nil }
+        if let whole = integer(digitsOf: text) { return whole }
+        // A float with nothing after the point (`4096.0`, `4e3`): go-yaml passes it on as that number,
+        // and the API server takes a whole number for an integer field.
+        guard let value = Double(text.filter { $0 != "_" }), value.isFinite, value == value.rounded(.towardZero),
+            abs(value) < 9.0e15, isFloatForm(text.filter { $0 != "_" })
+        else { return nil }
+        return Int(value)
+    }
+
+    /// go-yaml's YAML 1.1 float form: `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`.
+    private static func isFloatForm(_ text: String) -> Bool {
+        var rest = Substring(text)
+        if rest.first == "-" || rest.first == "+" { rest = rest.dropFirst() }
+        let mantissa = rest.prefix { $0 != "e" && $0 != "E" }
+        let exponent = rest.dropFirst(mantissa.count)
+        let parts = mantissa.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        let digits: (Substring) -> Bool = { $0.allSatisfy { $0.isASCII && $0.isNumber } }
+        let mantissaOK =
+            parts.count == 1
+            ? !parts[0].isEmpty && digits(parts[0])
+            : (parts[0].isEmpty ? !parts[1].isEmpty && digits(parts[1]) : digits(parts[0]) && digits(parts[1]))
+        guard mantissaOK else { return false }
+        guard !exponent.isEmpty else { return true }
+        var power = exponent.dropFirst()
+        if power.first == "-" || power.first == "+" { power = power.dropFirst() }
+        return !power.isEmpty && digits(power)
+    }
+
+    private static func integer(digitsOf text: String) -> Int? {
         var digits = Substring(text.filter { $0 != "_" })
         var negative = false
         if let sign = digits.first, sign == "-" || sign == "+" {

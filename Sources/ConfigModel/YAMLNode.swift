@@ -57,7 +57,8 @@ public struct YAMLNode: Sendable, Hashable {
     public var kindDescription: String {
         switch value {
         case .scalar(let s, let style):
-            if style == .plain {
+            // A tag other than the core types' (`!!str 4096`, `!local true`) makes a string of it.
+            if style == .plain, tag == nil || tag.map({ $0.hasPrefix("tag:yaml.org,2002:") && $0 != "tag:yaml.org,2002:str" }) == true {
                 if isNull { return "null" }
                 if Int(s) != nil || Double(s) != nil || (!s.isEmpty && s.allSatisfy(\.isNumber)) { return "a number (\(s))" }
                 if s == "true" || s == "false" { return "a boolean (\(s))" }

@@ -21,9 +21,17 @@ public enum YAMLParser {
     /// Deepest nesting accepted (mappings and lists inside each other).
     public static let maxDepth = 64
 
-    private enum Open {
-        case sequence([YAMLNode], mark: SourceMark, anchor: String?, tag: String?)
-        case mapping([YAMLNode.Pair], key: YAMLNode?, mark: SourceMark, anchor: String?, tag: String?)
+    /// A collection being read. A struct mutated in place on the stack: an enum with the array as an
+    /// associated value copied the whole array at every append (a 99,000-item list took 120 s).
+    private struct Open {
+        var isSequence: Bool
+        var items: [YAMLNode] = []
+        var pairs: [YAMLNode.Pair] = []
+        /// A mapping's key waiting for its value.
+        var key: YAMLNode? = nil
+        var mark: SourceMark
+        var anchor: String?
+        var tag: String?
     }
 
     /// Parses a YAML stream into its documents, in order. An empty stream gives no documents; an
@@ -154,21 +162,18 @@ public enum YAMLParser {
         }
 
         func add(_ node: YAMLNode) {
-            guard let top = stack.popLast() else {
+            guard !stack.isEmpty else {
                 root = node
                 return
             }
-            switch top {
-            case .sequence(var items, let mark, let anchor, let tag):
-                items.append(node)
-                stack.append(.sequence(items, mark: mark, anchor: anchor, tag: tag))
-            case .mapping(var pairs, let key, let mark, let anchor, let tag):
-                if let key {
-                    pairs.append(YAMLNode.Pair(key: key, value: node))
-                    stack.append(.mapping(pairs, key: nil, mark: mark, anchor: anchor, tag: tag))
-                } else {
-                    stack.append(.mapping(pairs, key: node, mark: mark, anchor: anchor, tag: tag))
-                }
+            let top = stack.count - 1
+            if stack[top].isSequence {
+                stack[top].items.append(node)
+            } else if let key = stack[top].key {
+                stack[top].pairs.append(YAMLNode.Pair(key: key, value: node))
+                stack[top].key = nil
+            } else {
+                stack[top].key = node
             }
         }
 
@@ -222,25 +227,16 @@ public enum YAMLParser {
                 let isSequence = event.type == YAML_SEQUENCE_START_EVENT
                 let anchor = (isSequence ? event.data.sequence_start.anchor : event.data.mapping_start.anchor).map { String(cString: $0) }
                 let tag = (isSequence ? event.data.sequence_start.tag : event.data.mapping_start.tag).map { String(cString: $0) }
-                stack.append(
-                    isSequence
-                        ? .sequence([], mark: position, anchor: anchor, tag: tag)
-                        : .mapping([], key: nil, mark: position, anchor: anchor, tag: tag))
+                stack.append(Open(isSequence: isSequence, mark: position, anchor: anchor, tag: tag))
                 sizes.append(1)
             case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
                 guard let top = stack.popLast() else { continue }
                 let size = sizes.popLast() ?? 1
-                let node: YAMLNode
-                let anchor: String?
-                switch top {
-                case .sequence(let items, let m, let a, let t):
-                    node = YAMLNode(.sequence(items), mark: m, tag: t)
-                    anchor = a
-                case .mapping(let pairs, _, let m, let a, let t):
-                    node = YAMLNode(.mapping(try merged(pairs)), mark: m, tag: t)
-                    anchor = a
-                }
-                if let anchor { anchors[anchor] = (node, size) }
+                let node =
+                    top.isSequence
+                    ? YAMLNode(.sequence(top.items), mark: top.mark, tag: top.tag)
+                    : YAMLNode(.mapping(try merged(top.pairs)), mark: top.mark, tag: top.tag)
+                if let anchor = top.anchor { anchors[anchor] = (node, size) }
                 add(node)
             default:
                 continue
@@ -274,12 +270,18 @@ public enum YAMLParser {
                 sources.append(merged)
             }
         }
-        var seen = Set(explicit.map(\.key.value))
+        var seen = Set(explicit.map { identity($0.key) })
         var result = explicit
         for source in sources {
-            for pair in source where seen.insert(pair.key.value).inserted { result.append(pair) }
+            for pair in source where seen.insert(identity(pair.key)).inserted { result.append(pair) }
         }
         return result
+    }
+
+    /// What makes two keys the same key: a scalar's text, however it is quoted (`port` and `"port"`).
+    private static func identity(_ key: YAMLNode) -> YAMLNode.Value {
+        if case .scalar(let text, _) = key.value { return .scalar(text, .plain) }
+        return key.value
     }
 
     /// A plain `<<` key (or one tagged `!!merge`).

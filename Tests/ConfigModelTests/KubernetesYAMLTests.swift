@@ -80,6 +80,23 @@ import Testing
         #expect(errors.count == 1 && errors[0].message.contains("merge key"), "\(errors)")
     }
 
+    @Test func aMergedKeyGivesWayToTheSameKeyQuotedOtherwise() throws {
+        let text = Self.list(
+            Self.model,
+            "\(header)\nkind: InferenceService\nmetadata: {name: a}\nspec: &base {modelRef: tiny, \"port\": 18109, contextSize: 512}",
+            "\(header)\nkind: InferenceService\nmetadata: {name: b}\nspec: {<<: *base, port: 18101, \"contextSize\": 4096}")
+        let config = try ConfigLoader.load(text, file: Self.file)
+        #expect(config.services.map(\.port) == [18109, 18101])
+        #expect(config.services.map(\.contextSize) == [512, 4096])
+    }
+
+    @Test func aStrTaggedValueIsNamedAString() {
+        let errors = loadErrors(yaml(ggufModel, service("chat", "jinja: !!str true\ncontextSize: !!str 4096")))
+        #expect(
+            errors.map(\.message).sorted() == ["expected an integer, found a string (\"4096\")", "expected true or false, found a string (\"true\")"],
+            "\(errors)")
+    }
+
     @Test func aQuotedLessLessIsAnOrdinaryKey() {
         let errors = loadErrors(yaml(ggufModel, service("chat", "'<<': {port: 1}")))
         #expect(errors.count == 1 && errors[0].message.contains("unknown field \"<<\""), "\(errors)")
@@ -106,13 +123,17 @@ import Testing
 
     @Test(arguments: [
         ("42", 42), ("+42", 42), ("-42", -42), ("1_000", 1000), ("0x1F", 31), ("0X1f", 31), ("-0x10", -16), ("0o17", 15), ("0b101", 5),
-        ("010", 8), ("08080", 8080), ("0", 0), ("-0", 0), ("00", 0),
+        ("010", 8), ("08080", 8080), ("0", 0), ("-0", 0), ("00", 0), ("4096.0", 4096), ("4e3", 4000), ("0.5e4", 5000), (".5e4", 5000),
+        ("1_e3", 1000), ("-2.0", -2),
     ])
     func integerForms(text: String, value: Int) {
         #expect(KubernetesScalar.integer(text) == value)
     }
 
-    @Test(arguments: ["", "-", "0x", "1.5", "12a", "0x1g", "++1", "+-1", "0b2", "99999999999999999999", " 1", "٣"])
+    @Test(arguments: [
+        "", "-", "0x", "1.5", "12a", "0x1g", "++1", "+-1", "0b2", "99999999999999999999", " 1", "٣", "_4096", "_0x1000", "1e", "1.5e0", ".", "e3", "inf",
+        ".inf",
+    ])
     func notIntegers(text: String) {
         #expect(KubernetesScalar.integer(text) == nil)
     }
@@ -123,5 +144,22 @@ import Testing
             errors.map(\.field).sorted() == [
                 "InferenceService \"chat\" spec.contextSize", "InferenceService \"chat\" spec.jinja", "InferenceService \"chat\" spec.port",
             ], "\(errors)")
+    }
+}
+
+/// `endpoint.port` is a cluster Service's port: on one node it gives way to an entry's fixed `spec.port`,
+/// whichever comes first in the files (a field report: the fixed entry was the one moved).
+@Suite struct EndpointPortTests {
+    @Test func aFixedPortWinsOverAnEarlierEndpointPortInTheSameFileOrAnother() throws {
+        let a = service("a", "endpoint: {port: 18300}")
+        let b = service("b", "port: 18300")
+        for files in [[("/etc/ma/models.yaml", yaml(ggufModel, a, b))], [("/etc/ma/a.yaml", yaml(ggufModel, a)), ("/etc/ma/b.yaml", yaml(b))]] {
+            let (config, errors) = ConfigLoader.load(files: files)
+            #expect(errors.isEmpty, "\(errors)")
+            #expect(config.services.first { $0.name == "b" }?.port == 18300)
+            #expect(config.services.first { $0.name == "a" }?.port == nil)
+            let warning = try #require(config.warnings.first { $0.reason == .PortConflict })
+            #expect(warning.subject == "a" && warning.error.message.contains("already used by InferenceService \"b\""), "\(warning)")
+        }
     }
 }
