@@ -388,4 +388,21 @@ import Glibc
         let log = (try? String(contentsOfFile: agent.stderrPath, encoding: .utf8)) ?? ""
         #expect(!log.contains(" starting"), "\(log.suffix(3000))")
     }
+
+    // MARK: 8. LLMKube's default endpoint.port is the gateway's port
+
+    /// The field report: an exported manifest has `endpoint.port: 8080` (LLMKube's default), where the
+    /// agent's gateway listens by default; the entry crash-looped with PortInUse. Now it takes a free
+    /// port, with a warning, and the gateway keeps its port.
+    @Test func anEndpointPortOnTheGatewaysPortGivesWay() async throws {
+        let gatewayPort = try LoopbackListener.freePort()
+        let agent = try AgentHarness(config: configYAML(svc("chat", "endpoint: {port: \(gatewayPort)}")))
+        try agent.start(["--gateway-listen", "127.0.0.1:\(gatewayPort)"])
+        let s = try await agent.waitFor("chat Ready on another port") { s in
+            readyPID("chat", s) != nil && agent.service("chat", in: s)?.port != gatewayPort
+        }
+        #expect(s.config.warnings.contains { $0.contains("PortConflict") && $0.contains("the agent's gateway") }, "\(s.config.warnings)")
+        #expect(s.gatewayEndpoint == "http://127.0.0.1:\(gatewayPort)")
+        #expect(try await agent.terminate() == 0)
+    }
 }

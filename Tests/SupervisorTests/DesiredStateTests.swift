@@ -81,7 +81,8 @@ import Testing
                 Issue.record("\(name) must run")
                 continue
             }
-            #expect(resolved.port == 0, "\(name) gets an agent-assigned port")
+            // (The agent reads `service.port` to tell a fixed port from an assigned one.)
+            #expect(resolved.port == 0 && resolved.service.port == nil, "\(name) gets an agent-assigned port")
             #expect(
                 d?.warnings.contains { $0.reason == .PortConflict && $0.error.message.contains("the agent's") } == true, "\(String(describing: d?.warnings))")
         }

@@ -135,8 +135,14 @@ struct DesiredStateBuilder: Sendable {
         let draftPath = try draftPath(service, in: config, modelPath: path, fileExists: fileExists)
         try checkModelFiles(model, path: path, downloads: location.fetch?.downloads == true, at: sourceMark ?? modelRefMark, fileExists: fileExists)
         let (port, portWarning) = try port(of: service, file: file)
+        var placed = service
+        if portWarning != nil {
+            // Given way to the agent's own listener: the agent assigns its port, as for no port at all.
+            placed.port = nil
+            placed.portSource = nil
+        }
         let resolved = ResolvedService(
-            service: service, model: model, modelPath: path, runtime: runtime, binary: binary, host: service.bindAddress ?? node.host,
+            service: placed, model: model, modelPath: path, runtime: runtime, binary: binary, host: service.bindAddress ?? node.host,
             port: port, mmprojPath: mmprojPath, draftModelPath: draftPath, version: node.versions[runtime.name])
         let launch = executor.launch(resolved)
         var hash = hashes.of(launch)
