@@ -70,8 +70,10 @@ struct WaitCommand: AsyncParsableCommand {
                 detail = "no config applied yet"
             } else if !verdict.missing.isEmpty {
                 // As `kubectl wait` on a name that does not exist: say so, with the names there are.
+                let notReady = verdict.notReady.filter { !verdict.missing.contains($0) }
                 detail =
-                    "no entry named \(verdict.missing.joined(separator: ", ")) in the running config (generation \(status.config.generation); entries: \(status.services.map(\.name).joined(separator: ", ")))"
+                    (notReady.isEmpty ? "" : "not ready: \(notReady.joined(separator: ", ")); ")
+                    + "no entry named \(verdict.missing.joined(separator: ", ")) in the running config (generation \(status.config.generation); entries: \(status.services.map(\.name).joined(separator: ", ")))"
             } else {
                 detail = "not ready: \(verdict.notReady.joined(separator: ", "))"
             }

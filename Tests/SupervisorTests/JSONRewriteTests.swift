@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import Testing
 
 @testable import Supervisor
@@ -37,10 +38,34 @@ import Testing
     }
 
     @Test(arguments: [
-        "", "[]", #""model""#, #"{"model": "x""#, #"{"model" "x"}"#, #"{"model": "x",}"#, #"{"model": "x"} {}"#, "{\"a\": \"\u{1}\"}", #"{"a": [1, 2}"#,
+        "", "[]", #""model""#, #"{"model": "x""#, #"{"model" "x"}"#, #"{"model": "x",}"#, #"{"model": "x"} {}"#, #"{"a": [1, 2}"#, #"{"mod\ud800": 1}"#,
     ])
-    func notAJSONObjectIsLeftAsItIs(body: String) {
+    func notAJSONObjectIsRefused(body: String) {
         #expect(splice(body) == nil)
+    }
+
+    /// What is inside a value is the runtime's to judge: a lone surrogate escape, invalid UTF-8, a control
+    /// character. The model is still rewritten (a field report: such a body went on with "model": "mx",
+    /// and mlx_lm.server would have tried to load a model named "mx").
+    @Test func oddValuesAreKeptAndTheModelStillRewritten() throws {
+        let head = Array(#"{"model":"mx","prompt":""#.utf8)
+        let bodies: [[UInt8]] = [
+            head + Array(#"\ud800 lone"}"#.utf8),
+            head + [0xFF, 0xFE] + Array(#""}"#.utf8),
+            head + [0x61, 0x01, 0x62] + Array(#"","k":{"nested":""#.utf8) + [0xC3] + Array(#""}}"#.utf8),
+        ]
+        for body in bodies {
+            let out = try #require(JSONMemberSplice.replacingString("model", with: "/m", in: body))
+            #expect(Array(out.prefix(14)) == Array(#"{"model":"/m","#.utf8))
+            #expect(Array(out.dropFirst(#"{"model":"/m""#.utf8.count)) == Array(body.dropFirst(#"{"model":"mx""#.utf8.count)))
+        }
+    }
+
+    @Test func theGatewayDropsALeadingByteOrderMarkAndRefusesWhatItCannotRewrite() throws {
+        let withBOM = ByteBuffer(bytes: [0xEF, 0xBB, 0xBF] + Array(#"{"model":"mx"}"#.utf8))
+        let out = try #require(Gateway.replacingModel(in: withBOM, with: "/m"))
+        #expect(String(buffer: out) == #"{"model":"/m"}"#)
+        #expect(Gateway.replacingModel(in: ByteBuffer(string: #"{"model":"mx",}"#), with: "/m") == nil)
     }
 
     @Test func aRealChatRequestStaysEquivalent() throws {

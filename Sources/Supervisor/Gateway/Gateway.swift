@@ -181,7 +181,13 @@ public final class Gateway: Service, Sendable {
             // mlx_lm.server loads the model the body names (a Hugging Face repository or a path): it must
             // name the folder the entry serves, not the entry.
             if route.runtime == RuntimeName.mlxServer, let path = status.modelPath {
-                upstreamBody = Self.replacingModel(in: body, with: path)
+                // Sent on unchanged, such a body would make mlx_lm.server load a model named like the entry.
+                guard let rewritten = Self.replacingModel(in: body, with: path) else {
+                    return GatewayReply.error(
+                        .badRequest, type: "invalid_request_error", code: "invalid_json",
+                        "the request body is not a JSON object (RFC 8259, UTF-8) whose \"model\" the gateway can rewrite for \(route.name)")
+                }
+                upstreamBody = rewritten
             }
         case .unavailable(let message, let phase, let reason):
             return unavailable(route, message, phase: phase, reason: reason)
@@ -313,11 +319,12 @@ public final class Gateway: Service, Sendable {
         return field.model
     }
 
-    /// The body with its top-level `model` replaced, every other byte kept (the body is unchanged if it is
-    /// not a JSON object).
-    static func replacingModel(in body: ByteBuffer, with model: String) -> ByteBuffer {
-        guard let spliced = JSONMemberSplice.replacingString("model", with: model, in: Array(body.readableBytesView)) else { return body }
-        return ByteBuffer(bytes: spliced)
+    /// The body with its top-level `model` replaced, every other byte kept (a leading byte-order mark is
+    /// dropped); nil when the body is not a JSON object.
+    static func replacingModel(in body: ByteBuffer, with model: String) -> ByteBuffer? {
+        var bytes = Array(body.readableBytesView)
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
+        return JSONMemberSplice.replacingString("model", with: model, in: bytes).map { ByteBuffer(bytes: $0) }
     }
 
     // MARK: Idle

@@ -5,7 +5,8 @@ enum JSONMemberSplice {
     /// `text` with the value of every top-level member named `key` replaced by the JSON string `value`,
     /// or with `"key":"value"` added first when the object has no such member.
     /// Returns nil when `text` is not a JSON object (RFC 8259 shapes; only as strict as finding members
-    /// needs: a malformed number or literal inside a value is passed through for the runtime to reject).
+    /// needs: keys must be valid strings, while a malformed number, literal or string inside a value, a
+    /// lone surrogate escape or invalid UTF-8 say, is passed through for the runtime to judge).
     static func replacingString(_ key: String, with value: String, in text: [UInt8]) -> [UInt8]? {
         var scanner = Scanner(bytes: text)
         guard let members = scanner.topLevelMembers() else { return nil }
@@ -147,6 +148,21 @@ enum JSONMemberSplice {
             return nil
         }
 
+        /// Moves past a string literal without decoding it: to the quote that no backslash escapes.
+        mutating func skipString() -> Bool {
+            guard take(UInt8(ascii: "\"")) else { return false }
+            while i < bytes.count {
+                let byte = bytes[i]
+                i += 1
+                if byte == UInt8(ascii: "\\") {
+                    i += 1
+                } else if byte == UInt8(ascii: "\"") {
+                    return true
+                }
+            }
+            return false
+        }
+
         mutating func hex4() -> UInt32? {
             guard i + 4 <= bytes.count, let value = UInt32(String(decoding: bytes[i..<i + 4], as: UTF8.self), radix: 16)
             else { return nil }
@@ -160,7 +176,7 @@ enum JSONMemberSplice {
             guard i < bytes.count, depth < 512 else { return false }
             switch bytes[i] {
             case UInt8(ascii: "\""):
-                return string() != nil
+                return skipString()
             case UInt8(ascii: "{"), UInt8(ascii: "["):
                 let close = bytes[i] == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]")
                 let isObject = close == UInt8(ascii: "}")
@@ -170,7 +186,7 @@ enum JSONMemberSplice {
                 while true {
                     skipSpace()
                     if isObject {
-                        guard string() != nil else { return false }
+                        guard skipString() else { return false }
                         skipSpace()
                         guard take(UInt8(ascii: ":")) else { return false }
                         skipSpace()
