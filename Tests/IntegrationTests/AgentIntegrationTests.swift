@@ -208,6 +208,8 @@ import Glibc
         try agent.write(Self.both)
         let restored = try await agent.waitFor("valid again") { $0.config.valid }
         #expect(readyPIDs(restored) == before)
+        let log = (try? String(contentsOfFile: agent.stderrPath, encoding: .utf8)) ?? ""
+        #expect(log.contains("config accepted again"), "the recovery is logged, as the rejections were")
         #expect(restored.config.generation == 1)
 
         // After all that, the next good edit applies normally.

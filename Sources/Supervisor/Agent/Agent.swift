@@ -242,6 +242,9 @@ public actor Agent: Service {
             for e in outcome.errors { logger.error("config rejected: \(e)") }
             if !outcome.errors.isEmpty {
                 logger.error("the last good content of the rejected file(s) stays in force", metadata: ["errors": "\(outcome.errors.count)"])
+            } else {
+                // The recovery is logged too: a log that ends with the rejection reads as if it still held.
+                logger.info("config accepted again: every file reads without errors", metadata: ["files": "\(outcome.config?.files.count ?? 0)"])
             }
             loggedErrors = outcome.errors
         }
