@@ -1,3 +1,5 @@
+import ConfigModel
+
 /// A runtime binary's version, as its `--version` output (or its Python package) tells it.
 ///
 /// llama.cpp prints `version: 6325 (0123abcd)` (the build number, `b6325` in release names, and the
@@ -15,11 +17,11 @@ public struct RuntimeVersion: Sendable, Hashable, Codable, CustomStringConvertib
     /// Reads a version from `--version` output (stdout and stderr together) or a stored `text`.
     /// - Returns: nil when no line has a build number or a dotted version.
     public static func parse(_ output: String) -> RuntimeVersion? {
-        let lines = output.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: " \t") }.filter { !$0.isEmpty }
+        let lines = output.split(whereSeparator: \.isNewline).map { $0.trimming(charactersIn: " \t") }.filter { !$0.isEmpty }
         // llama.cpp: "version: 6325 (0123abcd)", "version: 0.6.0-dev (build 11434, commit b11434)";
         // release names: "b6325".
         for line in lines {
-            let words = line.split(separator: " ").map { $0.trimmingCharacters(in: "(),;") }
+            let words = line.split(separator: " ").map { $0.trimming(charactersIn: "(),;") }
             for marker in ["build", "version:"] {
                 if let i = words.firstIndex(of: marker), i + 1 < words.count, let build = Int(words[i + 1]) {
                     return RuntimeVersion(text: line, build: build, dotted: nil)
@@ -49,17 +51,4 @@ public struct RuntimeVersion: Sendable, Hashable, Codable, CustomStringConvertib
     }
 
     public var description: String { text }
-}
-
-extension String {
-    fileprivate func trimmingCharacters(in set: String) -> String {
-        var s = Substring(self)
-        while let c = s.first, set.contains(c) { s.removeFirst() }
-        while let c = s.last, set.contains(c) { s.removeLast() }
-        return String(s)
-    }
-}
-
-extension Substring {
-    fileprivate func trimmingCharacters(in set: String) -> String { String(self).trimmingCharacters(in: set) }
 }
