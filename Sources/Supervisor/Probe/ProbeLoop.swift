@@ -83,20 +83,12 @@ final class ProbeLoop: Sendable {
         }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                // Checked under the lock that `onCancel` takes after the flag is set (see `watch`).
-                let submitted = state.withLock { s -> Bool? in
-                    if Task.isCancelled { return nil }
-                    s.submitted.append(
+                let submitted = submit {
+                    $0.submitted.append(
                         Exchange(
                             id: id, address: address, request: request, deadline: .now + timeout, completion: .caller(continuation)))
-                    defer { s.started = true }
-                    return !s.started
                 }
-                guard let startThread = submitted else {
-                    return continuation.resume(returning: .failure(ProbeError(message: "cancelled")))
-                }
-                if startThread { startLoop() }
-                poke()
+                if !submitted { continuation.resume(returning: .failure(ProbeError(message: "cancelled"))) }
             }
         } onCancel: {
             state.withLock { _ = $0.cancelled.insert(id) }
@@ -120,30 +112,38 @@ final class ProbeLoop: Sendable {
         }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<String?, Never>) in
-                // A task cancelled before this point must not submit: its `onCancel` may already have run,
-                // and the loop may already have taken (and dropped) that cancellation, so a watch
-                // submitted now would never end while its runtime answers, and the stop that cancelled
-                // it would wait forever (an entry stuck in Terminating). Checked under the lock: a
-                // cancellation after it finds the watch submitted, because `onCancel` runs after the
-                // flag is set and takes the same lock.
-                let submitted = state.withLock { s -> Bool? in
-                    if Task.isCancelled { return nil }
-                    s.watches.append(
+                let submitted = submit {
+                    $0.watches.append(
                         Watch(
                             id: id, request: request, address: address, period: period, timeout: timeout,
                             failureThreshold: max(1, failureThreshold), judge: judge, observe: observe, continuation: continuation,
                             due: .now + period))
-                    defer { s.started = true }
-                    return !s.started
                 }
-                guard let startThread = submitted else { return continuation.resume(returning: nil) }
-                if startThread { startLoop() }
-                poke()
+                if !submitted { continuation.resume(returning: nil) }
             }
         } onCancel: {
             state.withLock { _ = $0.cancelled.insert(id) }
             poke()
         }
+    }
+
+    /// Adds work for the loop (starting it on first use) and wakes it; false, adding nothing, when the
+    /// calling task is already cancelled. Checked under the lock that `onCancel` takes after the flag is
+    /// set: a cancellation before this point must not submit, as its `onCancel` may have run and the loop
+    /// taken and dropped it (the watch would then never end while its runtime answers, and the stop that
+    /// cancelled it would wait forever: an entry stuck in Terminating); one after it finds the work
+    /// submitted.
+    private func submit(_ add: (inout State) -> Void) -> Bool {
+        let startThread = state.withLock { s -> Bool? in
+            if Task.isCancelled { return nil }
+            add(&s)
+            defer { s.started = true }
+            return !s.started
+        }
+        guard let startThread else { return false }
+        if startThread { startLoop() }
+        poke()
+        return true
     }
 
     private func startLoop() {
