@@ -134,16 +134,10 @@ struct DesiredStateBuilder: Sendable {
         let mmprojPath = try mmprojPath(model, modelRefMark: modelRefMark, fileExists: fileExists)
         let draftPath = try draftPath(service, in: config, modelPath: path, fileExists: fileExists)
         try checkModelFiles(model, path: path, downloads: location.fetch?.downloads == true, at: sourceMark ?? modelRefMark, fileExists: fileExists)
-        let (port, portWarning) = try port(of: service, file: file)
-        var placed = service
-        if portWarning != nil {
-            // Given way to the agent's own listener: the agent assigns its port, as for no port at all.
-            placed.port = nil
-            placed.portSource = nil
-        }
+        let (placed, portWarning) = try placed(service, file: file)
         let resolved = ResolvedService(
             service: placed, model: model, modelPath: path, runtime: runtime, binary: binary, host: service.bindAddress ?? node.host,
-            port: port, mmprojPath: mmprojPath, draftModelPath: draftPath, version: node.versions[runtime.name])
+            port: placed.port ?? 0, mmprojPath: mmprojPath, draftModelPath: draftPath, version: node.versions[runtime.name])
         let launch = executor.launch(resolved)
         var hash = hashes.of(launch)
         if let fetch = location.fetch {
@@ -160,12 +154,13 @@ struct DesiredStateBuilder: Sendable {
         return desired
     }
 
-    /// The entry's port (0: the agent assigns one), checked against the agent's own listeners: an
-    /// `endpoint.port` or `containerPort` on one of them gives way (a free port, and a `PortConflict`
-    /// warning), as it does to another entry's; a fixed `spec.port` (or port annotation) on one cannot.
+    /// The entry with its port checked against the agent's own listeners: an `endpoint.port` or
+    /// `containerPort` on one of them gives way (no port: the agent assigns one, as the agent tells
+    /// fixed from assigned ports by `service.port`; and a `PortConflict` warning), as it does to another
+    /// entry's; a fixed `spec.port` (or port annotation) on one cannot.
     /// - Throws: `EntryFailure(.PortInUse)` for a fixed port the agent itself listens on.
-    private func port(of service: InferenceService, file: String) throws(EntryFailure) -> (Int, EntryDiagnostic?) {
-        guard let port = service.port, let listener = node.reservedPorts[port] else { return (service.port ?? 0, nil) }
+    private func placed(_ service: InferenceService, file: String) throws(EntryFailure) -> (InferenceService, EntryDiagnostic?) {
+        guard let port = service.port, let listener = node.reservedPorts[port] else { return (service, nil) }
         let source = service.portSource ?? "spec.port"
         let field = source == AgentAnnotations.port ? "metadata.annotations[\(AgentAnnotations.port)]" : source
         let mark = service.fieldMarks[source] ?? service.mark
@@ -177,7 +172,10 @@ struct DesiredStateBuilder: Sendable {
             error: ConfigError(
                 file: file, mark: mark, field: "InferenceService \"\(service.qualifiedName)\" \(field)",
                 message: "port \(port) is \(listener); the agent picks a free port"))
-        return (0, warning)
+        var placed = service
+        placed.port = nil
+        placed.portSource = nil
+        return (placed, warning)
     }
 
     /// The entry's runtime (its own, else the agent's default), which must be supported and enabled here.
