@@ -78,6 +78,8 @@ import Testing
             """
         let errors = loadErrors(Array(text.utf8))
         #expect(errors.count == 1 && errors[0].message.contains("merge key"), "\(errors)")
+        // At the merged value, in the file.
+        #expect(errors.first?.file == Self.file && errors.first?.line == 16, "\(errors)")
     }
 
     @Test func aMergedKeyGivesWayToTheSameKeyQuotedOtherwise() throws {
