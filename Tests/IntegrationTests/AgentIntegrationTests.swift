@@ -101,6 +101,47 @@ import Glibc
         #expect(try await agent.terminate() == 0)
     }
 
+    /// Another program takes an entry's agent-assigned port after the agent found it free and before the
+    /// runtime binds it (a runtime that loads its model first; a second agent that picked the same port):
+    /// the readiness probe passes on that program's answers, but the entry is not Ready on them. The
+    /// runtime is stopped and the entry moves to another free port of `--port-range`.
+    @Test func aProbeAnsweredByAnotherProgramOnTheEntrysPortIsNotReadiness() async throws {
+        let low = try LoopbackListener.freePort()
+        let agent = try AgentHarness(config: "")
+        let gate = agent.dir.appendingPathComponent("bind-now").path
+        try agent.write(configYAML(svc("chat", "extraArgs: [\"--fake-bind-after\", \"\(gate)\"]")))
+        try agent.start(["--port-range", "\(low)-\(low + 20)"])
+        let starting = try await agent.waitFor("chat started, not bound yet") { s in
+            agent.service("chat", in: s)?.phase == .Starting && agent.service("chat", in: s)?.pid != nil
+        }
+        let port = try #require(agent.service("chat", in: starting)?.port)
+        // The stranger: a server that answers every probe on the entry's port.
+        let model = agent.dir.appendingPathComponent("models/tiny.gguf").path
+        let stranger = try CleanSpawn.spawn([AgentHarness.fakeRuntime, "--model", model, "--port", "\(port)"], newGroup: true)
+        defer {
+            kill(-stranger, SIGKILL)
+            var status: Int32 = 0
+            waitpid(stranger, &status, 0)
+        }
+        let moved = try await agent.waitFor("chat moved off the stranger's port") { s in
+            guard let chat = agent.service("chat", in: s) else { return false }
+            return chat.port != port
+        }
+        #expect(agent.service("chat", in: moved)?.phase != .Ready)
+        FileManager.default.createFile(atPath: gate, contents: nil)
+        let ready = try await agent.waitFor("chat Ready on its new port") { s in
+            guard let chat = agent.service("chat", in: s) else { return false }
+            return chat.phase == .Ready && chat.port != port
+        }
+        #expect((low...(low + 20)).contains(agent.service("chat", in: ready)?.port ?? 0))
+        let log = (try? String(contentsOfFile: agent.stderrPath, encoding: .utf8)) ?? ""
+        #expect(log.contains("port answered by another process"), "\(log.suffix(3000))")
+        // The agent never called the entry Ready on the stranger's port.
+        let readyLines = log.split(separator: "\n").filter { $0.contains("ready") && $0.contains(":\(port)") && !$0.contains("not ready") }
+        #expect(readyLines.isEmpty, "\(readyLines)")
+        #expect(try await agent.terminate() == 0)
+    }
+
     /// A fixed `spec.port` wins over an agent-assigned one: the entry that had that port by assignment
     /// moves to a new one, and the entry that names it starts once it is free (no PortInUse loop).
     @Test func aFixedPortTakesOverAnAgentAssignedOne() async throws {

@@ -1,5 +1,6 @@
-// The few process-control calls Swift cannot import: prctl(2) is variadic, and pidfd_open(2) and
-// pidfd_send_signal(2) have no glibc wrapper before 2.36. Used by the agent (child subreaper) and by
+// The few process-control calls Swift cannot import: prctl(2) is variadic, pidfd_open(2) and
+// pidfd_send_signal(2) have no glibc wrapper before 2.36, and sock_diag(7) is a netlink protocol of
+// kernel structs. Used by the agent (child subreaper, who listens on a runtime's port) and by
 // ProcessIdentity's race-free signal. The runtime guard is its own C program
 // (Sources/metal-agent-guard). Linux only; elsewhere each call fails with ENOSYS.
 #ifndef METAL_AGENT_PROCESS_CONTROL_H
@@ -33,5 +34,12 @@ int metal_agent_spawn(const char *path, int search, char *const argv[], char *co
 /// Names the calling thread (pthread_setname_np(3), a GNU extension Swift's Glibc module does not
 /// export): at most 15 bytes on Linux, longer names are cut. Returns 0 or an errno value.
 int metal_agent_name_this_thread(const char *name);
+
+/// The inodes of the TCP sockets that listen on `port` (any address, IPv4 and IPv6), from the kernel's
+/// socket diagnostics (NETLINK_SOCK_DIAG, sock_diag(7), Linux 3.3): up to `capacity` are written to
+/// `inodes`. An inode names the socket as `/proc/<pid>/fd/<n>` shows it (`socket:[inode]`).
+/// Returns how many listen there (which may exceed `capacity`), or -1 with errno (ENOSYS elsewhere than
+/// Linux; EPROTONOSUPPORT or ENOENT when the kernel has no TCP socket diagnostics).
+int metal_agent_tcp_listener_inodes(int port, unsigned long long *inodes, int capacity);
 
 #endif

@@ -30,6 +30,8 @@ struct SupervisionLoop: Sendable {
     private enum StartOutcome {
         case ready
         case exited(Termination)
+        /// The probe passed on the answers of another program that listens on the port.
+        case answeredByStranger
         case timedOut, cancelled
     }
     private enum RunOutcome {
@@ -148,6 +150,16 @@ struct SupervisionLoop: Sendable {
             return nil
         case .exited(let t):
             ending = Ending(termination: t, reason: .ExitedBeforeReady, message: "exited before it became ready: \(t)\(said())")
+        case .answeredByStranger:
+            // The runtime cannot bind a port another program listens on; an agent-assigned port moves.
+            logger.error("port answered by another process", metadata: ["port": "\(launch.port)"])
+            let t = await child.terminate(grace: grace, logger: logger)
+            context.portBusy?(launch.port)
+            ending = Ending(
+                termination: t, reason: .PortInUse,
+                message:
+                    "port \(launch.port) on \(launch.host) is answered by a process outside this entry's runtime (it took the port before the runtime bound it); the runtime was stopped"
+            )
         case .timedOut:
             let t = await child.terminate(grace: grace, logger: logger)
             ending = Ending(
@@ -198,7 +210,9 @@ struct SupervisionLoop: Sendable {
         await context.ledger.ended(pid: child.pid)
     }
 
-    /// Probes readiness until it passes, the process exits, the startup timeout runs out, or the task is cancelled.
+    /// Probes readiness until it passes, the process exits, the startup timeout runs out, or the task is
+    /// cancelled. A pass counts only when the socket listening on the port is the runtime's
+    /// (`PortListener`): a stranger's answers end the run as `.answeredByStranger`.
     private func awaitReadiness(_ child: ChildProcess) async -> StartOutcome {
         let probe = launch.readiness
         let deadline = ContinuousClock.now + launch.startupTimeout
@@ -216,7 +230,9 @@ struct SupervisionLoop: Sendable {
             let outcome = await context.prober.check(probe, endpoint: launch.endpoint)
             if outcome.passed {
                 successes += 1
-                if successes >= probe.successThreshold { return .ready }
+                if successes >= probe.successThreshold {
+                    return PortListener.owner(of: launch.port, tree: child.pid) == .stranger ? .answeredByStranger : .ready
+                }
             } else {
                 successes = 0
             }
