@@ -157,6 +157,27 @@ import Testing
         #expect(try await agent.terminate() == 0)
     }
 
+    /// A request for an entry in CrashLoopBackOff whose restart comes after `--gateway-wait` is answered
+    /// at once: 503 with `Retry-After` at the restart, the phase, and why it crashed. It is not held for
+    /// the whole wait (120 s here) to learn the same.
+    @Test func anEntryInCrashLoopBackOffIsAnsweredAtOnceWithItsRestartTime() async throws {
+        let agent = try AgentHarness(config: configYAML(svc("crashy", "extraArgs: [\"--fake-exit-now\", \"3\"]")))
+        try agent.start(["--gateway-listen", "127.0.0.1:0", "--gateway-wait", "120s", "--backoff-initial", "200s"])
+        let port = try await agent.gatewayPort()
+        try await agent.waitFor("crashy in CrashLoopBackOff") { agent.service("crashy", in: $0)?.phase == .CrashLoopBackOff }
+        let asked = ContinuousClock.now
+        let answer = try await Self.chat(port, model: "crashy")
+        let took = ContinuousClock.now - asked
+        #expect(answer.status == 503, "\(answer.text)")
+        #expect(took < .seconds(60), "held for \(took)")
+        let retryAfter = try #require(answer.header("Retry-After").flatMap { Int($0) }, "\(answer.text)")
+        #expect(retryAfter > 5 && retryAfter <= 200, "Retry-After \(retryAfter)")
+        let error = try #require(answer.json["error"] as? [String: Any], "\(answer.text)")
+        #expect(error["phase"] as? String == "CrashLoopBackOff" && error["reason"] as? String == "ExitedBeforeReady", "\(answer.text)")
+        #expect((error["message"] as? String)?.contains("exited before it became ready") == true, "\(answer.text)")
+        #expect(try await agent.terminate() == 0)
+    }
+
     @Test func onDemandEntryStartsOnFirstRequestStopsWhenIdleAndStartsAgain() async throws {
         let agent = try AgentHarness(
             config: configYAML(

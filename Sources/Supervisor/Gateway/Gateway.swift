@@ -21,7 +21,9 @@ import Foundation
 /// `model` (see `GatewayDirectory` for the names it takes) to that entry's endpoint, and lists the entries
 /// on `GET /v1/models`. Responses stream through chunk by chunk (server-sent events included); a client
 /// that disconnects cancels the upstream request. An entry that is not Ready is waited for up to
-/// `GatewayOptions.readyWait`, then the answer is 503 with `Retry-After`. On-demand entries are started
+/// `GatewayOptions.readyWait`, then the answer is 503 with `Retry-After`; an entry in CrashLoopBackOff
+/// whose next restart comes after that wait is answered at once, with `Retry-After` at its restart (a
+/// client held for the whole wait would learn nothing more). On-demand entries are started
 /// by their first request and stopped when idle; exclusive groups take turns (`ExclusiveGroups`).
 ///
 /// Listener: Hummingbird 2; upstream: AsyncHTTPClient. The gateway shares nothing mutable with
@@ -189,15 +191,16 @@ public final class Gateway: Service, Sendable {
                 }
                 upstreamBody = rewritten
             }
-        case .unavailable(let message, let phase, let reason):
-            return unavailable(route, message, phase: phase, reason: reason)
+        case .unavailable(let message, let phase, let reason, let retryAfter):
+            return unavailable(route, message, phase: phase, reason: reason, retryAfter: retryAfter)
         }
         return await proxy(request, body: upstreamBody, path: path, endpoint: endpoint, ticket: ticket)
     }
 
     private enum Readiness {
         case ready(String, ServiceStatus)
-        case unavailable(String, ServicePhase?, Reason?)
+        /// Not Ready: the message, the phase and reason, and seconds for `Retry-After` when known.
+        case unavailable(String, ServicePhase?, Reason?, retryAfter: Int? = nil)
     }
 
     /// Polls the status until the entry is Ready; starts an on-demand entry, and frees memory for it by
@@ -214,6 +217,15 @@ public final class Gateway: Service, Sendable {
             if route.onDemand && !asked {
                 asked = true
                 await control.startOnDemand(route.name, cause: "request for \(route.name)")
+            }
+            if status.phase == .CrashLoopBackOff, let restart = status.nextRestartAt.flatMap(Timestamp.date) {
+                let wait = restart.timeIntervalSinceNow
+                let left = ContinuousClock.now.duration(to: deadline)
+                if wait > Double(left.components.seconds) + 1 {
+                    return .unavailable(
+                        "\(route.name) is in CrashLoopBackOff until \(status.nextRestartAt ?? "")\(status.message.map { ": \($0)" } ?? "")",
+                        status.phase, status.reason, retryAfter: Int(wait.rounded(.up)))
+                }
             }
             if status.phase == .Failed {
                 return .unavailable("\(route.name) failed: \(status.message ?? status.reason?.rawValue ?? "")", status.phase, status.reason)
@@ -252,10 +264,10 @@ public final class Gateway: Service, Sendable {
         return false
     }
 
-    private func unavailable(_ route: GatewayRoute, _ message: String, phase: ServicePhase?, reason: Reason?) -> Response {
+    private func unavailable(_ route: GatewayRoute, _ message: String, phase: ServicePhase?, reason: Reason?, retryAfter: Int? = nil) -> Response {
         GatewayReply.error(
             .serviceUnavailable, type: "service_unavailable", code: "model_not_ready", message,
-            phase: phase?.rawValue, reason: reason?.rawValue, retryAfter: options.retryAfterSeconds)
+            phase: phase?.rawValue, reason: reason?.rawValue, retryAfter: retryAfter ?? options.retryAfterSeconds)
     }
 
     /// Sends the request to the entry and streams its answer back; the ticket ends with the body.
