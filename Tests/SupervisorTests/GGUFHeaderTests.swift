@@ -94,6 +94,33 @@ struct GGUFWriter {
         #expect(header.contextLength == 32768)
     }
 
+    /// `cached(path:)` reads a file once per version: the same answer while the file is unchanged (even
+    /// when its bytes could no longer be read), a new one once it is replaced.
+    @Test func aHeaderIsReadOncePerVersionOfTheFile() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gguf-cache-\(UUID().uuidString.prefix(6))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("m.gguf").path
+        try Data(Self.mistral7B.bytes()).write(to: URL(fileURLWithPath: path))
+        #expect(try GGUFHeader.cached(path: path).blockCount == 32)
+        // Unreadable now, but the same version of the file: the remembered header is the answer.
+        chmod(path, 0)
+        defer { chmod(path, 0o644) }
+        if getuid() != 0 { #expect(throws: GGUFHeader.ReadError.self) { try GGUFHeader.read(path: path) } }
+        #expect(try GGUFHeader.cached(path: path).blockCount == 32)
+        chmod(path, 0o644)
+        // Replaced (another inode, another size): read again.
+        var other = Self.mistral7B
+        other.pairs = other.pairs.map { $0.0 == "llama.block_count" ? ($0.0, .u32(40)) : $0 }
+        try Data(other.bytes()).write(to: URL(fileURLWithPath: path), options: .atomic)
+        #expect(try GGUFHeader.cached(path: path).blockCount == 40)
+        // A file that is not GGUF fails, from the cache as from the file.
+        let bad = folder.appendingPathComponent("bad.gguf").path
+        try Data("GGUF stand-in".utf8).write(to: URL(fileURLWithPath: bad))
+        #expect(throws: GGUFHeader.ReadError.self) { try GGUFHeader.cached(path: bad) }
+        #expect(throws: GGUFHeader.ReadError.self) { try GGUFHeader.cached(path: bad) }
+    }
+
     @Test func kvCacheOfASevenBModelMatchesTheKnownFigure() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("mistral-\(UUID().uuidString.prefix(6)).gguf").path
         try Data(Self.mistral7B.bytes()).write(to: URL(fileURLWithPath: path))

@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -55,6 +57,32 @@ public struct GGUFHeader: Sendable, Hashable {
         return try parse(&reader)
     }
 
+    /// The header of the GGUF file at `path`, read once per version of the file (path, size, mtime,
+    /// inode and device, as `LocalChecksumCache` names a version): entries that share a model, and every
+    /// restart of an entry, reuse it. A real model's header holds its tokenizer (a few MB to parse); 1,000
+    /// entries of one model read it once, not 1,000 times. Failures are remembered too, until the file
+    /// changes.
+    /// - Throws: `ReadError`, as `read(path:)`.
+    public static func cached(path: String) throws(ReadError) -> GGUFHeader {
+        guard let identity = LocalChecksumCache.identity(of: path) else { return try read(path: path) }
+        let key = CacheKey(path: path, identity: identity)
+        if let known = cache.withLock({ $0[key] }) { return try known.get() }
+        let result: Result<GGUFHeader, ReadError>
+        do throws(ReadError) { result = .success(try read(path: path)) } catch { result = .failure(error) }
+        cache.withLock { entries in
+            // Versions of files no longer asked for are dropped now and then; a node has few model files.
+            if entries.count >= 256 { entries.removeAll() }
+            entries[key] = result
+        }
+        return try result.get()
+    }
+
+    private struct CacheKey: Hashable, Sendable {
+        var path: String
+        var identity: LocalChecksumCache.Identity
+    }
+    private static let cache = Mutex<[CacheKey: Result<GGUFHeader, ReadError>]>([:])
+
     /// Reads a header from bytes in memory (for tests and tools).
     public static func parse(bytes: [UInt8]) throws(ReadError) -> GGUFHeader {
         var reader = Reader(bytes: bytes)
@@ -105,6 +133,8 @@ public struct GGUFHeader: Sendable, Hashable {
         var buffer: [UInt8] = []
         var position = 0
         var fromFile: Bool
+        /// Where `read(2)` lands, allocated at the first read and reused.
+        var chunk: [UInt8] = []
 
         init(fd: Int32, path: String) {
             self.fd = fd
@@ -122,7 +152,7 @@ public struct GGUFHeader: Sendable, Hashable {
             guard fromFile else { throw ReadError(message: "\(path): truncated header") }
             buffer.removeFirst(position)
             position = 0
-            var chunk = [UInt8](repeating: 0, count: max(1 << 16, n))
+            if chunk.count < n { chunk = [UInt8](repeating: 0, count: max(1 << 16, n)) }
             while buffer.count < n {
                 let got = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
                 if got < 0 && errno == EINTR { continue }

@@ -54,7 +54,7 @@ public struct MemoryEstimate: Sendable, Hashable {
             let weights = fileSize(path)
             let context = service.service.contextSize ?? 2048
             do throws(GGUFHeader.ReadError) {
-                let header = try GGUFHeader.read(path: path)
+                let header = try GGUFHeader.cached(path: path)
                 // spec.cacheTypeK/V (the custom forms included), then extraArgs, which come last on the argv and win.
                 let tuning = service.service.tuning
                 let k = cacheType(

@@ -20,19 +20,21 @@ extension ProcessTree {
             found = true
             var value: pid_t = 0
             var inNumber = false
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            while true {
-                let n = read(fd, &buffer, buffer.count)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { break }
-                for byte in buffer[..<n] {
-                    if byte >= 0x30 && byte <= 0x39 {
-                        value = value &* 10 &+ pid_t(byte - 0x30)
-                        inNumber = true
-                    } else if inNumber {
-                        result.append(value)
-                        value = 0
-                        inNumber = false
+            // On the stack: the orphan sweep reads one such file per thread of every guard, each pass.
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4096) { buffer in
+                while true {
+                    let n = read(fd, buffer.baseAddress, buffer.count)
+                    if n < 0 && errno == EINTR { continue }
+                    if n <= 0 { break }
+                    for byte in buffer[..<n] {
+                        if byte >= 0x30 && byte <= 0x39 {
+                            value = value &* 10 &+ pid_t(byte - 0x30)
+                            inNumber = true
+                        } else if inNumber {
+                            result.append(value)
+                            value = 0
+                            inNumber = false
+                        }
                     }
                 }
             }
