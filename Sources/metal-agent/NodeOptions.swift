@@ -63,27 +63,14 @@ func absolutePath(_ path: String) -> String {
 
 /// Writes a line to standard error.
 func printError(_ text: String) {
-    writeAll(2, Array((text + "\n").utf8))
+    _ = Array((text + "\n").utf8).withUnsafeBytes { writeAll(2, $0) }
 }
 
 /// Writes `bytes` to standard output, after whatever `print` has buffered.
 func writeStandardOutput(_ bytes: some Collection<UInt8>) {
     fflush(nil)
-    writeAll(1, Array(bytes))
-}
-
-/// Writes every byte to `fd`, retrying after EINTR and short writes; stops at another error (EPIPE:
-/// the reader went away).
-private func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
-    bytes.withUnsafeBytes { buffer in
-        var offset = 0
-        while offset < buffer.count {
-            let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-            if n < 0, errno == EINTR { continue }
-            guard n > 0 else { return }
-            offset += n
-        }
-    }
+    // A reader that went away (EPIPE) ends the output; nothing else is to be done about it.
+    _ = Array(bytes).withUnsafeBytes { writeAll(1, $0) }
 }
 
 /// Ends the process with `code` (exit(3): buffered output is flushed).

@@ -69,21 +69,7 @@ public final class AgentOutput: Sendable {
     @discardableResult
     public func write(_ text: String, to fd: Int32) -> Bool {
         if state.withLock({ $0.failed[fd] != nil }) { return false }
-        var bytes = Array(text.utf8)
-        var offset = 0
-        var failure: Int32 = 0
-        bytes.withUnsafeMutableBytes { buffer in
-            while offset < buffer.count {
-                let n = systemWrite(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n >= 0 {
-                    offset += n
-                    continue
-                }
-                if errno == EINTR { continue }
-                failure = errno
-                return
-            }
-        }
+        let failure = Array(text.utf8).withUnsafeBytes { writeAll(fd, $0) }
         guard failure != 0 else { return true }
         if failure == EAGAIN || failure == EWOULDBLOCK { return false }
         let name = fd == 1 ? "stdout" : fd == 2 ? "stderr" : "fd \(fd)"

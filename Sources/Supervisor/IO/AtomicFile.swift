@@ -60,18 +60,8 @@ enum AtomicFile {
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw Failure(step: "create", path: tmp, code: errno) }
         var failure: Failure?
-        data.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let n = systemWrite(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = Failure(step: "write", path: tmp, code: errno)
-                    return
-                }
-                offset += n
-            }
-        }
+        let code = data.withUnsafeBytes { writeAll(fd, $0) }
+        if code != 0 { failure = Failure(step: "write", path: tmp, code: code) }
         if close(fd) != 0, failure == nil, errno != EINTR { failure = Failure(step: "close", path: tmp, code: errno) }
         if let failure {
             unlink(tmp)

@@ -13,3 +13,19 @@ func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
     Darwin.write(fd, buffer, count)
     #endif
 }
+
+/// Writes every byte of `bytes` to `fd`, retrying after EINTR and short writes.
+/// - Returns: 0 when all was written, else the errno of the write that failed (EPIPE: the reader went
+///   away; EAGAIN: a non-blocking descriptor is full).
+public func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int32 {
+    var offset = 0
+    while offset < bytes.count {
+        let n = systemWrite(fd, bytes.baseAddress! + offset, bytes.count - offset)
+        if n >= 0 {
+            offset += n
+        } else if errno != EINTR {
+            return errno
+        }
+    }
+    return 0
+}

@@ -229,14 +229,14 @@ struct ModelDownloader: Sendable {
         await report()
         do {
             for try await chunk in response.body {
-                let written = chunk.withUnsafeReadableBytes { bytes -> Int in
+                let failure = chunk.withUnsafeReadableBytes { bytes -> Int32 in
                     hasher.update(bufferPointer: bytes)
-                    return Self.writeAll(fd, bytes)
+                    return writeAll(fd, bytes)
                 }
-                guard written == chunk.readableBytes else {
-                    throw ModelFetchError(.ModelDownloadFailed, "cannot write \(partial): \(String(cString: strerror(errno)))")
+                guard failure == 0 else {
+                    throw ModelFetchError(.ModelDownloadFailed, "cannot write \(partial): \(String(cString: strerror(failure)))")
                 }
-                done += Int64(written)
+                done += Int64(chunk.readableBytes)
                 if let total, done > total {
                     unlink(partial)
                     throw ModelFetchError(.ModelDownloadFailed, "\(request.url) sent more than the \(total) bytes it announced; restarting", retryable: true)
@@ -309,19 +309,6 @@ struct ModelDownloader: Sendable {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
         return Int64(info.st_size)
-    }
-
-    private static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int {
-        var written = 0
-        while written < bytes.count {
-            let n = write(fd, bytes.baseAddress! + written, bytes.count - written)
-            if n < 0 {
-                if errno == EINTR { continue }
-                return written
-            }
-            written += n
-        }
-        return written
     }
 
     private static func timeAmount(_ d: Duration) -> TimeAmount {
