@@ -103,8 +103,8 @@ import Glibc
 
     /// Another program takes an entry's agent-assigned port after the agent found it free and before the
     /// runtime binds it (a runtime that loads its model first; a second agent that picked the same port):
-    /// the readiness probe passes on that program's answers, but the entry is not Ready on them. The
-    /// runtime is stopped and the entry moves to another free port of `--port-range`.
+    /// the readiness probe passes on that program's answers, but the entry is not Ready on them. When the
+    /// runtime then fails its own bind, the entry moves to another free port of `--port-range` at once.
     @Test func aProbeAnsweredByAnotherProgramOnTheEntrysPortIsNotReadiness() async throws {
         let low = try LoopbackListener.freePort()
         let agent = try AgentHarness(config: "")
@@ -123,11 +123,11 @@ import Glibc
             var status: Int32 = 0
             waitpid(stranger, &status, 0)
         }
-        let moved = try await agent.waitFor("chat moved off the stranger's port") { s in
-            guard let chat = agent.service("chat", in: s) else { return false }
-            return chat.port != port
+        try await waitUntil("the agent saw the stranger's answers") {
+            ((try? String(contentsOfFile: agent.stderrPath, encoding: .utf8)) ?? "").contains("port answered by another process")
         }
-        #expect(agent.service("chat", in: moved)?.phase != .Ready)
+        #expect(agent.status().flatMap { agent.service("chat", in: $0)?.phase } == .Starting)
+        // The runtime binds now, fails (the stranger holds the port) and exits: the entry moves.
         FileManager.default.createFile(atPath: gate, contents: nil)
         let ready = try await agent.waitFor("chat Ready on its new port") { s in
             guard let chat = agent.service("chat", in: s) else { return false }
@@ -135,10 +135,49 @@ import Glibc
         }
         #expect((low...(low + 20)).contains(agent.service("chat", in: ready)?.port ?? 0))
         let log = (try? String(contentsOfFile: agent.stderrPath, encoding: .utf8)) ?? ""
-        #expect(log.contains("port answered by another process"), "\(log.suffix(3000))")
         // The agent never called the entry Ready on the stranger's port.
         let readyLines = log.split(separator: "\n").filter { $0.contains("ready") && $0.contains(":\(port)") && !$0.contains("not ready") }
         #expect(readyLines.isEmpty, "\(readyLines)")
+        #expect(log.contains("agent-assigned port held by another process"), "\(log.suffix(3000))")
+        #expect(try await agent.terminate() == 0)
+    }
+
+    /// A runtime whose server runs outside its process tree (a container engine's daemon serves it) is
+    /// never Ready, since its port is answered by a program outside the tree; but it is not stopped over
+    /// and over either: it keeps running until the startup timeout, as any runtime that never gets Ready.
+    @Test func aRuntimeWhoseServerIsOutsideItsTreeIsNotStoppedInALoop() async throws {
+        let low = try LoopbackListener.freePort()
+        let agent = try AgentHarness(config: "")
+        let model = agent.dir.appendingPathComponent("models/tiny.gguf").path
+        let serverPort = try LoopbackListener.freePort()
+        // The "daemon": started by the test, not by the runtime; it serves the entry's fixed port once
+        // the runtime runs (`daemonGo`).
+        let daemonGo = agent.dir.appendingPathComponent("daemon-go").path
+        let daemon = try CleanSpawn.spawn(
+            [AgentHarness.fakeRuntime, "--model", model, "--port", "\(serverPort)", "--fake-bind-after", daemonGo], newGroup: true)
+        defer {
+            kill(-daemon, SIGKILL)
+            var status: Int32 = 0
+            waitpid(daemon, &status, 0)
+        }
+        // The runtime stays attached and waits, as `docker run` does; it binds nothing itself.
+        try agent.write(
+            configYAML(svc("boxed", "port: \(serverPort)", "extraArgs: [\"--fake-bind-after\", \"/nonexistent/never\"]")))
+        try agent.start(["--port-range", "\(low)-\(low + 20)", "--resync-interval", "300ms"])
+        let first = try await agent.waitFor("boxed started") { agent.service("boxed", in: $0)?.pid != nil }
+        let pid = try #require(agent.service("boxed", in: first)?.pid)
+        FileManager.default.createFile(atPath: daemonGo, contents: nil)
+        try await waitUntil("the agent saw the daemon's answers") {
+            ((try? String(contentsOfFile: agent.stderrPath, encoding: .utf8)) ?? "").contains("port answered by another process")
+        }
+        // Some probes later: the same runtime, still Starting, not restarted.
+        var seen = Set<String>()
+        try await agent.waitFor("three more status writes") { s in
+            seen.insert(s.updatedAt)
+            return seen.count >= 3
+        }
+        let later = try #require(agent.status().flatMap { agent.service("boxed", in: $0) })
+        #expect(later.pid == pid && later.phase == .Starting && later.restarts == 0, "\(later)")
         #expect(try await agent.terminate() == 0)
     }
 

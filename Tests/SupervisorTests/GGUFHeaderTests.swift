@@ -94,31 +94,44 @@ struct GGUFWriter {
         #expect(header.contextLength == 32768)
     }
 
-    /// `cached(path:)` reads a file once per version: the same answer while the file is unchanged (even
-    /// when its bytes could no longer be read), a new one once it is replaced.
+    /// `cached(path:)` reads a file once per version: the same answer while the file is unchanged, a new
+    /// one once it is replaced, rewritten (even to the same size with its old mtime put back: the
+    /// status-change time moves) or its permissions change.
     @Test func aHeaderIsReadOncePerVersionOfTheFile() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gguf-cache-\(UUID().uuidString.prefix(6))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("m.gguf").path
-        try Data(Self.mistral7B.bytes()).write(to: URL(fileURLWithPath: path))
+        func blocks(_ n: UInt32) -> [UInt8] {
+            var writer = Self.mistral7B
+            writer.pairs = writer.pairs.map { $0.0 == "llama.block_count" ? ($0.0, .u32(n)) : $0 }
+            return writer.bytes()
+        }
+        try Data(blocks(32)).write(to: URL(fileURLWithPath: path))
         #expect(try GGUFHeader.cached(path: path).blockCount == 32)
-        // Unreadable now, but the same version of the file: the remembered header is the answer.
-        chmod(path, 0)
-        defer { chmod(path, 0o644) }
-        if getuid() != 0 { #expect(throws: GGUFHeader.ReadError.self) { try GGUFHeader.read(path: path) } }
         #expect(try GGUFHeader.cached(path: path).blockCount == 32)
-        chmod(path, 0o644)
-        // Replaced (another inode, another size): read again.
-        var other = Self.mistral7B
-        other.pairs = other.pairs.map { $0.0 == "llama.block_count" ? ($0.0, .u32(40)) : $0 }
-        try Data(other.bytes()).write(to: URL(fileURLWithPath: path), options: .atomic)
+        // Replaced (another inode): read again.
+        try Data(blocks(40)).write(to: URL(fileURLWithPath: path), options: .atomic)
         #expect(try GGUFHeader.cached(path: path).blockCount == 40)
+        // Rewritten in place to the same size, its mtime put back as it was.
+        var before = stat()
+        stat(path, &before)
+        let fd = open(path, O_WRONLY)
+        _ = blocks(41).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        var times = [before.st_atim, before.st_mtim]
+        utimensat(AT_FDCWD, path, &times, 0)
+        #expect(try GGUFHeader.cached(path: path).blockCount == 41)
         // A file that is not GGUF fails, from the cache as from the file.
         let bad = folder.appendingPathComponent("bad.gguf").path
         try Data("GGUF stand-in".utf8).write(to: URL(fileURLWithPath: bad))
         #expect(throws: GGUFHeader.ReadError.self) { try GGUFHeader.cached(path: bad) }
         #expect(throws: GGUFHeader.ReadError.self) { try GGUFHeader.cached(path: bad) }
+        // One that cannot be opened is not remembered: once it can be, it is read.
+        let missing = folder.appendingPathComponent("later.gguf").path
+        #expect(throws: GGUFHeader.ReadError.self) { try GGUFHeader.cached(path: missing) }
+        try Data(blocks(12)).write(to: URL(fileURLWithPath: missing))
+        #expect(try GGUFHeader.cached(path: missing).blockCount == 12)
     }
 
     @Test func kvCacheOfASevenBModelMatchesTheKnownFigure() throws {

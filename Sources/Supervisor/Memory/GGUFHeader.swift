@@ -57,18 +57,33 @@ public struct GGUFHeader: Sendable, Hashable {
         return try parse(&reader)
     }
 
-    /// The header of the GGUF file at `path`, read once per version of the file (path, size, mtime,
-    /// inode and device, as `LocalChecksumCache` names a version): entries that share a model, and every
-    /// restart of an entry, reuse it. A real model's header holds its tokenizer (a few MB to parse); 1,000
-    /// entries of one model read it once, not 1,000 times. Failures are remembered too, until the file
-    /// changes.
+    /// The header of the GGUF file at `path`, read once per version of the file: the opened file's
+    /// device, inode, size, modification and status-change times (`fstat`), so entries that share a
+    /// model, and every restart of an entry, reuse it. A real model's header holds its tokenizer (a few
+    /// MB to parse); 1,000 entries of one model read it once, not 1,000 times. A file that cannot be
+    /// opened is not remembered (a permission fixed later is seen at the next start); a header that
+    /// cannot be parsed is, until the file changes.
     /// - Throws: `ReadError`, as `read(path:)`.
     public static func cached(path: String) throws(ReadError) -> GGUFHeader {
-        guard let identity = LocalChecksumCache.identity(of: path) else { return try read(path: path) }
-        let key = CacheKey(path: path, identity: identity)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ReadError(message: "cannot open \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            var reader = Reader(fd: fd, path: path)
+            return try parse(&reader)
+        }
+        let key = CacheKey(
+            path: path, device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
+            modified: Self.nanoseconds(info.modificationTime), changed: Self.nanoseconds(info.changeTime))
         if let known = cache.withLock({ $0[key] }) { return try known.get() }
         let result: Result<GGUFHeader, ReadError>
-        do throws(ReadError) { result = .success(try read(path: path)) } catch { result = .failure(error) }
+        do throws(ReadError) {
+            var reader = Reader(fd: fd, path: path)
+            result = .success(try parse(&reader))
+        } catch {
+            result = .failure(error)
+        }
         cache.withLock { entries in
             // Versions of files no longer asked for are dropped now and then; a node has few model files.
             if entries.count >= 256 { entries.removeAll() }
@@ -77,9 +92,15 @@ public struct GGUFHeader: Sendable, Hashable {
         return try result.get()
     }
 
+    private static func nanoseconds(_ time: timespec) -> Int64 { Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec) }
+
     private struct CacheKey: Hashable, Sendable {
         var path: String
-        var identity: LocalChecksumCache.Identity
+        var device: UInt64
+        var inode: UInt64
+        var size: Int64
+        var modified: Int64
+        var changed: Int64
     }
     private static let cache = Mutex<[CacheKey: Result<GGUFHeader, ReadError>]>([:])
 

@@ -4,27 +4,38 @@ import Glibc
 
 extension PortListener {
     static func ownerOnLinux(of port: Int, tree root: pid_t) -> PortListener {
-        var inodes = [UInt64](repeating: 0, count: 64)
-        let count = Int(inodes.withUnsafeMutableBufferPointer { metal_agent_tcp_listener_inodes(Int32(port), $0.baseAddress, Int32($0.count)) })
-        // No diagnostics (an old kernel, a seccomp filter) or nothing listening: the probe is all there is.
-        guard count > 0 else { return .unknown }
-        let listening = Set(inodes.prefix(min(count, inodes.count)))
+        guard let listening = listenerInodes(port: port) else { return .unknown }
+        // Nothing listens (an address this check does not see): the probe is all there is.
+        guard !listening.isEmpty else { return .unknown }
+        var held: Set<UInt64> = []
         var queue = [root]
         var next = 0
-        var unreadable = false
         while next < queue.count {
             let pid = queue[next]
             next += 1
-            switch socketInodes(of: pid) {
-            case .some(let held):
-                if !held.isDisjoint(with: listening) { return .runtime }
-            case .none:
-                unreadable = true
+            // A process whose descriptors may not be read, or a kernel without children lists: the
+            // tree is not fully known, so a listener not found in it proves nothing.
+            guard let sockets = socketInodes(of: pid), let children = ProcessTree.childPIDs(of: pid) ?? (pid == root ? nil : []) else {
+                return .unknown
             }
-            queue.append(contentsOf: ProcessTree.childPIDs(of: pid) ?? [])
+            held.formUnion(sockets)
+            queue.append(contentsOf: children)
         }
-        // More listeners than were read: the runtime's could be among those not seen.
-        return unreadable || count > inodes.count ? .unknown : .stranger
+        // Every listener must be the tree's: one more, of another program (SO_REUSEPORT), takes a share
+        // of the connections.
+        return listening.isSubset(of: held) ? .runtime : .stranger
+    }
+
+    /// The inodes of every TCP socket listening on `port` (sock_diag); nil when the kernel does not say.
+    static func listenerInodes(port: Int) -> Set<UInt64>? {
+        var capacity = 64
+        while true {
+            var inodes = [UInt64](repeating: 0, count: capacity)
+            let count = Int(inodes.withUnsafeMutableBufferPointer { metal_agent_tcp_listener_inodes(Int32(port), $0.baseAddress, Int32($0.count)) })
+            guard count >= 0 else { return nil }
+            if count <= capacity { return Set(inodes.prefix(count)) }
+            capacity = count + 16  // more listeners than room: ask again with enough
+        }
     }
 
     /// The inodes of the sockets `pid` has open (`/proc/<pid>/fd/<n>` -> `socket:[inode]`, proc(5));

@@ -29,10 +29,10 @@ struct SupervisionLoop: Sendable {
 
     private enum StartOutcome {
         case ready
-        case exited(Termination)
-        /// The probe passed on the answers of another program that listens on the port.
-        case answeredByStranger
-        case timedOut, cancelled
+        /// The process ended; `portTaken` when another program answered on its port meanwhile.
+        case exited(Termination, portTaken: Bool)
+        case timedOut(portTaken: Bool)
+        case cancelled
     }
     private enum RunOutcome {
         case exited(Termination)
@@ -148,23 +148,22 @@ struct SupervisionLoop: Sendable {
         case .cancelled:
             await retire(child, grace: grace, logger: logger)
             return nil
-        case .exited(let t):
+        case .exited(let t, portTaken: false):
             ending = Ending(termination: t, reason: .ExitedBeforeReady, message: "exited before it became ready: \(t)\(said())")
-        case .answeredByStranger:
-            // The runtime cannot bind a port another program listens on; an agent-assigned port moves.
-            logger.error("port answered by another process", metadata: ["port": "\(launch.port)"])
-            let t = await child.terminate(grace: grace, logger: logger)
+        case .exited(let t, portTaken: true):
+            // It could not bind a port another program listens on: an agent-assigned port moves now.
             context.portBusy?(launch.port)
             ending = Ending(
                 termination: t, reason: .PortInUse,
-                message:
-                    "port \(launch.port) on \(launch.host) is answered by a process outside this entry's runtime (it took the port before the runtime bound it); the runtime was stopped"
-            )
-        case .timedOut:
+                message: "exited before it became ready: \(t)\(said()); another program took port \(launch.port) before the runtime bound it")
+        case .timedOut(let portTaken):
             let t = await child.terminate(grace: grace, logger: logger)
+            let taken = portTaken ? "; the probes were answered by a program outside the runtime's process tree, which listens on its port" : ""
             ending = Ending(
                 termination: t, reason: .StartupTimeout,
-                message: "not ready within \(Int(launch.startupTimeout.inSeconds)) s (readiness \(launch.readiness.method) \(launch.readiness.path)); stopped")
+                message:
+                    "not ready within \(Int(launch.startupTimeout.inSeconds)) s (readiness \(launch.readiness.method) \(launch.readiness.path))\(taken); stopped"
+            )
         case .ready:
             let readyAt = context.clock.now
             status.phase = .Ready
@@ -211,12 +210,15 @@ struct SupervisionLoop: Sendable {
     }
 
     /// Probes readiness until it passes, the process exits, the startup timeout runs out, or the task is
-    /// cancelled. A pass counts only when the socket listening on the port is the runtime's
-    /// (`PortListener`): a stranger's answers end the run as `.answeredByStranger`.
+    /// cancelled. A pass counts only when every socket listening on the port is the runtime's
+    /// (`PortListener`): while another program answers there, the runtime is not Ready, and it is left
+    /// to fail its own bind (or to be stopped at the startup timeout); it is not stopped at once, since
+    /// a runtime whose server runs outside its process tree would then be stopped at every start.
     private func awaitReadiness(_ child: ChildProcess) async -> StartOutcome {
         let probe = launch.readiness
         let deadline = ContinuousClock.now + launch.startupTimeout
         var successes = 0
+        var portTaken = false
         let period = probe.period
         // Start fast and slow down to the probe's period once the runtime answers (a model loading):
         // a small model is up in a few hundred ms. While nothing listens yet (connection refused, which
@@ -226,18 +228,25 @@ struct SupervisionLoop: Sendable {
         var interval = min(Duration.milliseconds(5), fastest)
         while true {
             if Task.isCancelled { return .cancelled }
-            if let t = child.termination { return .exited(t) }
+            if let t = child.termination { return .exited(t, portTaken: portTaken) }
             let outcome = await context.prober.check(probe, endpoint: launch.endpoint)
             if outcome.passed {
                 successes += 1
                 if successes >= probe.successThreshold {
-                    return PortListener.owner(of: launch.port, tree: child.pid) == .stranger ? .answeredByStranger : .ready
+                    guard PortListener.owner(of: launch.port, tree: child.pid) == .stranger else { return .ready }
+                    if !portTaken {
+                        context.logger.error(
+                            "port answered by another process: not Ready on its answers",
+                            metadata: ["service": "\(initialStatus.name)", "port": "\(launch.port)"])
+                    }
+                    portTaken = true
+                    successes = 0
                 }
             } else {
                 successes = 0
             }
-            if ContinuousClock.now >= deadline { return .timedOut }
-            if let t = await child.waitForExit(timeout: interval) { return .exited(t) }
+            if ContinuousClock.now >= deadline { return .timedOut(portTaken: portTaken) }
+            if let t = await child.waitForExit(timeout: interval) { return .exited(t, portTaken: portTaken) }
             if case .unreachable = outcome { interval = min(interval * 2, fastest) } else { interval = min(interval * 2, period) }
         }
     }
