@@ -138,11 +138,29 @@ final class AgentHarness {
             }
             try await Task.sleep(for: .milliseconds(100))
         }
-        let log = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
+        let log = self.log
         Issue.record(
             "timed out waiting for: \(what)\nlast status: \(String(describing: last?.services.map { "\($0.name) \($0.phase) pid=\(String(describing: $0.pid)) \($0.reason?.rawValue ?? "") \($0.message ?? "")" }))\nconfig: \(String(describing: last?.config))\nagent log tail:\n\(log.suffix(6000))",
             sourceLocation: sourceLocation)
         throw HarnessError.timedOut(what)
+    }
+
+    /// What the agent wrote to its stderr (its log) so far.
+    var log: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+
+    /// Starts the fake runtime from the test, not through the agent (a stranger on an entry's port, or
+    /// a container engine's daemon), serving `port` with `flags` added, in a process group of its own.
+    /// End it with `AgentHarness.endOutsider(_:)`.
+    func startOutsider(port: Int, _ flags: [String] = []) throws -> pid_t {
+        let model = dir.appendingPathComponent("models/tiny.gguf").path
+        return try CleanSpawn.spawn([Self.fakeRuntime, "--model", model, "--port", "\(port)"] + flags, newGroup: true)
+    }
+
+    /// SIGKILLs the process group of an outsider (`startOutsider`) and reaps it.
+    static func endOutsider(_ pid: pid_t) {
+        kill(-pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
     }
 
     /// The gateway's port, from `gatewayEndpoint` in the status file (start it with

@@ -116,16 +116,9 @@ import Glibc
         }
         let port = try #require(agent.service("chat", in: starting)?.port)
         // The stranger: a server that answers every probe on the entry's port.
-        let model = agent.dir.appendingPathComponent("models/tiny.gguf").path
-        let stranger = try CleanSpawn.spawn([AgentHarness.fakeRuntime, "--model", model, "--port", "\(port)"], newGroup: true)
-        defer {
-            kill(-stranger, SIGKILL)
-            var status: Int32 = 0
-            waitpid(stranger, &status, 0)
-        }
-        try await waitUntil("the agent saw the stranger's answers") {
-            ((try? String(contentsOfFile: agent.stderrPath, encoding: .utf8)) ?? "").contains("port answered by another process")
-        }
+        let stranger = try agent.startOutsider(port: port)
+        defer { AgentHarness.endOutsider(stranger) }
+        try await waitUntil("the agent saw the stranger's answers") { agent.log.contains("port answered by another process") }
         #expect(agent.status().flatMap { agent.service("chat", in: $0)?.phase } == .Starting)
         // The runtime binds now, fails (the stranger holds the port) and exits: the entry moves.
         FileManager.default.createFile(atPath: gate, contents: nil)
@@ -134,7 +127,7 @@ import Glibc
             return chat.phase == .Ready && chat.port != port
         }
         #expect((low...(low + 20)).contains(agent.service("chat", in: ready)?.port ?? 0))
-        let log = (try? String(contentsOfFile: agent.stderrPath, encoding: .utf8)) ?? ""
+        let log = agent.log
         // The agent never called the entry Ready on the stranger's port.
         let readyLines = log.split(separator: "\n").filter { $0.contains("ready") && $0.contains(":\(port)") && !$0.contains("not ready") }
         #expect(readyLines.isEmpty, "\(readyLines)")
@@ -148,18 +141,12 @@ import Glibc
     @Test func aRuntimeWhoseServerIsOutsideItsTreeIsNotStoppedInALoop() async throws {
         let low = try LoopbackListener.freePort()
         let agent = try AgentHarness(config: "")
-        let model = agent.dir.appendingPathComponent("models/tiny.gguf").path
         let serverPort = try LoopbackListener.freePort()
         // The "daemon": started by the test, not by the runtime; it serves the entry's fixed port once
         // the runtime runs (`daemonGo`).
         let daemonGo = agent.dir.appendingPathComponent("daemon-go").path
-        let daemon = try CleanSpawn.spawn(
-            [AgentHarness.fakeRuntime, "--model", model, "--port", "\(serverPort)", "--fake-bind-after", daemonGo], newGroup: true)
-        defer {
-            kill(-daemon, SIGKILL)
-            var status: Int32 = 0
-            waitpid(daemon, &status, 0)
-        }
+        let daemon = try agent.startOutsider(port: serverPort, ["--fake-bind-after", daemonGo])
+        defer { AgentHarness.endOutsider(daemon) }
         // The runtime stays attached and waits, as `docker run` does; it binds nothing itself.
         try agent.write(
             configYAML(svc("boxed", "port: \(serverPort)", "extraArgs: [\"--fake-bind-after\", \"/nonexistent/never\"]")))
@@ -167,9 +154,7 @@ import Glibc
         let first = try await agent.waitFor("boxed started") { agent.service("boxed", in: $0)?.pid != nil }
         let pid = try #require(agent.service("boxed", in: first)?.pid)
         FileManager.default.createFile(atPath: daemonGo, contents: nil)
-        try await waitUntil("the agent saw the daemon's answers") {
-            ((try? String(contentsOfFile: agent.stderrPath, encoding: .utf8)) ?? "").contains("port answered by another process")
-        }
+        try await waitUntil("the agent saw the daemon's answers") { agent.log.contains("port answered by another process") }
         // Some probes later: the same runtime, still Starting, not restarted.
         var seen = Set<String>()
         try await agent.waitFor("three more status writes") { s in

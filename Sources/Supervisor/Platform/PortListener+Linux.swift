@@ -15,11 +15,14 @@ extension PortListener {
             next += 1
             // A process whose descriptors may not be read, or a kernel without children lists: the
             // tree is not fully known, so a listener not found in it proves nothing.
-            guard let sockets = socketInodes(of: pid), let children = ProcessTree.childPIDs(of: pid) ?? (pid == root ? nil : []) else {
+            guard let sockets = socketInodes(of: pid) else { return .unknown }
+            held.formUnion(sockets)
+            // (No children list for a descendant: it has just exited.)
+            if let children = ProcessTree.childPIDs(of: pid) {
+                queue.append(contentsOf: children)
+            } else if pid == root {
                 return .unknown
             }
-            held.formUnion(sockets)
-            queue.append(contentsOf: children)
         }
         // Every listener must be the tree's: one more, of another program (SO_REUSEPORT), takes a share
         // of the connections.
