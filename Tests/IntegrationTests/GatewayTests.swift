@@ -165,11 +165,9 @@ import Testing
         try agent.start(["--gateway-listen", "127.0.0.1:0", "--gateway-wait", "120s", "--backoff-initial", "200s"])
         let port = try await agent.gatewayPort()
         try await agent.waitFor("crashy in CrashLoopBackOff") { agent.service("crashy", in: $0)?.phase == .CrashLoopBackOff }
-        let asked = ContinuousClock.now
         let answer = try await Self.chat(port, model: "crashy")
-        let took = ContinuousClock.now - asked
         #expect(answer.status == 503, "\(answer.text)")
-        #expect(took < .seconds(60), "held for \(took)")
+        // Held for the whole wait, the answer would say the default `Retry-After: 5`.
         let retryAfter = try #require(answer.header("Retry-After").flatMap { Int($0) }, "\(answer.text)")
         #expect(retryAfter > 5 && retryAfter <= 200, "Retry-After \(retryAfter)")
         let error = try #require(answer.json["error"] as? [String: Any], "\(answer.text)")
