@@ -5,6 +5,7 @@
 #ifdef __linux__
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -15,7 +16,7 @@
 // One dump request (NLM_F_DUMP) for the listening TCP sockets of one address family. The port is
 // also put in id.idiag_sport, which the kernel compares for listeners (net/ipv4/inet_diag.c); the
 // answers are filtered again here, since that comparison is not part of the documented interface.
-static int dump_family(int fd, int family, unsigned short port, unsigned long long *inodes, int capacity, int *count) {
+static int dump_family(int fd, int family, unsigned short port, struct metal_agent_tcp_listener *listeners, int capacity, int *count) {
     struct {
         struct nlmsghdr header;
         struct inet_diag_req_v2 request;
@@ -59,19 +60,33 @@ static int dump_family(int fd, int family, unsigned short port, unsigned long lo
             if (answer->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg))) continue;
             struct inet_diag_msg *socket_info = NLMSG_DATA(answer);
             if (ntohs(socket_info->id.idiag_sport) != port || socket_info->idiag_state != TCP_LISTEN) continue;
-            if (*count < capacity) inodes[*count] = socket_info->idiag_inode;
+            if (*count < capacity) {
+                struct metal_agent_tcp_listener *listener = &listeners[*count];
+                memset(listener, 0, sizeof *listener);
+                listener->inode = socket_info->idiag_inode;
+                listener->family = socket_info->idiag_family;
+                memcpy(listener->address, socket_info->id.idiag_src, family == AF_INET ? 4 : 16);
+                // An IPv6 listener says whether it is IPv6-only (INET_DIAG_SKV6ONLY, sent for every
+                // listening socket since Linux 2.6.x's inet6 diag); without it, assume dual-stack.
+                struct rtattr *attribute = (struct rtattr *)(socket_info + 1);
+                int rest = (int)answer->nlmsg_len - (int)NLMSG_LENGTH(sizeof *socket_info);
+                for (; RTA_OK(attribute, rest); attribute = RTA_NEXT(attribute, rest)) {
+                    if (attribute->rta_type == INET_DIAG_SKV6ONLY && RTA_PAYLOAD(attribute) >= 1)
+                        listener->v6only = *(unsigned char *)RTA_DATA(attribute);
+                }
+            }
             *count += 1;
         }
     }
 }
 
-int metal_agent_tcp_listener_inodes(int port, unsigned long long *inodes, int capacity) {
+int metal_agent_tcp_listeners(int port, struct metal_agent_tcp_listener *listeners, int capacity) {
     if (port <= 0 || port > 65535 || capacity < 0) { errno = EINVAL; return -1; }
     int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
     if (fd < 0) return -1;
     int count = 0;
-    int rc = dump_family(fd, AF_INET, (unsigned short)port, inodes, capacity, &count);
-    if (rc == 0) rc = dump_family(fd, AF_INET6, (unsigned short)port, inodes, capacity, &count);
+    int rc = dump_family(fd, AF_INET, (unsigned short)port, listeners, capacity, &count);
+    if (rc == 0) rc = dump_family(fd, AF_INET6, (unsigned short)port, listeners, capacity, &count);
     int saved = errno;
     close(fd);
     errno = saved;
@@ -80,8 +95,8 @@ int metal_agent_tcp_listener_inodes(int port, unsigned long long *inodes, int ca
 
 #else
 
-int metal_agent_tcp_listener_inodes(int port, unsigned long long *inodes, int capacity) {
-    (void)port; (void)inodes; (void)capacity;
+int metal_agent_tcp_listeners(int port, struct metal_agent_tcp_listener *listeners, int capacity) {
+    (void)port; (void)listeners; (void)capacity;
     errno = ENOSYS;
     return -1;
 }

@@ -130,7 +130,7 @@ import Glibc
         let log = agent.log
         // The agent never called the entry Ready on the stranger's port.
         let readyLines = log.split(separator: "\n").filter { $0.contains("ready") && $0.contains(":\(port)") && !$0.contains("not ready") }
-        #expect(readyLines.isEmpty, "\(readyLines)")
+        #expect(readyLines.isEmpty, "\(readyLines)\n\(log.suffix(6000))")
         #expect(log.contains("agent-assigned port held by another process"), "\(log.suffix(3000))")
         #expect(try await agent.terminate() == 0)
     }
@@ -163,6 +163,38 @@ import Glibc
         }
         let later = try #require(agent.status().flatMap { agent.service("boxed", in: $0) })
         #expect(later.pid == pid && later.phase == .Starting && later.restarts == 0, "\(later)")
+        #expect(try await agent.terminate() == 0)
+    }
+
+    /// A listener on another address of the entry's port (`[::1]:P`, IPv6-only, beside the runtime on
+    /// `127.0.0.1:P`) takes none of the probe's connections: the entry is Ready on its runtime's answers,
+    /// not held Starting as if a stranger answered.
+    @Test func aListenerOnAnotherAddressOfTheEntrysPortDoesNotHoldItStarting() async throws {
+        let agent = try AgentHarness(config: "")
+        let portFile = agent.dir.appendingPathComponent("v6-port").path
+        let server = """
+            import os, socket, time
+            probe = socket.socket(socket.AF_INET)
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+            s = socket.socket(socket.AF_INET6)
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            s.bind(("::1", port))
+            s.listen()
+            probe.close()
+            open("\(portFile).tmp", "w").write(str(port))
+            os.rename("\(portFile).tmp", "\(portFile)")
+            time.sleep(600)
+            """
+        let other = try CleanSpawn.spawn(["/usr/bin/env", "python3", "-c", server], newGroup: true)
+        defer { AgentHarness.endOutsider(other) }
+        try await waitUntil("the other program listens on [::1]") { FileManager.default.fileExists(atPath: portFile) }
+        let port = try #require(Int(try String(contentsOfFile: portFile, encoding: .utf8)))
+        try agent.write(configYAML(svc("chat", "port: \(port)")))
+        try agent.start()
+        let ready = try await agent.waitFor("chat Ready on 127.0.0.1:\(port)") { agent.service("chat", in: $0)?.phase == .Ready }
+        #expect(agent.service("chat", in: ready)?.port == port)
+        #expect(!agent.log.contains("port answered by another process"), "\(agent.log.suffix(3000))")
         #expect(try await agent.terminate() == 0)
     }
 

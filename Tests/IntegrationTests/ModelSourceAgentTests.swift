@@ -119,7 +119,7 @@ import Glibc
     }
 
     /// A GGUF header (llama, 2 layers, 64 wide, 4 heads, 2 KV heads) and some weight bytes.
-    static func tinyGGUF() -> [UInt8] {
+    static func tinyGGUF(weights: Int = 100_000) -> [UInt8] {
         var out: [UInt8] = Array("GGUF".utf8)
         func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out += $0 } }
         func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { out += $0 } }
@@ -141,7 +141,38 @@ import Glibc
             u32(4)
             u32(value)
         }
-        return out + [UInt8](repeating: 7, count: 100_000)
+        return out + [UInt8](repeating: 7, count: weights)
+    }
+
+    /// The estimate is made before every start, from the model file as it is then: a file replaced under
+    /// the same path (a new download, another quantization) counts at the runtime's next start, not the
+    /// size of the file that was there when the entry first started.
+    @Test func aModelFileReplacedUnderARunningEntryIsEstimatedAgainAtItsNextStart() async throws {
+        let agent = try AgentHarness(config: "")
+        let path = agent.dir.path + "/models/tiny-real.gguf"
+        try Data(Self.tinyGGUF()).write(to: URL(fileURLWithPath: path))
+        try agent.write(
+            "\(Self.header)\nkind: Model\nmetadata: {name: m}\nspec: {source: models/tiny-real.gguf}\n---\n"
+                + "\(Self.header)\nkind: InferenceService\nmetadata: {name: one}\nspec: {modelRef: m, contextSize: 1024}\n")
+        let kvCache = Int64(2 * 2 * 1024 * 2 * 16 * 2)
+        let estimate = Int64(Self.tinyGGUF().count) + kvCache
+        try agent.start(["--memory-budget", "\(estimate + estimate / 2)"])
+        let first = try await agent.waitFor("one Ready") { agent.service("one", in: $0)?.phase == .Ready }
+        #expect(agent.service("one", in: first)?.memoryEstimateBytes == estimate)
+        let pid = try #require(agent.service("one", in: first)?.pid)
+        // A bigger file replaces the model (rename, as a download does); the runtime then crashes.
+        let bigger = Self.tinyGGUF(weights: 300_000)
+        try Data(bigger).write(to: URL(fileURLWithPath: path + ".new"))
+        #expect(rename(path + ".new", path) == 0)
+        kill(pid, SIGKILL)
+        // Its next start counts the new file, which is over the budget: it waits instead of starting.
+        let after = try await agent.waitFor("one waiting for memory with the new estimate") { s in
+            let one = agent.service("one", in: s)
+            return one?.phase == .Pending && one?.reason == .InsufficientMemory
+        }
+        #expect(agent.service("one", in: after)?.memoryEstimateBytes == Int64(bigger.count) + kvCache)
+        #expect(after.capabilities.memoryCommittedBytes == 0)
+        try await agent.terminate()
     }
 
     @Test func anEntryOverTheMemoryBudgetWaitsAndStartsWhenMemoryFreesUp() async throws {

@@ -35,11 +35,23 @@ int metal_agent_spawn(const char *path, int search, char *const argv[], char *co
 /// export): at most 15 bytes on Linux, longer names are cut. Returns 0 or an errno value.
 int metal_agent_name_this_thread(const char *name);
 
-/// The inodes of the TCP sockets that listen on `port` (any address, IPv4 and IPv6), from the kernel's
-/// socket diagnostics (NETLINK_SOCK_DIAG, sock_diag(7), Linux 3.3): up to `capacity` are written to
-/// `inodes`. An inode names the socket as `/proc/<pid>/fd/<n>` shows it (`socket:[inode]`).
-/// Returns how many listen there (which may exceed `capacity`), or -1 with errno (ENOSYS elsewhere than
-/// Linux; EPROTONOSUPPORT or ENOENT when the kernel has no TCP socket diagnostics).
-int metal_agent_tcp_listener_inodes(int port, unsigned long long *inodes, int capacity);
+/// One TCP socket in the LISTEN state, as the kernel's socket diagnostics describe it.
+struct metal_agent_tcp_listener {
+    /// The socket's inode, as `/proc/<pid>/fd/<n>` shows it (`socket:[inode]`).
+    unsigned long long inode;
+    /// AF_INET or AF_INET6.
+    int family;
+    /// For AF_INET6: 1 when the socket accepts IPv6 only (IPV6_V6ONLY), 0 when it also takes IPv4.
+    int v6only;
+    /// The local address it is bound to, in network order: 4 bytes for AF_INET, 16 for AF_INET6; all
+    /// zeros for the wildcard (0.0.0.0 or ::).
+    unsigned char address[16];
+};
+
+/// The TCP sockets that listen on `port` (any address, IPv4 and IPv6), from the kernel's socket
+/// diagnostics (NETLINK_SOCK_DIAG, sock_diag(7), Linux 3.3): up to `capacity` are written to
+/// `listeners`. Returns how many listen there (which may exceed `capacity`), or -1 with errno (ENOSYS
+/// elsewhere than Linux; EPROTONOSUPPORT or ENOENT when the kernel has no TCP socket diagnostics).
+int metal_agent_tcp_listeners(int port, struct metal_agent_tcp_listener *listeners, int capacity);
 
 #endif

@@ -3,10 +3,12 @@ import CProcessControl
 import Glibc
 
 extension PortListener {
-    static func ownerOnLinux(of port: Int, tree root: pid_t) -> PortListener {
-        guard let listening = listenerInodes(port: port) else { return .unknown }
-        // Nothing listens (an address this check does not see): the probe is all there is.
-        guard !listening.isEmpty else { return .unknown }
+    static func ownerOnLinux(of probed: ListenAddressMatch.Probed, tree root: pid_t) -> PortListener {
+        guard let listeners = listeners(port: probed.port) else { return .unknown }
+        let receivers = ListenAddressMatch.receivers(of: probed, among: listeners)
+        // Nothing listens there (an address this check does not see): the probe is all there is.
+        guard !receivers.isEmpty else { return .unknown }
+        let listening = Set(receivers.map(\.inode))
         var held: Set<UInt64> = []
         var queue = [root]
         var next = 0
@@ -29,15 +31,22 @@ extension PortListener {
         return listening.isSubset(of: held) ? .runtime : .stranger
     }
 
-    /// The inodes of every TCP socket listening on `port` (sock_diag); nil when the kernel does not say.
-    static func listenerInodes(port: Int) -> Set<UInt64>? {
+    /// Every TCP socket listening on `port`, any address (sock_diag); nil when the kernel does not say.
+    static func listeners(port: Int) -> [ListenAddressMatch.Listener]? {
         var capacity = 64
         while true {
-            var inodes = [UInt64](repeating: 0, count: capacity)
-            let count = Int(inodes.withUnsafeMutableBufferPointer { metal_agent_tcp_listener_inodes(Int32(port), $0.baseAddress, Int32($0.count)) })
+            var found = [metal_agent_tcp_listener](repeating: metal_agent_tcp_listener(), count: capacity)
+            let count = Int(found.withUnsafeMutableBufferPointer { metal_agent_tcp_listeners(Int32(port), $0.baseAddress, Int32($0.count)) })
             guard count >= 0 else { return nil }
-            if count <= capacity { return Set(inodes.prefix(count)) }
-            capacity = count + 16  // more listeners than room: ask again with enough
+            guard count <= capacity else {
+                capacity = count + 16  // more listeners than room: ask again with enough
+                continue
+            }
+            return found.prefix(count).map { socket in
+                let length = socket.family == AF_INET ? 4 : 16
+                let address = withUnsafeBytes(of: socket.address) { Array($0.prefix(length)) }
+                return ListenAddressMatch.Listener(inode: socket.inode, family: socket.family, address: address, v6only: socket.v6only != 0)
+            }
         }
     }
 

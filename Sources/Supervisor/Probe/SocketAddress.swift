@@ -17,6 +17,14 @@ struct SocketAddress: Sendable {
     var bytes: [UInt8]
     var hostHeader: String
 
+    /// The address alone, network order: 4 bytes (AF_INET) or 16 (AF_INET6).
+    var address: [UInt8] {
+        family == AF_INET ? Array(bytes[4..<8]) : Array(bytes[8..<24])
+    }
+
+    /// The TCP port.
+    var port: Int { Int(UInt16(bytes[2]) << 8 | UInt16(bytes[3])) }
+
     init?(endpoint: String) {
         guard endpoint.hasPrefix("http://") else { return nil }
         let rest = endpoint.dropFirst("http://".count)

@@ -56,10 +56,18 @@ extension SupervisionLoop {
 
     /// Estimates the entry's memory (`memoryEstimateBytes`) and waits until it fits the budget: phase
     /// `Pending`, reason `InsufficientMemory`, with the figures, while it waits.
-    func admit(_ status: inout ServiceStatus) async -> Admission {
+    ///
+    /// Called before every start, since a runtime loads its model file as it is then: a file replaced
+    /// under the same path (a new download, another quantization) changes the estimate, and the status
+    /// shows the estimate of the process running. `held` is the previous start's grant: kept while the
+    /// estimate is the same (a runtime in CrashLoopBackOff keeps its place, as a Kubernetes pod keeps its
+    /// requests across container restarts), released and asked again when it changed.
+    func admit(_ status: inout ServiceStatus, held: MemoryAdmission.Grant?) async -> Admission {
         guard let admission = context.admission, let resolved else { return .skipped }
         let estimate = MemoryEstimate.of(resolved, format: resolved.model.format, path: resolved.modelPath)
         status.memoryEstimateBytes = estimate.bytes
+        if let held, held.bytes == estimate.bytes { return .granted(held) }
+        if let held { await admission.release(held) }
         await context.store.update(status)
         let store = context.store
         let base = status

@@ -40,15 +40,14 @@ struct SupervisionLoop: Sendable {
         case cancelled
     }
 
-    /// Fetches the model (when the entry needs that), waits for memory admission, then supervises the
-    /// runtime until cancelled or it ends for good; the admission is released when it returns.
+    /// Fetches the model (when the entry needs that), then supervises the runtime until cancelled or it
+    /// ends for good, with memory admission before each start; the admission is released when it returns.
     func run() async {
         var status = initialStatus
         guard await fetchModel(&status) else { return }
-        let admission = await admit(&status)
-        if case .cancelled = admission { return }
-        await supervise(status)
-        if case .granted(let grant) = admission, let memory = context.admission { await memory.release(grant) }
+        var grant: MemoryAdmission.Grant?
+        await supervise(status, grant: &grant)
+        if let grant, let memory = context.admission { await memory.release(grant) }
     }
 
     /// How one run ended: the process's own ending (nil when it never ran) and why, for the status.
@@ -60,12 +59,20 @@ struct SupervisionLoop: Sendable {
 
     /// Runs the runtime again and again, backing off between runs, until cancelled or the entry's
     /// `restartPolicy` keeps an ending.
-    private func supervise(_ initial: ServiceStatus) async {
+    /// `grant`: the memory admission held; nil before the first start.
+    private func supervise(_ initial: ServiceStatus, grant: inout MemoryAdmission.Grant?) async {
         var status = initial
         var logger = context.logger
         logger[metadataKey: "service"] = "\(status.name)"
         var attempt = 0
         while !Task.isCancelled {
+            switch await admit(&status, held: grant) {
+            case .cancelled:
+                grant = nil  // released by `admit` before it waited
+                return
+            case .granted(let held): grant = held
+            case .skipped: break
+            }
             status.phase = .Starting
             status.ready = false
             status.nextRestartAt = nil
@@ -233,7 +240,7 @@ struct SupervisionLoop: Sendable {
             if outcome.passed {
                 successes += 1
                 if successes >= probe.successThreshold {
-                    guard PortListener.owner(of: launch.port, tree: child.pid) == .stranger else { return .ready }
+                    guard PortListener.owner(of: launch.endpoint, tree: child.pid) == .stranger else { return .ready }
                     if !portTaken {
                         context.logger.error(
                             "port answered by another process: not Ready on its answers",
