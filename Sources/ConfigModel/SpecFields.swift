@@ -54,7 +54,7 @@ public enum SpecFields {
             // The CRD's pattern, and (issue 9) the node-local spellings of a path it has no room for: `./…`,
             // `../…`, `~` and `~/…`. A cluster rejects those three; this node takes them as a user means them.
             SpecField(
-                "source", .string(pattern: "^(https?|file|pvc|hf|s3)://.*|^/[^\\s]+$|^[a-zA-Z0-9][\\w\\-\\.\\/]+$|^\\.{1,2}/[^\\s]+$|^~(/[^\\s]*)?$"), .node,
+                "source", .string(pattern: PatternMatch.source), .node,
                 required: true,
                 "absolute path, a path relative to the config file's folder (`./…` and `../…` too), `~/…`, or a `file://`, `http(s)://` or `hf://` URL; `pvc://`, `s3://`: entry error"
             ),
@@ -62,7 +62,7 @@ public enum SpecFields {
                 "format", .enumeration(formats, noun: "format"), .node, default: "gguf",
                 "`gguf` (llama-server) or `mlx` (mlx-server); `safetensors`, `pytorch`, `custom`: entry error `FormatNotSupported`"),
             SpecField(
-                "sha256", .string(pattern: "^[a-fA-F0-9]{64}$", expected: "64 hexadecimal digits"), .node, "checked before the first start (`ChecksumMismatch`)"
+                "sha256", .string(pattern: PatternMatch.sha256, expected: "64 hexadecimal digits"), .node, "checked before the first start (`ChecksumMismatch`)"
             ),
             SpecField("mmproj", .text, .node, "llama-server `--mmproj` (a local path, relative to the config file's folder)"),
             SpecField("files", .strings, .informational, "companion files a cluster stages; on a node they are already beside the model"),
@@ -119,7 +119,7 @@ public enum SpecFields {
                 "ropeScaling",
                 .object([
                     SpecField("type", .enumeration(["linear", "yarn", "longrope"]), .node, required: true, "llama-server `--rope-scaling`"),
-                    SpecField("factor", .string(pattern: "^[0-9]+(\\.[0-9]+)?$"), .node, "llama-server `--rope-scale`"),
+                    SpecField("factor", .string(pattern: PatternMatch.decimal), .node, "llama-server `--rope-scale`"),
                     SpecField("originalContext", .int32(min: 128), .node, "llama-server `--yarn-orig-ctx`"),
                 ]), .node, ""),
             SpecField(
@@ -259,8 +259,8 @@ public enum SpecFields {
                 .object([
                     SpecField("name", .text, .cluster),
                     SpecField("indicator", .enumeration(["availability", "latency"]), .cluster, default: "availability"),
-                    SpecField("objective", .string(pattern: "^[0-9]+(\\.[0-9]+)?$"), .cluster, required: true),
-                    SpecField("latencyThreshold", .string(pattern: "^[0-9]+(\\.[0-9]+)?$"), .cluster),
+                    SpecField("objective", .string(pattern: PatternMatch.decimal), .cluster, required: true),
+                    SpecField("latencyThreshold", .string(pattern: PatternMatch.decimal), .cluster),
                     SpecField("window", .string(pattern: "^[0-9]+[mhdw]$"), .cluster, default: "28d"),
                 ]), .cluster, "SLO alerting"),
             SpecField(

@@ -19,9 +19,13 @@ import Foundation
 /// current phase, 0 for the others, as kube-state-metrics shows pod phases), download bytes, memory
 /// committed, and build info. `name` is the entry's `metadata.name`, `namespace` its namespace.
 ///
-/// Gauges are set from each status document the agent writes (`update(from:)`), restarts and probe
-/// durations when they happen; RSS is read at scrape time. Entries removed from the config lose their
-/// series.
+/// Gauges are set at scrape time from the last status document the agent wrote (`update(from:)`),
+/// restarts and probe durations when they happen; RSS is read at scrape time. An entry's series are
+/// created at the first scrape that sees it (its restart and probe series earlier if it restarts or is
+/// probed first): swift-prometheus 2.4 copies a metric family's series to add one (O(series)), so
+/// creating the 12 gauges of every entry at its first liveness probe cost an agent that nobody scrapes
+/// most of its idle CPU at 1,000 entries. Entries removed from the config lose their series at the next
+/// scrape.
 public final class OperatorMetrics: Sendable {
     /// The registry `render()` emits.
     public let registry = PrometheusCollectorRegistry()
@@ -41,10 +45,21 @@ public final class OperatorMetrics: Sendable {
         var labels: [(String, String)] { [("name", name), ("namespace", namespace)] }
     }
 
+    /// An entry's series, each part created when first needed.
     private struct Series: Sendable {
-        var healthy: Gauge
+        var events: Events?
+        var gauges: Gauges?
+    }
+
+    /// Counted as they happen (restarts, liveness probes).
+    private struct Events: Sendable {
         var restarts: Counter
         var health: DurationHistogram
+    }
+
+    /// Set from the status document at scrape time.
+    private struct Gauges: Sendable {
+        var healthy: Gauge
         var estimate: Gauge
         var rss: Gauge
         var phases: [ServicePhase: Gauge]
@@ -113,12 +128,16 @@ public final class OperatorMetrics: Sendable {
         return Key(name: name, namespace: namespace)
     }
 
-    private func makeSeries(_ key: Key) -> Series {
+    private func makeEvents(_ key: Key) -> Events {
+        Events(
+            restarts: registry.makeCounter(descriptor: Self.processRestarts, labels: key.labels),
+            health: registry.makeDurationHistogram(descriptor: Self.healthDuration, labels: key.labels, buckets: Self.defaultBuckets))
+    }
+
+    private func makeGauges(_ key: Key) -> Gauges {
         let labels = key.labels
-        return Series(
+        return Gauges(
             healthy: registry.makeGauge(descriptor: Self.processHealthy, labels: labels),
-            restarts: registry.makeCounter(descriptor: Self.processRestarts, labels: labels),
-            health: registry.makeDurationHistogram(descriptor: Self.healthDuration, labels: labels, buckets: Self.defaultBuckets),
             estimate: registry.makeGauge(descriptor: Self.memoryEstimated, labels: labels),
             rss: registry.makeGauge(descriptor: Self.processRSS, labels: [("name", key.name)]),
             phases: Dictionary(
@@ -130,14 +149,18 @@ public final class OperatorMetrics: Sendable {
     }
 
     private func unregister(_ series: Series) {
-        registry.unregisterGauge(series.healthy)
-        registry.unregisterCounter(series.restarts)
-        registry.unregisterDurationHistogram(series.health)
-        registry.unregisterGauge(series.estimate)
-        registry.unregisterGauge(series.rss)
-        for gauge in series.phases.values { registry.unregisterGauge(gauge) }
-        registry.unregisterGauge(series.downloadDone)
-        registry.unregisterGauge(series.downloadTotal)
+        if let events = series.events {
+            registry.unregisterCounter(events.restarts)
+            registry.unregisterDurationHistogram(events.health)
+        }
+        if let gauges = series.gauges {
+            registry.unregisterGauge(gauges.healthy)
+            registry.unregisterGauge(gauges.estimate)
+            registry.unregisterGauge(gauges.rss)
+            for gauge in gauges.phases.values { registry.unregisterGauge(gauge) }
+            registry.unregisterGauge(gauges.downloadDone)
+            registry.unregisterGauge(gauges.downloadTotal)
+        }
     }
 
     /// Sets the gauges from a status document the agent wrote; creates the series of new entries and
@@ -154,15 +177,19 @@ public final class OperatorMetrics: Sendable {
             for service in status.services {
                 let key = key(service)
                 seen.insert(key)
-                let series = book.entries[key] ?? makeSeries(key)
+                // A scrape shows every entry's series, restarts at 0 included (a counter from its start).
+                var series = book.entries[key] ?? Series()
+                if series.events == nil { series.events = makeEvents(key) }
+                let gauges = series.gauges ?? makeGauges(key)
+                series.gauges = gauges
                 book.entries[key] = series
-                series.healthy.set(Int64(service.ready ? 1 : 0))
-                series.estimate.set(service.memoryEstimateBytes ?? Int64(0))
-                for (phase, gauge) in series.phases { gauge.set(Int64(phase == service.phase ? 1 : 0)) }
-                series.downloadDone.set(service.download?.bytesDone ?? Int64(0))
-                series.downloadTotal.set(service.download?.bytesTotal ?? Int64(0))
+                gauges.healthy.set(Int64(service.ready ? 1 : 0))
+                gauges.estimate.set(service.memoryEstimateBytes ?? Int64(0))
+                for (phase, gauge) in gauges.phases { gauge.set(Int64(phase == service.phase ? 1 : 0)) }
+                gauges.downloadDone.set(service.download?.bytesDone ?? Int64(0))
+                gauges.downloadTotal.set(service.download?.bytesTotal ?? Int64(0))
                 book.lastPIDs[key] = service.pid
-                if service.pid == nil { series.rss.set(Int64(0)) }
+                if service.pid == nil { gauges.rss.set(Int64(0)) }
             }
             for (key, series) in book.entries where !seen.contains(key) {
                 unregister(series)
@@ -174,12 +201,12 @@ public final class OperatorMetrics: Sendable {
 
     /// Counts a restart of an entry (`llmkube_metal_agent_process_restarts_total`).
     func restarted(name: String, namespace: String?) {
-        series(name: name, namespace: namespace)?.restarts.increment()
+        events(name: name, namespace: namespace).restarts.increment()
     }
 
     /// Records one liveness probe's duration (`llmkube_metal_agent_health_check_duration_seconds`).
     func healthChecked(name: String, namespace: String?, duration: Duration) {
-        series(name: name, namespace: namespace)?.health.record(duration)
+        events(name: name, namespace: namespace).health.record(duration)
     }
 
     /// Counts one config read and reconcile (`metal_agent_reconciles_total`).
@@ -187,21 +214,21 @@ public final class OperatorMetrics: Sendable {
         registry.makeCounter(descriptor: Self.reconciles).increment()
     }
 
-    private func series(name: String, namespace: String?) -> Series? {
+    private func events(name: String, namespace: String?) -> Events {
         var probe = ServiceStatus(name: name, model: "", phase: .Pending)
         probe.namespace = namespace
         let key = key(probe)
         return book.withLock { book in
-            if let series = book.entries[key] { return series }
-            let series = makeSeries(key)
-            book.entries[key] = series
-            return series
+            if let events = book.entries[key]?.events { return events }
+            let events = makeEvents(key)
+            book.entries[key, default: Series()].events = events
+            return events
         }
     }
 
     /// The Prometheus text exposition (format 0.0.4) of every metric, RSS read now.
     public func render() -> [UInt8] {
-        let running = book.withLock { book in book.lastPIDs.compactMap { key, pid in book.entries[key].map { ($0.rss, pid) } } }
+        let running = book.withLock { book in book.lastPIDs.compactMap { key, pid in book.entries[key]?.gauges.map { ($0.rss, pid) } } }
         for (gauge, pid) in running { gauge.set(residentBytes(of: pid) ?? Int64(0)) }
         return registry.emitToBuffer()
     }
