@@ -48,6 +48,16 @@ import Testing
         #expect(PortListener.owner(of: "http://[::1]:\(port)", tree: other) == .stranger)
     }
 
+    /// The runtime exited and was reaped between the probe's answer and this check (it failed to bind the
+    /// port a stranger holds): the answer was the stranger's, not "cannot tell".
+    @Test func aTreeWhoseRootIsGoneIsAStrangersAnswer() async throws {
+        let listener = try LoopbackListener()
+        defer { listener.close() }
+        let gone = try CleanSpawn.spawn(["/bin/true"])
+        Self.end(gone)
+        #expect(PortListener.owner(of: "http://127.0.0.1:\(listener.port)", tree: gone) == .stranger)
+    }
+
     @Test func aPortNobodyListensOnIsUnknown() throws {
         let port = try LoopbackListener.freePort()
         #expect(PortListener.owner(of: "http://127.0.0.1:\(port)", tree: getpid()) == .unknown)

@@ -23,7 +23,10 @@ extension PortListener {
             if let children = ProcessTree.childPIDs(of: pid) {
                 queue.append(contentsOf: children)
             } else if pid == root {
-                return .unknown
+                // No children list for the root: a kernel without them (cannot tell), or a root that is
+                // gone: the runtime exited and was reaped while a probe was answered, by another
+                // program then (the agent sees the exit a moment later).
+                return ProcessTree.stat(root) == nil ? .stranger : .unknown
             }
         }
         // Every listener must be the tree's: one more, of another program (SO_REUSEPORT), takes a share
