@@ -614,6 +614,11 @@ public enum ConfigLoader {
                 }
             }
         }
+        if let node = spec["bindAddress"], let address = text(node), !address.isEmpty, !IPAddressText.isNumeric(address) {
+            reader.fail(
+                node, "\(entry) spec.bindAddress",
+                "\"\(address)\" is not an IP address (127.0.0.1, 0.0.0.0, ::1, ...): the agent checks the port and probes the runtime at this address")
+        }
         celRules(spec, entry: entry, reader: &reader)
         guard reader.errors.count == before else { return nil }
 

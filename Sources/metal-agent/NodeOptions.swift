@@ -34,8 +34,7 @@ struct NodeOptions: ParsableArguments {
         guard RuntimeName.canonical(runtime) != nil else {
             throw ValidationError("--runtime \(runtime) is not a known runtime (known: \(RuntimeName.known.joined(separator: ", ")))")
         }
-        var v4 = in_addr(), v6 = in6_addr()
-        guard inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1 else {
+        guard IPAddressText.isNumeric(host) else {
             throw ValidationError("--host \(host) is not an IP address (use 127.0.0.1, 0.0.0.0, ::1, ...)")
         }
     }

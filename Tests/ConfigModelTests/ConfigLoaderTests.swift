@@ -193,6 +193,25 @@ func loadErrors(_ bytes: [UInt8], file: String = "/etc/ma/models.yaml") -> [Conf
         #expect(errors[0].message.contains("duplicate key"))
     }
 
+    /// `spec.bindAddress` must be numeric, as `--host` is: the agent checks the port and probes the runtime
+    /// at that address (a host name gave a PortInUse loop on a free port).
+    @Test func aBindAddressThatIsNotAnIPAddressIsRejectedWhereItIsWritten() throws {
+        let text = yaml(ggufModel, service("chat", "bindAddress: localhost"))
+        let line =
+            try #require(
+                String(decoding: text, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("bindAddress") }) + 1
+        let errors = loadErrors(text)
+        let error = try #require(errors.first)
+        #expect(errors.count == 1)
+        #expect(error.field.hasSuffix("spec.bindAddress") && error.field.contains("chat"), "\(error)")
+        #expect(error.message.contains("\"localhost\" is not an IP address"), "\(error)")
+        #expect(error.line == line && error.column > 1 && error.file == "/etc/ma/models.yaml", "\(error)")
+        for address in ["127.0.0.1", "0.0.0.0", "::1", "::ffff:127.0.0.1"] {
+            let config = try ConfigLoader.load(yaml(ggufModel, service("chat", "bindAddress: \"\(address)\"")), file: "m.yaml")
+            #expect(config.services.first?.bindAddress == address)
+        }
+    }
+
     @Test func modelRefToNoModelIsNotAFileError() throws {
         // As in a cluster, the Model may come later or from another file: an entry error (ModelNotFound), see DesiredStateTests.
         let config = try ConfigLoader.load(yaml(ggufModel, service("chat").replacingOccurrences(of: "modelRef: tiny", with: "modelRef: tinny")), file: "m.yaml")

@@ -85,6 +85,29 @@ import Testing
         #expect(PortListener.owner(of: "http://localhost:\(port)", tree: runtime) == .unknown)
     }
 
+    /// A runtime bound to the wildcard (`--host 0.0.0.0`) is probed at `0.0.0.0`, which Linux connects to
+    /// `127.0.0.1`: a stranger there answers the probe and must be seen (a helper's trial found the
+    /// check matched the literal `0.0.0.0`, found no receiver and trusted the probe).
+    @Test func aProbeOfTheWildcardAddressGoesToLoopback() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("port-listener-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (stranger, port) = try await Self.listen(on: ["127.0.0.1"], port: 0, folder: folder, name: "stranger")
+        defer { Self.end(stranger) }
+        let other = try CleanSpawn.spawn(["/bin/sleep", "60"])
+        defer { Self.end(other) }
+        #expect(PortListener.owner(of: "http://0.0.0.0:\(port)", tree: other) == .stranger)
+        #expect(PortListener.owner(of: "http://0.0.0.0:\(port)", tree: stranger) == .runtime)
+        let (wildcard, wildPort) = try await Self.listen(on: ["0.0.0.0"], port: 0, folder: folder, name: "wildcard")
+        defer { Self.end(wildcard) }
+        #expect(PortListener.owner(of: "http://0.0.0.0:\(wildPort)", tree: wildcard) == .runtime)
+        #expect(PortListener.owner(of: "http://0.0.0.0:\(wildPort)", tree: other) == .stranger)
+        let (six, sixPort) = try await Self.listen(on: ["::1"], port: 0, folder: folder, name: "six")
+        defer { Self.end(six) }
+        #expect(PortListener.owner(of: "http://[::]:\(sixPort)", tree: other) == .stranger)
+        #expect(PortListener.owner(of: "http://[::]:\(sixPort)", tree: six) == .runtime)
+    }
+
     /// A Python process that listens on each of `hosts` (IPv6 ones IPv6-only) at `port` (0: one the
     /// kernel picks for the first host); returns its pid and the port once it listens.
     private static func listen(on hosts: [String], port: Int, folder: URL, name: String) async throws -> (pid_t, Int) {

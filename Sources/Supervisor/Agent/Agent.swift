@@ -499,9 +499,14 @@ public actor Agent: Service {
     /// by a fixed port does. Backing off on a port it does not own could last as long as that process.
     private func moveOffBusyPort(_ name: String, _ port: Int) async {
         guard let controller = controllers[name], controller.port == port, let entry = lastDesired[name],
-            case .run(let resolved, let executor) = entry.action, resolved.service.port == nil,
-            let fresh = ports.allocate(host: options.host)
+            case .run(let resolved, let executor) = entry.action, resolved.service.port == nil
         else { return }
+        guard let fresh = ports.allocate(host: options.host) else {
+            logger.warning(
+                "agent-assigned port held by another process, and no other port of --port-range is free: backing off",
+                metadata: ["service": "\(name)", "port": "\(port)"])
+            return
+        }
         logger.warning("agent-assigned port held by another process", metadata: ["service": "\(name)", "port": "\(port)", "newPort": "\(fresh)"])
         let stop = retire(controller, why: .assignedPortBusy)
         lastPorts[name] = nil

@@ -45,7 +45,10 @@ enum PortListener: Equatable, Sendable {
 /// Which listening sockets take a TCP connection to an address, by Linux's listener lookup.
 enum ListenAddressMatch {
     /// The address a connection goes to. An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) is its IPv4
-    /// address: the kernel hands such connections to the IPv4 address's listeners.
+    /// address: the kernel hands such connections to the IPv4 address's listeners. The unspecified
+    /// address is the loopback address: Linux connects `0.0.0.0` to `127.0.0.1` and `::` to `::1`
+    /// (`ip_route_connect`, `ip6_datagram_dst_update`), which is where a probe of a runtime bound to
+    /// `--host 0.0.0.0` goes.
     struct Probed: Equatable, Sendable {
         /// AF_INET or AF_INET6.
         var family: Int32
@@ -56,6 +59,9 @@ enum ListenAddressMatch {
 
         init(family: Int32, address: [UInt8], port: Int) {
             (self.family, self.address) = Self.unmapped(family, address) ?? (family, address)
+            if self.address.allSatisfy({ $0 == 0 }) {
+                self.address = self.family == Int32(AF_INET) ? [127, 0, 0, 1] : Array(repeating: 0, count: 15) + [1]
+            }
             self.port = port
         }
 

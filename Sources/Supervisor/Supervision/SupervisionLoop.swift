@@ -96,10 +96,15 @@ struct SupervisionLoop: Sendable {
             let delay = context.backoff.delay(forAttempt: attempt)
             status.phase = .CrashLoopBackOff
             status.reason = ending.reason
-            status.message = ending.message + "; restarting in \(delay)"
+            // An agent-assigned port held by another process moves at once (`portBusy`): the entry is
+            // replaced on a free port, and this backoff only lasts if no port is free.
+            let moving = ending.reason == .PortInUse && context.portBusy != nil
+            status.message = ending.message + (moving ? "; moving to a free port of --port-range" : "; restarting in \(delay)")
             status.nextRestartAt = Timestamp.string(Date().addingTimeInterval(delay.inSeconds))
             await context.store.update(status)
-            logger.warning("backing off", metadata: ["reason": "\(ending.reason)", "detail": "\(ending.message)", "delay": "\(delay)"])
+            if !moving {
+                logger.warning("backing off", metadata: ["reason": "\(ending.reason)", "detail": "\(ending.message)", "delay": "\(delay)"])
+            }
             do { try await context.clock.sleep(for: delay) } catch { return }
         }
     }
