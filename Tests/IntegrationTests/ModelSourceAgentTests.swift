@@ -172,6 +172,20 @@ import Glibc
         }
         #expect(agent.service("one", in: after)?.memoryEstimateBytes == Int64(bigger.count) + kvCache)
         #expect(after.capabilities.memoryCommittedBytes == 0)
+        // The file is put back while it waits: estimated again as it waits, it starts without an edit.
+        try Data(Self.tinyGGUF()).write(to: URL(fileURLWithPath: path + ".new"))
+        #expect(rename(path + ".new", path) == 0)
+        let back = try await agent.waitFor("one Ready again with the first estimate") { agent.service("one", in: $0)?.phase == .Ready }
+        #expect(agent.service("one", in: back)?.memoryEstimateBytes == estimate)
+        #expect(back.capabilities.memoryCommittedBytes == estimate)
+        // The file deleted under it, then a crash: the restarts keep its estimate and its memory (the
+        // runtime says what is missing), instead of counting a missing file as 0 bytes.
+        let restarts = agent.service("one", in: back)?.restarts ?? 0
+        try FileManager.default.removeItem(atPath: path)
+        kill(try #require(agent.service("one", in: back)?.pid), SIGKILL)
+        let gone = try await agent.waitFor("one restarted twice without its file") { (agent.service("one", in: $0)?.restarts ?? 0) >= restarts + 2 }
+        #expect(agent.service("one", in: gone)?.memoryEstimateBytes == estimate)
+        #expect(gone.capabilities.memoryCommittedBytes == estimate)
         try await agent.terminate()
     }
 

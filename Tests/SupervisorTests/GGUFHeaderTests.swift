@@ -15,6 +15,7 @@ struct GGUFWriter {
         case string(String)
         case strings([String])
         case i32s([Int32])
+        case i32(Int32)
     }
 
     var pairs: [(String, Value)] = []
@@ -50,6 +51,9 @@ struct GGUFWriter {
                 u32(8)
                 u64(UInt64(list.count))
                 list.forEach(str)
+            case .i32(let v):
+                u32(5)
+                u32(UInt32(bitPattern: v))
             case .i32s(let list):
                 u32(9)
                 u32(5)
@@ -172,6 +176,46 @@ struct GGUFWriter {
         }
     }
 
+    /// Counts no real model has (a uint64 layer count of 2^62, a negative int32 KV head count) are an
+    /// unreadable header, estimated by the file's size alone: a helper's such file crashed the agent
+    /// (a Double-to-Int64 trap) and a negative one made the committed memory negative.
+    @Test(arguments: [
+        ("llama.block_count", GGUFWriter.Value.u64(1 << 62)), ("llama.attention.head_count_kv", .i32(-1000)),
+        ("llama.attention.key_length", .u64(UInt64(GGUFHeader.largestCount) + 1)),
+    ])
+    func countsNoModelHasAreAnUnreadableHeader(key: String, value: GGUFWriter.Value) throws {
+        var pairs: [(String, GGUFWriter.Value)] = [
+            ("general.architecture", .string("llama")), ("llama.block_count", .u32(2)), ("llama.embedding_length", .u32(64)),
+            ("llama.attention.head_count", .u32(4)),
+        ]
+        pairs.removeAll { $0.0 == key }
+        pairs.append((key, value))
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("insane-\(UUID().uuidString.prefix(6)).gguf").path
+        try Data(GGUFWriter(pairs: pairs).bytes()).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(throws: GGUFHeader.ReadError.self) { try GGUFHeader.read(path: path) }
+        let model = Model(name: "m", source: .path(path), format: .gguf)
+        let resolved = ResolvedService(
+            service: InferenceService(name: "s", modelRef: "m", contextSize: 4096), model: model, modelPath: path,
+            runtime: ResolvedRuntime(name: "llama-server", source: .default), binary: "/bin/true", host: "127.0.0.1", port: 1)
+        let estimate = MemoryEstimate.of(resolved, format: .gguf, path: path)
+        #expect(estimate.kvCacheBytes == 0 && estimate.bytes == estimate.weightBytes && estimate.bytes > 0, "\(estimate)")
+        #expect(estimate.detail.contains("not a sane header"), "\(estimate.detail)")
+    }
+
+    /// A sane header with a context of billions of tokens: the estimate saturates, it does not trap.
+    @Test func aHugeContextSaturatesTheEstimate() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("huge-\(UUID().uuidString.prefix(6)).gguf").path
+        try Data(Self.mistral7B.bytes()).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let model = Model(name: "m", source: .path(path), format: .gguf)
+        let resolved = ResolvedService(
+            service: InferenceService(name: "s", modelRef: "m", contextSize: Int.max), model: model, modelPath: path,
+            runtime: ResolvedRuntime(name: "llama-server", source: .default), binary: "/bin/true", host: "127.0.0.1", port: 1)
+        let estimate = MemoryEstimate.of(resolved, format: .gguf, path: path)
+        #expect(estimate.kvCacheBytes == 1 << 62 && estimate.bytes > estimate.kvCacheBytes, "\(estimate)")
+    }
+
     @Test func aHeaderWithoutTheCountsIsAnError() {
         let bytes = GGUFWriter(pairs: [("general.architecture", .string("llama"))]).bytes()
         #expect(throws: GGUFHeader.ReadError.self) { try GGUFHeader.parse(bytes: bytes) }
@@ -228,6 +272,35 @@ struct GGUFWriter {
         let grant = try await small.value
         #expect(grant.bytes == 10)
         #expect(await admission.committed == 10)
+    }
+
+    /// An entry whose estimate changed between two starts (its model file replaced) keeps its place:
+    /// a larger estimate that fits and any smaller one are changed in place, and a smaller one admits
+    /// waiters that now fit; one that grew past what is free is given up (a helper's trial saw a
+    /// shrinking entry lose its memory to a waiter, which a release-then-admit allowed).
+    @Test func aGrantResizedInPlaceKeepsItsPlaceAndAShrinkAdmitsWaiters() async throws {
+        let admission = MemoryAdmission(budget: 100, mode: .enforce, logger: Logger(label: "test")) { _ in }
+        let a = try await admission.admit("a", bytes: 80) { _ in Issue.record("a had to wait") }
+        let (told, tell) = AsyncStream<String>.makeStream()
+        let b = Task { try await admission.admit("b", bytes: 30) { tell.yield($0) } }
+        var messages = told.makeAsyncIterator()
+        #expect(await messages.next()?.contains("it starts when memory frees up") == true)
+        let grown = try #require(await admission.resize(a, to: 90))
+        #expect(await admission.committed == 90)
+        let shrunk = try #require(await admission.resize(grown, to: 60))
+        let bGrant = try await b.value
+        #expect(shrunk.id == a.id && shrunk.bytes == 60)
+        #expect(await admission.committed == 90)
+        // Grown past what is free (60 + 30 held, 80 asked): given up.
+        #expect(await admission.resize(shrunk, to: 80) == nil)
+        #expect(await admission.committed == 30)
+        // More than the whole budget on its own: the message says it cannot start as things are.
+        let huge = Task { try await admission.admit("huge", bytes: 150) { tell.yield($0) } }
+        #expect(await messages.next()?.contains("more than the memory budget of 100 bytes on its own") == true)
+        huge.cancel()
+        await #expect(throws: CancellationError.self) { try await huge.value }
+        await admission.release(bGrant)
+        #expect(await admission.committed == 0)
     }
 
     @Test func theModelsBudgetFieldsAreReadAndUnusableValuesLeaveTheAgentsBudget() throws {

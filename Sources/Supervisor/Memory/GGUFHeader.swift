@@ -42,6 +42,9 @@ public struct GGUFHeader: Sendable, Hashable {
     public var contextLength: Int?
 
     /// Why a header could not be read.
+    /// The largest layer, head or embedding count a header may give (2^20): more is a damaged header.
+    public static let largestCount = 1 << 20
+
     public struct ReadError: Error, Sendable, Hashable, CustomStringConvertible {
         public var message: String
         public var description: String { message }
@@ -134,17 +137,27 @@ public struct GGUFHeader: Sendable, Hashable {
         guard let arch = architecture else { throw ReadError(message: "\(r.path): no general.architecture") }
         func need(_ key: String) throws(ReadError) -> Int {
             guard let v = ints["\(arch).\(key)"], v > 0 else { throw ReadError(message: "\(r.path): no \(arch).\(key)") }
+            return try sane(key, v)
+        }
+        // Counts beyond any real model (the largest have a few hundred layers, heads and KV heads, and
+        // embeddings of tens of thousands) are a damaged or hostile header; a KV cache computed from them
+        // would overflow. 0 KV heads is a model without attention KV cache (Mamba-style).
+        func sane(_ key: String, _ v: Int) throws(ReadError) -> Int {
+            guard (0...Self.largestCount).contains(v) else {
+                throw ReadError(message: "\(r.path): \(arch).\(key) = \(v); not a sane header (0...\(Self.largestCount))")
+            }
             return v
         }
         let blocks = try need("block_count")
         let embedding = try need("embedding_length")
         let heads = try need("attention.head_count")
-        let kv = ints["\(arch).attention.head_count_kv"] ?? heads
+        let kv = try sane("attention.head_count_kv", ints["\(arch).attention.head_count_kv"] ?? heads)
         let headDim = embedding / heads
         return GGUFHeader(
             architecture: arch, version: version, blockCount: blocks, embeddingLength: embedding, headCount: heads,
-            headCountKV: kv, keyLength: ints["\(arch).attention.key_length"] ?? headDim,
-            valueLength: ints["\(arch).attention.value_length"] ?? headDim, contextLength: ints["\(arch).context_length"])
+            headCountKV: kv, keyLength: try sane("attention.key_length", ints["\(arch).attention.key_length"] ?? headDim),
+            valueLength: try sane("attention.value_length", ints["\(arch).attention.value_length"] ?? headDim),
+            contextLength: ints["\(arch).context_length"])
     }
 
     /// Buffered little-endian reader over a file descriptor or bytes in memory.

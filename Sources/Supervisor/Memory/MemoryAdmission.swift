@@ -53,7 +53,9 @@ actor MemoryAdmission {
         }
         let source = limit == nil ? "the memory budget" : "its Model's memory budget (spec.hardware)"
         let message =
-            "needs an estimated \(bytes) bytes; \(source) is \(budget) bytes and running entries hold \(committed) (\(max(0, budget - committed)) free); it starts when memory frees up"
+            bytes > budget
+            ? "needs an estimated \(bytes) bytes, more than \(source) of \(budget) bytes on its own: it starts only once the budget is raised or the estimate lowered (contextSize, cache types, a smaller model)"
+            : "needs an estimated \(bytes) bytes; \(source) is \(budget) bytes and running entries hold \(committed) (\(max(0, budget - committed)) free); it starts when memory frees up"
         if mode == .warn {
             logger.warning("over the memory budget; starting anyway (--memory-check warn)", metadata: ["service": "\(name)", "detail": "\(message)"])
             await hold(id, name, bytes)
@@ -61,6 +63,12 @@ actor MemoryAdmission {
         }
         logger.warning("waiting for memory", metadata: ["service": "\(name)", "detail": "\(message)"])
         await onWait(message)
+        // Memory freed while `onWait` ran (this actor served a release meanwhile, before this waiter was
+        // in line to be woken): take it now, or it would wait for the next release.
+        if committed + bytes <= budget {
+            await hold(id, name, bytes)
+            return grant
+        }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 if cancelledEarly.remove(id) != nil {
@@ -75,10 +83,42 @@ actor MemoryAdmission {
         return grant
     }
 
+    /// Changes what `grant` holds to `bytes` (its entry's estimate changed between two starts) without
+    /// giving up its place in line: a smaller estimate always fits (and may admit waiters), a larger one
+    /// when it fits next to the other admitted entries (or the mode does not enforce).
+    /// - Returns: the grant with its new size; nil when the larger size does not fit, or `grant` is not
+    ///   held: it is then released (waiters that now fit are admitted) and the caller asks `admit` again.
+    func resize(_ grant: Grant, to bytes: Int64, limit: Int64? = nil) async -> Grant? {
+        guard let held = admitted[grant.id] else { return nil }
+        let budget = limit ?? self.budget
+        let fits = committed - held.bytes + bytes <= budget
+        guard bytes <= held.bytes || fits || mode != .enforce else {
+            await release(grant)
+            return nil
+        }
+        if !fits && mode == .warn && bytes > held.bytes {
+            logger.warning(
+                "over the memory budget; starting anyway (--memory-check warn)",
+                metadata: [
+                    "service": "\(held.name)",
+                    "detail": "its estimate grew to \(bytes) bytes; \(budget) bytes budget, \(committed - held.bytes) held by others",
+                ])
+        }
+        admitted[grant.id] = (held.name, bytes)
+        await changed(committed)
+        if bytes < held.bytes { await admitWaiters() }
+        return Grant(id: grant.id, bytes: bytes)
+    }
+
     /// Gives back what `grant` held, and admits waiters that now fit.
     func release(_ grant: Grant) async {
         guard admitted.removeValue(forKey: grant.id) != nil else { return }
         await changed(committed)
+        await admitWaiters()
+    }
+
+    /// Admits the waiters that fit now, in arrival order.
+    private func admitWaiters() async {
         var still: [(id: UUID, name: String, bytes: Int64, limit: Int64, continuation: CheckedContinuation<Void, any Error>)] = []
         var admittedNow = false
         for waiter in waiting {

@@ -28,6 +28,9 @@ public struct MemoryEstimate: Sendable, Hashable {
     /// How it was computed, for the status message.
     public var detail: String
 
+    /// The most bytes a part of an estimate counts (2^62): the sum of two never overflows `Int64`.
+    static let largest = Double(1 << 62)
+
     /// The factor an MLX folder's size is multiplied by.
     public static let mlxFactor = 1.25
 
@@ -65,9 +68,11 @@ public struct MemoryEstimate: Sendable, Hashable {
                     default: tuning.cacheTypeV?.lowercased() ?? "f16")
                 let perToken =
                     Double(header.headCountKV) * (Double(header.keyLength) * (cacheTypeBytes[k] ?? 2) + Double(header.valueLength) * (cacheTypeBytes[v] ?? 2))
-                let kv = Int64((Double(header.blockCount) * Double(context) * perToken).rounded(.up))
+                // Saturated at 2^62 bytes (a context of billions of tokens): more than any budget, never a trap.
+                let kvExact = (Double(header.blockCount) * Double(max(context, 0)) * perToken).rounded(.up)
+                let kv = kvExact.isFinite && kvExact < Self.largest ? Int64(kvExact) : Int64(Self.largest)
                 return MemoryEstimate(
-                    bytes: weights + kv, weightBytes: weights, kvCacheBytes: kv,
+                    bytes: min(weights, Int64(Self.largest)) + kv, weightBytes: weights, kvCacheBytes: kv,
                     detail:
                         "weights \(weights) bytes + KV cache \(kv) bytes (\(header.blockCount) layers x \(context) tokens x \(header.headCountKV) KV heads x \(header.keyLength)+\(header.valueLength) dims, \(k)/\(v))"
                 )

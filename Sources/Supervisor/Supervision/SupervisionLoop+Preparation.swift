@@ -61,33 +61,86 @@ extension SupervisionLoop {
     /// under the same path (a new download, another quantization) changes the estimate, and the status
     /// shows the estimate of the process running. `held` is the previous start's grant: kept while the
     /// estimate is the same (a runtime in CrashLoopBackOff keeps its place, as a Kubernetes pod keeps its
-    /// requests across container restarts), released and asked again when it changed.
+    /// requests across container restarts), resized in place when it changed and fits
+    /// (`MemoryAdmission.resize`), else given up and asked again. A model file missing at this start
+    /// keeps what is held: the runtime fails on its own, and its size is not 0. While it waits, the
+    /// estimate is made again every `reestimatePeriod`, so a file replaced meanwhile counts at once.
     func admit(_ status: inout ServiceStatus, held: MemoryAdmission.Grant?) async -> Admission {
         guard let admission = context.admission, let resolved else { return .skipped }
-        let estimate = MemoryEstimate.of(resolved, format: resolved.model.format, path: resolved.modelPath)
-        status.memoryEstimateBytes = estimate.bytes
-        if let held, held.bytes == estimate.bytes { return .granted(held) }
-        if let held { await admission.release(held) }
-        await context.store.update(status)
-        let store = context.store
-        let base = status
-        do {
-            let model = resolved.model
-            let limit =
-                model.memoryBudgetBytes
-                ?? model.memoryFraction.map { Int64(Double(ProcessInfo.processInfo.physicalMemory) * $0) }
-            let grant = try await admission.admit(status.name, bytes: estimate.bytes, limit: limit) { why in
-                var s = base
-                s.phase = .Pending
-                s.reason = .InsufficientMemory
-                s.message = why + " (estimate: \(estimate.detail))"
-                await store.update(s)
+        if let held, !FileManager.default.fileExists(atPath: resolved.modelPath) { return .granted(held) }
+        let model = resolved.model
+        let limit =
+            model.memoryBudgetBytes
+            ?? model.memoryFraction.map { Int64(Double(ProcessInfo.processInfo.physicalMemory) * $0) }
+        let estimateNow: @Sendable () -> MemoryEstimate = { MemoryEstimate.of(resolved, format: resolved.model.format, path: resolved.modelPath) }
+        var held = held
+        while !Task.isCancelled {
+            let estimate = estimateNow()
+            status.memoryEstimateBytes = estimate.bytes
+            if let grant = held {
+                if grant.bytes == estimate.bytes { return .granted(grant) }
+                if let resized = await admission.resize(grant, to: estimate.bytes, limit: limit) { return .granted(resized) }
+                held = nil  // it grew past what is free: given up, asked again below
             }
-            status.reason = nil
-            status.message = nil
-            return .granted(grant)
-        } catch {
-            return .cancelled
+            await context.store.update(status)
+            let store = context.store
+            let base = status
+            let name = status.name
+            let period = Self.reestimatePeriod
+            let round = await withTaskGroup(of: AdmissionRound.self) { group -> AdmissionRound in
+                group.addTask {
+                    do {
+                        return .granted(
+                            try await admission.admit(name, bytes: estimate.bytes, limit: limit) { why in
+                                var s = base
+                                s.phase = .Pending
+                                s.reason = .InsufficientMemory
+                                s.message = why + " (estimate: \(estimate.detail))"
+                                await store.update(s)
+                            })
+                    } catch {
+                        return .cancelled
+                    }
+                }
+                group.addTask {
+                    while true {
+                        do { try await Task.sleep(for: period) } catch { return .cancelled }
+                        if estimateNow().bytes != estimate.bytes { return .estimateChanged }
+                    }
+                }
+                let result = await group.next() ?? .cancelled
+                group.cancelAll()
+                // A grant that came as the other task ended the round (a race) is given back.
+                for await case .granted(let grant) in group { await admission.release(grant) }
+                return result
+            }
+            switch round {
+            case .granted(let grant):
+                if Task.isCancelled {
+                    await admission.release(grant)
+                    return .cancelled
+                }
+                status.reason = nil
+                status.message = nil
+                return .granted(grant)
+            case .cancelled:
+                return .cancelled
+            case .estimateChanged:
+                continue
+            }
         }
+        return .cancelled
     }
+
+    /// How one wait for memory ended.
+    enum AdmissionRound: Sendable {
+        case granted(MemoryAdmission.Grant)
+        case cancelled
+        /// The model file changed while the entry waited: estimate again.
+        case estimateChanged
+    }
+
+    /// How often an entry waiting for memory estimates its model again (a cached GGUF header and an
+    /// `fstat`, or an MLX folder's sizes).
+    static let reestimatePeriod: Duration = .seconds(2)
 }
