@@ -179,7 +179,7 @@ import Testing
     @Test func onDemandEntryStartsOnFirstRequestStopsWhenIdleAndStartsAgain() async throws {
         let agent = try AgentHarness(
             config: configYAML(
-                "metadata:\n  name: lazy\n  annotations:\n    metal-agent.llmkube.dev/idleTimeout: \"5s\"\nspec:\n  modelRef: tiny-gguf",
+                "metadata:\n  name: lazy\n  annotations:\n    metal-agent.llmkube.dev/idleTimeout: \"20s\"\nspec:\n  modelRef: tiny-gguf",
                 svc("always")))
         try agent.start(["--gateway-listen", "127.0.0.1:0"])
         let port = try await agent.gatewayPort()
@@ -190,8 +190,9 @@ import Testing
         #expect(lazy.reason == .Idle && lazy.pid == nil && lazy.onDemand == true && lazy.idleDeadline == nil)
         #expect(agent.service("always", in: idle)?.onDemand == false)
 
-        // The idle timeout (5 s) is long enough for this test to see the Ready state on a loaded machine
-        // (with 1 s it once idled out between two status reads).
+        // The idle timeout (20 s) is long enough for this test to see the Ready state on a loaded machine
+        // (with 1 s it once idled out between two status reads, and with 5 s on a CI machine that took
+        // 5 s to build two entries).
         let first = try await Self.chat(port, model: "lazy")
         #expect(first.status == 200, "\(first.text)")
         let running = try await agent.waitFor("lazy Ready with an idle deadline") { s in
