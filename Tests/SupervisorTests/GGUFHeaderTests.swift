@@ -203,6 +203,31 @@ struct GGUFWriter {
         #expect(estimate.detail.contains("not a sane header"), "\(estimate.detail)")
     }
 
+    /// A header that declares a string of 2^34 bytes (a sparse 16 GiB file): refused after 128 MiB, not
+    /// read through (which held the agent's reconcile for about 35 s in a helper's trial).
+    @Test func aHeaderLargerThan128MiBIsRefusedWithoutReadingIt() throws {
+        var bytes: [UInt8] = Array("GGUF".utf8)
+        func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
+        func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
+        u32(3)
+        u64(0)
+        u64(1)
+        u64(12)
+        bytes += Array("general.name".utf8)
+        u32(8)
+        u64(1 << 34)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sparse-\(UUID().uuidString.prefix(6)).gguf").path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(truncate(path, off_t(1 << 34) + 4096) == 0)
+        do {
+            _ = try GGUFHeader.read(path: path)
+            Issue.record("accepted")
+        } catch {
+            #expect(error.message.contains("more than 128 MiB"), "\(error.message)")
+        }
+    }
+
     /// A sane header with a context of billions of tokens: the estimate saturates, it does not trap.
     @Test func aHugeContextSaturatesTheEstimate() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("huge-\(UUID().uuidString.prefix(6)).gguf").path
@@ -301,6 +326,20 @@ struct GGUFWriter {
         await #expect(throws: CancellationError.self) { try await huge.value }
         await admission.release(bGrant)
         #expect(await admission.committed == 0)
+    }
+
+    /// Capped estimates (2^62 bytes) of several entries, or a Model's budget of exabytes, add up past
+    /// `Int64.max`: the sums saturate instead of trapping (a helper crashed the agent this way).
+    @Test(arguments: [MemoryCheckMode.enforce, .warn])
+    func hugeEstimatesSaturateInsteadOfOverflowing(mode: MemoryCheckMode) async throws {
+        let admission = MemoryAdmission(budget: 1 << 30, mode: mode, logger: Logger(label: "test")) { _ in }
+        let first = try await admission.admit("a", bytes: 1 << 62, limit: .max) { _ in Issue.record("a waited") }
+        let second = try await admission.admit("b", bytes: 1 << 62, limit: .max) { _ in Issue.record("b waited") }
+        _ = try await admission.admit("c", bytes: 1 << 62, limit: .max) { _ in Issue.record("c waited") }
+        #expect(await admission.committed == .max)
+        #expect(await admission.resize(second, to: 1 << 61, limit: .max) != nil)
+        await admission.release(first)
+        #expect(await admission.committed == (1 << 62) + (1 << 61))
     }
 
     @Test func theModelsBudgetFieldsAreReadAndUnusableValuesLeaveTheAgentsBudget() throws {

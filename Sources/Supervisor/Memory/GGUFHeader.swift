@@ -169,6 +169,22 @@ public struct GGUFHeader: Sendable, Hashable {
         var fromFile: Bool
         /// Where `read(2)` lands, allocated at the first read and reused.
         var chunk: [UInt8] = []
+        /// Bytes of the header read or skipped so far.
+        var consumed: UInt64 = 0
+
+        /// The most bytes a header may take (128 MiB): real ones, tokenizer included, take a few MB to a
+        /// few tens of MB. A larger one is a damaged or hostile file (a string declared 2^34 bytes long),
+        /// and reading through it would hold up the agent for minutes.
+        static let largestHeader: UInt64 = 128 << 20
+
+        /// Counts `n` more bytes of header, or throws past `largestHeader`.
+        mutating func take(_ n: UInt64) throws(ReadError) {
+            let (total, overflow) = consumed.addingReportingOverflow(n)
+            guard !overflow, total <= Self.largestHeader else {
+                throw ReadError(message: "\(path): a header of more than \(Self.largestHeader >> 20) MiB; not a sane header")
+            }
+            consumed = total
+        }
 
         init(fd: Int32, path: String) {
             self.fd = fd
@@ -196,12 +212,14 @@ public struct GGUFHeader: Sendable, Hashable {
         }
 
         mutating func bytes(_ n: Int) throws(ReadError) -> [UInt8] {
+            try take(UInt64(n))
             try fill(n)
             defer { position += n }
             return Array(buffer[position..<position + n])
         }
 
         mutating func skipBytes(_ n: UInt64) throws(ReadError) {
+            try take(n)
             var left = n
             while left > 0 {
                 let step = Int(min(left, 1 << 20))

@@ -36,7 +36,14 @@ actor MemoryAdmission {
     }
 
     /// Bytes admitted entries hold now.
-    var committed: Int64 { admitted.values.reduce(0) { $0 + $1.bytes } }
+    var committed: Int64 { admitted.values.reduce(0) { Self.sum($0, $1.bytes) } }
+
+    /// `a + b`, saturated at `Int64.max`: estimates are capped, but many capped ones, or a Model's
+    /// budget of exabytes, must not trap the agent.
+    static func sum(_ a: Int64, _ b: Int64) -> Int64 {
+        let (total, overflow) = a.addingReportingOverflow(b)
+        return overflow ? (b > 0 ? .max : .min) : total
+    }
 
     /// Waits until `bytes` fit next to what is admitted, then holds them for `name` until `release`.
     /// - Parameter waiting: called once when the entry has to wait, with a sentence that has the figures.
@@ -47,7 +54,7 @@ actor MemoryAdmission {
         let id = UUID()
         let grant = Grant(id: id, bytes: bytes)
         let budget = limit ?? self.budget
-        if mode == .off || committed + bytes <= budget {
+        if mode == .off || Self.sum(committed, bytes) <= budget {
             await hold(id, name, bytes)
             return grant
         }
@@ -65,7 +72,7 @@ actor MemoryAdmission {
         await onWait(message)
         // Memory freed while `onWait` ran (this actor served a release meanwhile, before this waiter was
         // in line to be woken): take it now, or it would wait for the next release.
-        if committed + bytes <= budget {
+        if Self.sum(committed, bytes) <= budget {
             await hold(id, name, bytes)
             return grant
         }
@@ -91,7 +98,7 @@ actor MemoryAdmission {
     func resize(_ grant: Grant, to bytes: Int64, limit: Int64? = nil) async -> Grant? {
         guard let held = admitted[grant.id] else { return nil }
         let budget = limit ?? self.budget
-        let fits = committed - held.bytes + bytes <= budget
+        let fits = Self.sum(committed - held.bytes, bytes) <= budget
         guard bytes <= held.bytes || fits || mode != .enforce else {
             await release(grant)
             return nil
@@ -122,7 +129,7 @@ actor MemoryAdmission {
         var still: [(id: UUID, name: String, bytes: Int64, limit: Int64, continuation: CheckedContinuation<Void, any Error>)] = []
         var admittedNow = false
         for waiter in waiting {
-            if committed + waiter.bytes <= waiter.limit {
+            if Self.sum(committed, waiter.bytes) <= waiter.limit {
                 admitted[waiter.id] = (waiter.name, waiter.bytes)
                 logger.info("memory freed; admitted", metadata: ["service": "\(waiter.name)", "bytes": "\(waiter.bytes)"])
                 waiter.continuation.resume()

@@ -64,7 +64,8 @@ extension SupervisionLoop {
     /// requests across container restarts), resized in place when it changed and fits
     /// (`MemoryAdmission.resize`), else given up and asked again. A model file missing at this start
     /// keeps what is held: the runtime fails on its own, and its size is not 0. While it waits, the
-    /// estimate is made again every `reestimatePeriod`, so a file replaced meanwhile counts at once.
+    /// estimate is made again every `reestimatePeriod`, so a file replaced meanwhile counts (once two
+    /// checks agree, so that a file still being written is not counted at its partial size).
     func admit(_ status: inout ServiceStatus, held: MemoryAdmission.Grant?) async -> Admission {
         guard let admission = context.admission, let resolved else { return .skipped }
         if let held, !FileManager.default.fileExists(atPath: resolved.modelPath) { return .granted(held) }
@@ -103,9 +104,16 @@ extension SupervisionLoop {
                     }
                 }
                 group.addTask {
+                    // A change counts once two checks in a row agree on it, so a file still being written
+                    // in place (`cp`, `curl -o`) is not admitted at its partial size; a missing file
+                    // (removed, about to be replaced) changes nothing.
+                    var seen = estimate.bytes
                     while true {
                         do { try await Task.sleep(for: period) } catch { return .cancelled }
-                        if estimateNow().bytes != estimate.bytes { return .estimateChanged }
+                        guard FileManager.default.fileExists(atPath: resolved.modelPath) else { continue }
+                        let now = estimateNow().bytes
+                        if now != estimate.bytes && now == seen { return .estimateChanged }
+                        seen = now
                     }
                 }
                 let result = await group.next() ?? .cancelled

@@ -99,7 +99,8 @@ struct SupervisionLoop: Sendable {
             // An agent-assigned port held by another process moves at once (`portBusy`): the entry is
             // replaced on a free port, and this backoff only lasts if no port is free.
             let moving = ending.reason == .PortInUse && context.portBusy != nil
-            status.message = ending.message + (moving ? "; moving to a free port of --port-range" : "; restarting in \(delay)")
+            status.message =
+                ending.message + (moving ? "; moving to a free port of --port-range (if none is free, restarting in \(delay))" : "; restarting in \(delay)")
             status.nextRestartAt = Timestamp.string(Date().addingTimeInterval(delay.inSeconds))
             await context.store.update(status)
             if !moving {
