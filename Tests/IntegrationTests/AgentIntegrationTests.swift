@@ -119,7 +119,11 @@ import Glibc
         let stranger = try agent.startOutsider(port: port)
         defer { AgentHarness.endOutsider(stranger) }
         try await waitUntil("the agent saw the stranger's answers") { agent.log.contains("port answered by another process") }
-        #expect(agent.status().flatMap { agent.service("chat", in: $0)?.phase } == .Starting)
+        // The status says so too, not only the log.
+        let held = try await agent.waitFor("the status says another process answers") { s in
+            agent.service("chat", in: s)?.message?.contains("is answered by another process") == true
+        }
+        #expect(agent.service("chat", in: held)?.phase == .Starting)
         // The runtime binds now, fails (the stranger holds the port) and exits: the entry moves.
         FileManager.default.createFile(atPath: gate, contents: nil)
         let ready = try await agent.waitFor("chat Ready on its new port") { s in

@@ -157,7 +157,15 @@ struct SupervisionLoop: Sendable {
         // Why it failed is often in its own output (a bad flag, a model that fails to load, a port in use).
         let said = { child.output.tellingLine.map { "; its output: \($0)" } ?? "" }
         let ending: Ending
-        switch await awaitReadiness(child) {
+        let waiting = status
+        let strangerSeen = { @Sendable in
+            // Said in the status too, not only in the log: the entry may stay Starting for its whole
+            // startup timeout while another program answers.
+            var s = waiting
+            s.message = "port \(launch.port) is answered by another process, not this runtime: not Ready on its answers"
+            await context.store.update(s)
+        }
+        switch await awaitReadiness(child, strangerSeen: strangerSeen) {
         case .cancelled:
             await retire(child, grace: grace, logger: logger)
             return nil
@@ -227,7 +235,7 @@ struct SupervisionLoop: Sendable {
     /// (`PortListener`): while another program answers there, the runtime is not Ready, and it is left
     /// to fail its own bind (or to be stopped at the startup timeout); it is not stopped at once, since
     /// a runtime whose server runs outside its process tree would then be stopped at every start.
-    private func awaitReadiness(_ child: ChildProcess) async -> StartOutcome {
+    private func awaitReadiness(_ child: ChildProcess, strangerSeen: @Sendable () async -> Void) async -> StartOutcome {
         let probe = launch.readiness
         let deadline = ContinuousClock.now + launch.startupTimeout
         var successes = 0
@@ -251,6 +259,7 @@ struct SupervisionLoop: Sendable {
                         context.logger.error(
                             "port answered by another process: not Ready on its answers",
                             metadata: ["service": "\(initialStatus.name)", "port": "\(launch.port)"])
+                        await strangerSeen()
                     }
                     portTaken = true
                     successes = 0
