@@ -84,44 +84,7 @@ extension SupervisionLoop {
                 held = nil  // it grew past what is free: given up, asked again below
             }
             await context.store.update(status)
-            let store = context.store
-            let base = status
-            let name = status.name
-            let period = Self.reestimatePeriod
-            let round = await withTaskGroup(of: AdmissionRound.self) { group -> AdmissionRound in
-                group.addTask {
-                    do {
-                        return .granted(
-                            try await admission.admit(name, bytes: estimate.bytes, limit: limit) { why in
-                                var s = base
-                                s.phase = .Pending
-                                s.reason = .InsufficientMemory
-                                s.message = why + " (estimate: \(estimate.detail))"
-                                await store.update(s)
-                            })
-                    } catch {
-                        return .cancelled
-                    }
-                }
-                group.addTask {
-                    // A change counts once two checks in a row agree on it, so a file still being written
-                    // in place (`cp`, `curl -o`) is not admitted at its partial size; a missing file
-                    // (removed, about to be replaced) changes nothing.
-                    var seen = estimate.bytes
-                    while true {
-                        do { try await Task.sleep(for: period) } catch { return .cancelled }
-                        guard FileManager.default.fileExists(atPath: resolved.modelPath) else { continue }
-                        let now = estimateNow().bytes
-                        if now != estimate.bytes && now == seen { return .estimateChanged }
-                        seen = now
-                    }
-                }
-                let result = await group.next() ?? .cancelled
-                group.cancelAll()
-                // A grant that came as the other task ended the round (a race) is given back.
-                for await case .granted(let grant) in group { await admission.release(grant) }
-                return result
-            }
+            let round = await waitForMemory(admission, estimate: estimate, limit: limit, waiting: status, again: estimateNow)
             switch round {
             case .granted(let grant):
                 if Task.isCancelled {
@@ -138,6 +101,51 @@ extension SupervisionLoop {
             }
         }
         return .cancelled
+    }
+
+    /// Asks `admission` for `estimate`'s bytes and waits for them, while `again` (the estimate made
+    /// anew) is checked every `reestimatePeriod`: a change counts once two checks in a row agree on it,
+    /// so a file still being written in place (`cp`, `curl -o`) is not admitted at its partial size, and
+    /// a missing file (removed, about to be replaced) changes nothing. `waiting` is the status shown,
+    /// as `Pending`/`InsufficientMemory`, while it waits.
+    private func waitForMemory(
+        _ admission: MemoryAdmission, estimate: MemoryEstimate, limit: Int64?, waiting: ServiceStatus,
+        again: @escaping @Sendable () -> MemoryEstimate
+    ) async -> AdmissionRound {
+        let store = context.store
+        let period = Self.reestimatePeriod
+        let modelPath = resolved?.modelPath ?? ""
+        return await withTaskGroup(of: AdmissionRound.self) { group -> AdmissionRound in
+            group.addTask {
+                do {
+                    return .granted(
+                        try await admission.admit(waiting.name, bytes: estimate.bytes, limit: limit) { why in
+                            var s = waiting
+                            s.phase = .Pending
+                            s.reason = .InsufficientMemory
+                            s.message = why + " (estimate: \(estimate.detail))"
+                            await store.update(s)
+                        })
+                } catch {
+                    return .cancelled
+                }
+            }
+            group.addTask {
+                var seen = estimate.bytes
+                while true {
+                    do { try await Task.sleep(for: period) } catch { return .cancelled }
+                    guard FileManager.default.fileExists(atPath: modelPath) else { continue }
+                    let now = again().bytes
+                    if now != estimate.bytes && now == seen { return .estimateChanged }
+                    seen = now
+                }
+            }
+            let result = await group.next() ?? .cancelled
+            group.cancelAll()
+            // A grant that came as the other task ended the round (a race) is given back.
+            for await case .granted(let grant) in group { await admission.release(grant) }
+            return result
+        }
     }
 
     /// How one wait for memory ended.
