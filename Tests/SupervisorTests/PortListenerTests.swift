@@ -67,12 +67,9 @@ import Testing
     /// and on `127.0.0.2:P`. Those listeners take none of the probe's connections, so they do not make
     /// the runtime a stranger; probed at their own addresses, they are the stranger.
     @Test func aListenerOnAnotherAddressOfThePortNeitherBlocksNorHidesTheRuntime() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("port-listener-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let (runtime, port) = try await Self.listen(on: ["127.0.0.1"], port: 0, folder: folder, name: "runtime")
+        let (runtime, port) = try await Self.listen(on: ["127.0.0.1"], port: 0)
         defer { Self.end(runtime) }
-        let (other, _) = try await Self.listen(on: ["::1", "127.0.0.2"], port: port, folder: folder, name: "other")
+        let (other, _) = try await Self.listen(on: ["::1", "127.0.0.2"], port: port)
         defer { Self.end(other) }
         #expect(PortListener.owner(of: "http://127.0.0.1:\(port)", tree: runtime) == .runtime)
         #expect(PortListener.owner(of: "http://[::1]:\(port)", tree: runtime) == .stranger)
@@ -89,20 +86,17 @@ import Testing
     /// `127.0.0.1`: a stranger there answers the probe and must be seen (a helper's trial found the
     /// check matched the literal `0.0.0.0`, found no receiver and trusted the probe).
     @Test func aProbeOfTheWildcardAddressGoesToLoopback() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("port-listener-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let (stranger, port) = try await Self.listen(on: ["127.0.0.1"], port: 0, folder: folder, name: "stranger")
+        let (stranger, port) = try await Self.listen(on: ["127.0.0.1"], port: 0)
         defer { Self.end(stranger) }
         let other = try CleanSpawn.spawn(["/bin/sleep", "60"])
         defer { Self.end(other) }
         #expect(PortListener.owner(of: "http://0.0.0.0:\(port)", tree: other) == .stranger)
         #expect(PortListener.owner(of: "http://0.0.0.0:\(port)", tree: stranger) == .runtime)
-        let (wildcard, wildPort) = try await Self.listen(on: ["0.0.0.0"], port: 0, folder: folder, name: "wildcard")
+        let (wildcard, wildPort) = try await Self.listen(on: ["0.0.0.0"], port: 0)
         defer { Self.end(wildcard) }
         #expect(PortListener.owner(of: "http://0.0.0.0:\(wildPort)", tree: wildcard) == .runtime)
         #expect(PortListener.owner(of: "http://0.0.0.0:\(wildPort)", tree: other) == .stranger)
-        let (six, sixPort) = try await Self.listen(on: ["::1"], port: 0, folder: folder, name: "six")
+        let (six, sixPort) = try await Self.listen(on: ["::1"], port: 0)
         defer { Self.end(six) }
         #expect(PortListener.owner(of: "http://[::]:\(sixPort)", tree: other) == .stranger)
         #expect(PortListener.owner(of: "http://[::]:\(sixPort)", tree: six) == .runtime)
@@ -110,8 +104,9 @@ import Testing
 
     /// A Python process that listens on each of `hosts` (IPv6 ones IPv6-only) at `port` (0: one the
     /// kernel picks for the first host); returns its pid and the port once it listens.
-    private static func listen(on hosts: [String], port: Int, folder: URL, name: String) async throws -> (pid_t, Int) {
-        let portFile = folder.appendingPathComponent(name).path
+    private static func listen(on hosts: [String], port: Int) async throws -> (pid_t, Int) {
+        let portFile = FileManager.default.temporaryDirectory.appendingPathComponent("port-listener-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: portFile) }
         let server = """
             import os, socket, time
             port = \(port)
