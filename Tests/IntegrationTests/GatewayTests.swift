@@ -316,6 +316,10 @@ import Testing
         }
         let log = (try? String(contentsOfFile: agent.stderrPath, encoding: .utf8)) ?? ""
         #expect(log.contains("error=Address already in use (errno ") && !log.contains("bind(descriptor"), "\(log.suffix(3000))")
+        // The port frees up: the gateway is tried again and serves.
+        holder.close()
+        try await agent.waitFor("the gateway listening once the port is free") { $0.gatewayEndpoint == "http://127.0.0.1:\(holder.port)" }
+        #expect(try httpGet(port: holder.port, "/v1/models").status == 200)
         #expect(try await agent.terminate() == 0)
     }
 }

@@ -110,6 +110,15 @@ import Glibc
         try await agent.waitFor("chat restarted with the edit") { s in
             readyPID("chat", s) != nil && s.services.first?.spec?["spec.contextSize"] == "1024"
         }
+        // The port frees up: the endpoint is tried again (1 s, doubling up to 30 s) and listens, with
+        // one error line for the whole time the port was held, however many tries failed.
+        holder.close()
+        try await agent.waitFor("the endpoint listening once the port is free") { $0.operatorEndpoint == "http://127.0.0.1:\(holder.port)" }
+        #expect(try httpGet(port: holder.port, "/healthz").status == 200)
+        let after = try String(contentsOfFile: agent.stderrPath, encoding: .utf8)
+        let errors = after.split(separator: "\n").filter { $0.contains(" error ") && $0.contains("operator endpoint not started") }
+        #expect(errors.count == 1, "\(after.suffix(3000))")
+        #expect(after.contains("operator endpoint listening"))
         #expect(try await agent.terminate() == 0)
     }
 

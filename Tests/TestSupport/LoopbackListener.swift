@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -14,6 +15,7 @@ public final class LoopbackListener: Sendable {
     public let fd: Int32
     /// The port it listens on.
     public let port: Int
+    private let closed = Atomic<Bool>(false)
 
     /// Binds and listens with `backlog` pending connections.
     /// - Throws: `POSIXError` when the socket cannot be bound or listen.
@@ -29,8 +31,12 @@ public final class LoopbackListener: Sendable {
         self.port = Self.port(of: fd)
     }
 
-    /// Closes the socket: the port is free again.
-    public func close() { _ = closeFD(fd) }
+    /// Closes the socket: the port is free again. Only the first call closes (a later one would close
+    /// whatever descriptor reused the number).
+    public func close() {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        _ = closeFD(fd)
+    }
 
     /// A TCP port on 127.0.0.1 that nobody listens on right now (bound, read, released).
     /// - Throws: `POSIXError` when no socket can be bound.

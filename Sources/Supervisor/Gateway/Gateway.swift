@@ -28,7 +28,7 @@ import Foundation
 ///
 /// Listener: Hummingbird 2; upstream: AsyncHTTPClient. The gateway shares nothing mutable with
 /// supervision: it reads the status (`StatusStore`) and starts or stops on-demand entries through
-/// `OnDemandControl`. A listener that cannot bind is logged and the agent goes on supervising.
+/// `OnDemandControl`. A listener that cannot bind is logged and tried again; the agent goes on supervising.
 public final class Gateway: Service, Sendable {
     /// OpenAI paths every runtime serves.
     static let openAIPaths = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/rerank"]
@@ -79,7 +79,7 @@ public final class Gateway: Service, Sendable {
     public var port: Int? { boundPort.withLock { $0 } }
 
     /// Listens until graceful shutdown. A listener that cannot start (the port is taken) logs an error
-    /// and waits for shutdown without it: supervision goes on.
+    /// and is tried again (`listenUntilShutdown`: after 1 s, doubling up to 30 s); supervision goes on.
     public func run() async throws {
         let idle = Task { await self.watchIdle() }
         defer { idle.cancel() }
@@ -103,15 +103,11 @@ public final class Gateway: Service, Sendable {
                 Task { await self.store.gatewayListening(endpoint) }
             },
             logger: appLogger)
-        do {
+        await listenUntilShutdown(
+            "gateway cannot listen; the agent goes on without it and tries again",
+            metadata: ["address": "\(options.host):\(options.port)"], logger: logger
+        ) {
             try await app.run()
-        } catch {
-            logger.error(
-                "gateway cannot listen; the agent goes on without it",
-                metadata: [
-                    "address": "\(options.host):\(options.port)", "error": "\(listenFailure(error))",
-                ])
-            try? await gracefulShutdown()
         }
         try? await client.shutdown()
     }

@@ -22,8 +22,9 @@ import Foundation
 /// SwiftNIO's event loops. A slow or hostile client costs bounded memory: at most `maxConnections`
 /// connections at once (more wait in the kernel's backlog), request heads of at most 16 KiB, a
 /// connection idle (or a head unfinished) for `idleTimeout` is closed, and request bodies are never
-/// collected (they are read and dropped). A port that cannot be bound is logged as an error and the
-/// agent goes on supervising without the endpoint.
+/// collected (they are read and dropped). A port that cannot be bound is logged as an error, the
+/// agent goes on supervising without the endpoint, and the endpoint is tried again
+/// (`listenUntilShutdown`: after 1 s, doubling up to 30 s) until it listens.
 public struct OperatorServer: Service {
     private let address: ListenAddress
     private let state: OperatorState
@@ -44,7 +45,7 @@ public struct OperatorServer: Service {
         self.onBound = onBound
     }
 
-    /// Serves until graceful shutdown. Never throws: a failure to listen is logged.
+    /// Serves until graceful shutdown. Never throws: a failure to listen is logged and tried again.
     public func run() async {
         guard case .address(let host, let port) = address else { return }
         let state = self.state
@@ -88,16 +89,11 @@ public struct OperatorServer: Service {
                 await onBound(endpoint)
             },
             logger: Logger(label: "metal-agent.http", factory: { _ in SwiftLogNoOpLogHandler() }))
-        do {
+        await listenUntilShutdown(
+            "operator endpoint not started; supervision goes on without it and it is tried again",
+            metadata: ["listen": "\(address)"], logger: logger
+        ) {
             try await app.run()
-        } catch {
-            logger.error(
-                "operator endpoint not started; supervision goes on without it",
-                metadata: [
-                    "listen": "\(address)", "error": "\(listenFailure(error))",
-                ])
-            // Stay until shutdown, so the service group sees no early end.
-            try? await gracefulShutdown()
         }
     }
 
