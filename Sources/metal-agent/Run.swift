@@ -83,7 +83,12 @@ struct Run: AsyncParsableCommand {
         guard logMaxBytes > 0 else { throw ValidationError("--log-max-bytes must be a positive number of bytes") }
         guard logMaxFiles >= 1 else { throw ValidationError("--log-max-files must be at least 1") }
         if let t = livenessFailureThreshold, t < 1 { throw ValidationError("--liveness-failure-threshold must be at least 1") }
-        do { _ = try ListenAddress(parsing: listen) } catch { throw ValidationError("\(error)") }
+        let operatorAddress: ListenAddress
+        do { operatorAddress = try ListenAddress(parsing: listen) } catch { throw ValidationError("\(error)") }
+        if let gateway = gateway.options(), operatorAddress.collides(withHost: gateway.host, port: gateway.port) {
+            throw ValidationError(
+                "--gateway-listen \(self.gateway.gatewayListen) and --listen \(listen) take the same port: give one of them another port, or none")
+        }
         if let problem = portRange.problem { throw ValidationError(problem) }
         try models.check()
     }

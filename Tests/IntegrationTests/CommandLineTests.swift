@@ -65,6 +65,9 @@ func runAgentCommand(_ arguments: [String], in directory: URL? = nil) throws -> 
         #expect(try runAgentCommand(["run", "--config", "x.yaml", "--backoff-max", "1e30s"]).status == 2)  // used to crash
         #expect(try runAgentCommand(["run", "--config", "x.yaml", "--log-max-files", "0"]).status == 2)
         #expect(try runAgentCommand(["run", "--config", "x.yaml", "--gateway-listen", "8080"]).status == 2)  // HOST:PORT or none
+        // The gateway on the operator endpoint's port would never listen: said at once.
+        let shared = try runAgentCommand(["run", "--config", "x.yaml", "--listen", "0.0.0.0:9090", "--gateway-listen", "127.0.0.1:9090"])
+        #expect(shared.status == 2 && shared.err.contains("take the same port"), "\(shared.err)")
         // A bad --port-range says why.
         for (value, reason) in [("5-3", "must not be above"), ("0-10", "1 to 65535"), ("41000-70000", "1 to 65535"), ("abc", "LOW-HIGH")] {
             let refused = try runAgentCommand(["run", "--config", "x.yaml", "--port-range", value])

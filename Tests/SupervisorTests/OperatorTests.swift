@@ -115,6 +115,24 @@ import Testing
         }
     }
 
+    /// Two of the agent's listeners on one port: only pairs Linux refuses with EADDRINUSE collide.
+    @Test func listenersCollideOnTheSamePortOfOverlappingAddresses() throws {
+        let loopback = ListenAddress.address(host: "127.0.0.1", port: 9090)
+        #expect(loopback.collides(withHost: "127.0.0.1", port: 9090))
+        #expect(loopback.collides(withHost: "localhost", port: 9090))
+        #expect(loopback.collides(withHost: "0.0.0.0", port: 9090))
+        #expect(loopback.collides(withHost: "::", port: 9090))  // dual-stack takes IPv4 too
+        #expect(loopback.collides(withHost: "::ffff:127.0.0.1", port: 9090))
+        #expect(!loopback.collides(withHost: "127.0.0.1", port: 8080))
+        #expect(!loopback.collides(withHost: "127.0.0.2", port: 9090))
+        #expect(!loopback.collides(withHost: "::1", port: 9090))
+        #expect(ListenAddress.address(host: "0.0.0.0", port: 9090).collides(withHost: "192.168.1.5", port: 9090))
+        #expect(ListenAddress.address(host: "::", port: 9090).collides(withHost: "127.0.0.1", port: 9090))
+        #expect(!ListenAddress.address(host: "node.lan", port: 9090).collides(withHost: "127.0.0.1", port: 9090))  // a name is not resolved
+        #expect(!ListenAddress.address(host: "127.0.0.1", port: 0).collides(withHost: "127.0.0.1", port: 0))  // the kernel picks two
+        #expect(!ListenAddress.none.collides(withHost: "127.0.0.1", port: 9090))
+    }
+
     @Test func aNewRunKeepsThePreviousRunsFiles() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("logfiles-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -1,3 +1,5 @@
+import ConfigModel
+
 /// Where the operator endpoint listens (`--listen`): `none`, or `HOST:PORT` with an IPv4 address,
 /// `[IPv6]:PORT` or `localhost:PORT`. Port 0 asks the kernel for a free port (the status file's
 /// `operator.endpoint` then names the one taken).
@@ -51,6 +53,19 @@ public enum ListenAddress: Sendable, Hashable, CustomStringConvertible {
     public var isLoopback: Bool {
         guard case .address(let host, _) = self else { return true }
         return host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
+    /// True when a second listener on `host`:`port` could not bind beside this one (Linux answers the
+    /// second `bind(2)` with EADDRINUSE): the same non-zero port, and the same address, or either side a
+    /// wildcard (`0.0.0.0`, `::`; a dual-stack `::` takes the port on every IPv4 address too). Host names
+    /// other than `localhost` are compared as text: a name is not resolved here.
+    public func collides(withHost host: String, port: Int) -> Bool {
+        guard case .address(let mine, let myPort) = self, myPort != 0, myPort == port else { return false }
+        func normal(_ text: String) -> [UInt8]? {
+            text.lowercased() == "localhost" ? [127, 0, 0, 1] : IPAddressText.bytes(text)
+        }
+        guard let a = normal(mine), let b = normal(host) else { return mine.lowercased() == host.lowercased() }
+        return a == b || a.allSatisfy { $0 == 0 } || b.allSatisfy { $0 == 0 }
     }
 
     public var description: String {
