@@ -158,6 +158,16 @@ struct GGUFWriter {
         #expect(q8.kvCacheBytes == (512 << 20) / 2 * 34 / 32)
         // Slots share llama-server's --ctx-size: more slots, same KV cache.
         #expect(estimate(InferenceService(name: "s", modelRef: "m", contextSize: 4096, parallelSlots: 4)).kvCacheBytes == 512 << 20)
+        // The context llama-server runs with: extraArgs' last -c/--ctx-size wins over contextSize (it comes
+        // later on the argv); 0 is the model's training context (32,768 tokens here).
+        #expect(estimate(InferenceService(name: "s", modelRef: "m", contextSize: 1024, extraArgs: ["--ctx-size", "4096"])).kvCacheBytes == 512 << 20)
+        #expect(estimate(InferenceService(name: "s", modelRef: "m", extraArgs: ["-c", "100", "--ctx-size=8192"])).kvCacheBytes == 1024 << 20)
+        let trained = estimate(InferenceService(name: "s", modelRef: "m", contextSize: 4096, extraArgs: ["-c", "0"]))
+        #expect(trained.kvCacheBytes == 4096 << 20)
+        #expect(trained.detail.contains("32768 tokens"), "\(trained.detail)")
+        #expect(estimate(InferenceService(name: "s", modelRef: "m", contextSize: 0)).kvCacheBytes == 4096 << 20)
+        // Without either, the executor's default (--ctx-size 2048).
+        #expect(estimate(InferenceService(name: "s", modelRef: "m")).kvCacheBytes == 256 << 20)
     }
 
     static let notHeaders: [([UInt8], String)] = [

@@ -12,8 +12,9 @@ import Foundation
 /// GGUF (llama-server): the file's size (the weights, mapped whole) plus the KV cache,
 /// `blockCount x contextSize x headCountKV x (keyLength x bytes(cache-type-k) + valueLength x bytes(cache-type-v))`,
 /// with the counts from the GGUF header and the cache types from `-ctk`/`--cache-type-k` and
-/// `-ctv`/`--cache-type-v` in `spec.extraArgs` (default f16, 2 bytes). `contextSize` is llama-server's whole
-/// `--ctx-size`, which it divides among `parallelSlots`, so more slots do not add KV memory.
+/// `-ctv`/`--cache-type-v` in `spec.extraArgs` (default f16, 2 bytes). The context is llama-server's whole
+/// `--ctx-size` as it will run (`contextSize(_:trainedContext:)`: an `extraArgs` `-c` wins, 0 is the
+/// model's training context), which it divides among `parallelSlots`, so more slots do not add KV memory.
 /// A header that cannot be read counts the file's size alone (the message says so).
 ///
 /// MLX (mlx-server): the folder's size times `MemoryEstimate.mlxFactor` (1.25): the safetensors are loaded
@@ -55,9 +56,9 @@ public struct MemoryEstimate: Sendable, Hashable {
                 detail: "MLX weights \(weights) bytes x \(mlxFactor)")
         case .gguf:
             let weights = fileSize(path)
-            let context = service.service.contextSize ?? 2048
             do throws(GGUFHeader.ReadError) {
                 let header = try GGUFHeader.cached(path: path)
+                let context = contextSize(service.service, trainedContext: header.contextLength)
                 // spec.cacheTypeK/V (the custom forms included), then extraArgs, which come last on the argv and win.
                 let tuning = service.service.tuning
                 let k = cacheType(
@@ -86,16 +87,32 @@ public struct MemoryEstimate: Sendable, Hashable {
 
     /// The value of the last `flags` occurrence in `args` (`-ctk q8_0` or `--cache-type-k=q8_0`), default `f16`.
     static func cacheType(_ args: [String], _ flags: [String], default: String = "f16") -> String {
-        var value = `default`
+        lastValue(args, flags)?.lowercased() ?? `default`
+    }
+
+    /// The context (tokens) llama-server runs with, as it reads its argv: the last `-c`/`--ctx-size` of
+    /// `spec.extraArgs` (which come after the agent's own `--ctx-size` and win; a value that is not a
+    /// number is not counted: llama-server refuses to start with it), else `spec.contextSize`, else
+    /// `LlamaServerExecutor.defaultContextSize`. 0 means the model's training context, `trainedContext`
+    /// (llama.cpp: `n_ctx = 0` takes `n_ctx_train`); without one in the header, the default.
+    static func contextSize(_ service: InferenceService, trainedContext: Int?) -> Int {
+        var context = service.contextSize ?? LlamaServerExecutor.defaultContextSize
+        if let text = lastValue(service.extraArgs, ["-c", "--ctx-size"]), let number = Int(text), number >= 0 { context = number }
+        return context == 0 ? trainedContext ?? LlamaServerExecutor.defaultContextSize : context
+    }
+
+    /// The value of the last `flags` occurrence in `args` (`FLAG VALUE` or `FLAG=VALUE`), nil without one.
+    static func lastValue(_ args: [String], _ flags: [String]) -> String? {
+        var value: String?
         var i = 0
         while i < args.count {
             let arg = args[i]
             if flags.contains(arg), i + 1 < args.count {
-                value = args[i + 1].lowercased()
+                value = args[i + 1]
                 i += 2
                 continue
             }
-            for flag in flags where arg.hasPrefix(flag + "=") { value = String(arg.dropFirst(flag.count + 1)).lowercased() }
+            for flag in flags where arg.hasPrefix(flag + "=") { value = String(arg.dropFirst(flag.count + 1)) }
             i += 1
         }
         return value
