@@ -96,6 +96,8 @@ import Glibc
         }
         let moved = try #require(agent.service("chat", in: s)?.port)
         #expect((low...(low + 20)).contains(moved))
+        // The move keeps the entry's restart count: the crash, then the start that found its port taken.
+        #expect(agent.service("chat", in: s)?.restarts == 2, "\(String(describing: agent.service("chat", in: s)))")
         let log = (try? String(contentsOfFile: agent.stderrPath, encoding: .utf8)) ?? ""
         #expect(log.contains("its agent-assigned port is held by another process"), "\(log.suffix(3000))")
         #expect(try await agent.terminate() == 0)
@@ -131,6 +133,7 @@ import Glibc
             return chat.phase == .Ready && chat.port != port
         }
         #expect((low...(low + 20)).contains(agent.service("chat", in: ready)?.port ?? 0))
+        #expect(agent.service("chat", in: ready)?.restarts == 1, "the failed bind counts, and the move keeps the count")
         let log = agent.log
         // The agent never called the entry Ready on the stranger's port.
         let readyLines = log.split(separator: "\n").filter { $0.contains("ready") && $0.contains(":\(port)") && !$0.contains("not ready") }

@@ -435,7 +435,7 @@ public actor Agent: Service {
     /// which waits for `predecessor`'s stop (or any stop of the same name still running) before it spawns.
     private func start(
         _ entry: DesiredService, resolved: ResolvedService, executor: any RuntimeExecutor,
-        predecessor: (stop: Task<Void, Never>, port: Int)?
+        predecessor: (stop: Task<Void, Never>, port: Int)?, restarts: Int = 0
     ) async {
         var resolved = resolved
         if let fixed = resolved.service.port {
@@ -475,16 +475,16 @@ public actor Agent: Service {
         let logPath = PathText.join(options.logDirectory, "\(entry.name).log")
         try? FileManager.default.createDirectory(atPath: PathText.parent(of: logPath), withIntermediateDirectories: true)
         let name = entry.name
-        let portBusy: (@Sendable (Int) -> Void)? =
+        let portBusy: (@Sendable (Int, Int) -> Void)? =
             resolved.service.port != nil
             ? nil
-            : { @Sendable [weak self] port in
-                Task { await self?.moveOffBusyPort(name, port) }
+            : { @Sendable [weak self] port, restarts in
+                Task { await self?.moveOffBusyPort(name, port, restarts: restarts) }
                 return
             }
         controllers[entry.name] = ServiceController(
             desired: entry, resolved: resolved, executor: executor, logPath: logPath,
-            after: predecessor?.stop ?? retiring[entry.name],
+            after: predecessor?.stop ?? retiring[entry.name], restarts: restarts,
             context: .init(
                 store: store, ledger: ledger, prober: prober, backoff: options.backoff, logLimits: options.logLimits,
                 livenessPeriod: options.livenessPeriod,
@@ -497,7 +497,8 @@ public actor Agent: Service {
     /// An entry's agent-assigned port was held by another process when the entry was about to start:
     /// it moves to a free port of `--port-range` (its predecessor is stopped first), as an entry displaced
     /// by a fixed port does. Backing off on a port it does not own could last as long as that process.
-    private func moveOffBusyPort(_ name: String, _ port: Int) async {
+    /// The entry keeps its restart count (`restarts`, this ending included): a move is not a new entry.
+    private func moveOffBusyPort(_ name: String, _ port: Int, restarts: Int) async {
         guard let controller = controllers[name], controller.port == port, let entry = lastDesired[name],
             case .run(let resolved, let executor) = entry.action, resolved.service.port == nil
         else { return }
@@ -510,7 +511,7 @@ public actor Agent: Service {
         logger.warning("agent-assigned port held by another process", metadata: ["service": "\(name)", "port": "\(port)", "newPort": "\(fresh)"])
         let stop = retire(controller, why: .assignedPortBusy)
         lastPorts[name] = nil
-        await start(entry, resolved: resolved, executor: executor, predecessor: (stop, fresh))
+        await start(entry, resolved: resolved, executor: executor, predecessor: (stop, fresh), restarts: restarts)
     }
 
     /// Records where the operator endpoint listens, for the status file (`operatorEndpoint`).

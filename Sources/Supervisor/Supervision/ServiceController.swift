@@ -43,15 +43,18 @@ final class ServiceController: Sendable {
         /// Measures Ready time and sleeps between restarts (backoff).
         var clock: any SupervisionClock = SystemSupervisionClock()
         var logger: Logger
-        /// Called with the port when a start finds the entry's port held by another process; set only
-        /// for an agent-assigned port (the agent moves the entry to a free one).
-        var portBusy: (@Sendable (_ port: Int) -> Void)? = nil
+        /// Called with the port and the restart count after this ending when a start finds the entry's
+        /// port held by another process; set only for an agent-assigned port (the agent moves the entry
+        /// to a free one).
+        var portBusy: (@Sendable (_ port: Int, _ restarts: Int) -> Void)? = nil
     }
 
-    /// - Parameter after: a stop that must finish before the first start (the same entry's previous process).
+    /// - Parameters:
+    ///   - after: a stop that must finish before the first start (the same entry's previous process).
+    ///   - restarts: the restart count the status starts from (an entry moved off a busy port keeps its count).
     init(
         desired: DesiredService, resolved: ResolvedService, executor: any RuntimeExecutor, logPath: String,
-        after predecessor: Task<Void, Never>? = nil, context: Context
+        after predecessor: Task<Void, Never>? = nil, restarts: Int = 0, context: Context
     ) {
         self.name = desired.name
         self.specHash = desired.specHash ?? ""
@@ -62,6 +65,7 @@ final class ServiceController: Sendable {
         if let period = context.livenessPeriod { launch.liveness.period = period }
         if let threshold = context.livenessFailureThreshold { launch.liveness.failureThreshold = threshold }
         var status = desired.baseStatus
+        status.restarts = restarts
         status.port = resolved.port
         status.endpoint = launch.endpoint
         status.logFile = logPath

@@ -132,7 +132,7 @@ struct SupervisionLoop: Sendable {
         guard PortAllocator.isFree(launch.port, host: launch.host) else {
             // Another process holds the port: starting would only fail with a less clear error.
             logger.error("port in use", metadata: ["port": "\(launch.port)"])
-            context.portBusy?(launch.port)
+            context.portBusy?(launch.port, status.restarts + 1)
             return Ending(
                 termination: nil, reason: .PortInUse,
                 message: "port \(launch.port) on \(launch.host) is in use (by another process, or by an entry's agent-assigned port)")
@@ -173,7 +173,7 @@ struct SupervisionLoop: Sendable {
             ending = Ending(termination: t, reason: .ExitedBeforeReady, message: "exited before it became ready: \(t)\(said())")
         case .exited(let t, portTaken: true):
             // It could not bind a port another program listens on: an agent-assigned port moves now.
-            context.portBusy?(launch.port)
+            context.portBusy?(launch.port, status.restarts + 1)
             ending = Ending(
                 termination: t, reason: .PortInUse,
                 message: "exited before it became ready: \(t)\(said()); another program took port \(launch.port) before the runtime bound it")
