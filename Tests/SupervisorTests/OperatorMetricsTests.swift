@@ -41,4 +41,24 @@ import Testing
         #expect(!after.contains(#"name="chat""#), "\(after)")
         #expect(after.contains(#"metal_agent_service_phase{name="coder",namespace="default",phase="Ready"} 1"#))
     }
+
+    /// `metal_agent_config_valid` is absent until the first read of the config has an outcome: a scrape
+    /// while the agent starts does not show a 0 an alert would fire on.
+    @Test func configValidIsAbsentBeforeTheFirstReadsOutcome() {
+        let metrics = OperatorMetrics(version: "test", commit: "none")
+        var starting = status([])
+        starting.config = .init(path: "/srv/models.yaml", generation: 0, valid: false, error: nil, errors: [], warnings: [], appliedAt: nil)
+        metrics.update(from: starting)
+        #expect(!text(metrics).contains("metal_agent_config_valid "), "\(text(metrics))")
+        var rejected = starting
+        rejected.config.error = "/srv/models.yaml:1:1: bad"
+        metrics.update(from: rejected)
+        #expect(text(metrics).contains("metal_agent_config_valid 0"), "\(text(metrics))")
+        var applied = starting
+        applied.config.valid = true
+        applied.config.generation = 1
+        applied.config.appliedAt = "2026-11-30T00:00:00.000Z"
+        metrics.update(from: applied)
+        #expect(text(metrics).contains("metal_agent_config_valid 1"), "\(text(metrics))")
+    }
 }

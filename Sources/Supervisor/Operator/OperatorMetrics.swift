@@ -97,7 +97,7 @@ public final class OperatorMetrics: Sendable {
         d("metal_agent_config_generation", "Config generation: +1 each time a changed, valid config is applied.")
     }
     private static var valid: MetricNameDescriptor {
-        d("metal_agent_config_valid", "1 when the config files' current content was applied, 0 when an edit was rejected.")
+        d("metal_agent_config_valid", "1 when the config files' current content was applied, 0 when an edit was rejected; absent before the first read.")
     }
     private static var phase: MetricNameDescriptor { d("metal_agent_service_phase", "1 for the entry's current phase, 0 for the others.") }
     private static var downloadDone: MetricNameDescriptor {
@@ -169,7 +169,11 @@ public final class OperatorMetrics: Sendable {
         registry.makeGauge(descriptor: Self.managedProcesses).set(Int64(status.services.filter { $0.pid != nil }.count))
         registry.makeGauge(descriptor: Self.entries).set(Int64(status.services.count))
         registry.makeGauge(descriptor: Self.generation).set(Int64(status.config.generation))
-        registry.makeGauge(descriptor: Self.valid).set(Int64(status.config.valid ? 1 : 0))
+        // Absent until the first read of the config has an outcome (applied, or rejected with errors): a
+        // scrape while the agent starts is not an alert-worthy 0.
+        if status.config.appliedAt != nil || status.config.error != nil || !status.config.errors.isEmpty {
+            registry.makeGauge(descriptor: Self.valid).set(Int64(status.config.valid ? 1 : 0))
+        }
         if let budget = status.capabilities.memoryBudgetBytes { registry.makeGauge(descriptor: Self.memoryBudget).set(budget) }
         if let committed = status.capabilities.memoryCommittedBytes { registry.makeGauge(descriptor: Self.committed).set(committed) }
         book.withLock { book in
