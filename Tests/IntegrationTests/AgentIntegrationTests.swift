@@ -96,8 +96,10 @@ import Glibc
         }
         let moved = try #require(agent.service("chat", in: s)?.port)
         #expect((low...(low + 20)).contains(moved))
-        // The move keeps the entry's restart count: the crash, then the start that found its port taken.
+        // The move keeps the entry's restart count (the crash, then the start that found its port
+        // taken) and its last ending (the SIGKILL: the start that found the port taken never ran).
         #expect(agent.service("chat", in: s)?.restarts == 2, "\(String(describing: agent.service("chat", in: s)))")
+        #expect(agent.service("chat", in: s)?.lastSignal == SIGKILL, "\(String(describing: agent.service("chat", in: s)))")
         let log = (try? String(contentsOfFile: agent.stderrPath, encoding: .utf8)) ?? ""
         #expect(log.contains("its agent-assigned port is held by another process"), "\(log.suffix(3000))")
         #expect(try await agent.terminate() == 0)
@@ -212,7 +214,12 @@ import Glibc
     @Test func aFixedPortTakesOverAnAgentAssignedOne() async throws {
         let agent = try AgentHarness(config: configYAML(svc("a")))
         try agent.start()
-        let first = try await agent.waitFor("a Ready") { agent.service("a", in: $0)?.phase == .Ready }
+        let ready = try await agent.waitFor("a Ready") { agent.service("a", in: $0)?.phase == .Ready }
+        // One crash first: the move keeps a's restart count and last ending (it is the same entry).
+        kill(try #require(agent.service("a", in: ready)?.pid), SIGKILL)
+        let first = try await agent.waitFor("a Ready again") { s in
+            agent.service("a", in: s)?.phase == .Ready && agent.service("a", in: s)?.restarts == 1
+        }
         let taken = try #require(agent.service("a", in: first)?.port)
         let before = agent.service("a", in: first)?.pid
         try agent.write(configYAML(svc("a"), svc("c", "port: \(taken)")))
@@ -221,6 +228,8 @@ import Glibc
             return a.phase == .Ready && c.phase == .Ready && a.port != taken && c.port == taken
         }
         #expect(agent.service("a", in: s)?.pid != before)
+        #expect(
+            agent.service("a", in: s)?.restarts == 1 && agent.service("a", in: s)?.lastSignal == SIGKILL, "\(String(describing: agent.service("a", in: s)))")
         #expect(agent.service("c", in: s)?.restarts == 0, "c never met its port in use")
         let log = (try? String(contentsOfFile: agent.stderrPath, encoding: .utf8)) ?? ""
         #expect(log.contains("its agent-assigned port is now another entry's spec.port"))

@@ -358,6 +358,8 @@ public actor Agent: Service {
             desired: desired, running: controllers.mapValues(\.specHash), parked: parked, displaced: Set(displaced.keys))
         step("diffMs")
         var predecessors: [String: (stop: Task<Void, Never>, port: Int)] = [:]
+        // An entry displaced from its port only moves: it keeps its restart count and last ending.
+        var histories: [String: ServiceHistory] = [:]
         /// `task`, after any stop `name` already waits for (an entry may wait for two: its own old
         /// controller's, and that of the entry displaced from its spec.port).
         func after(_ name: String, _ task: Task<Void, Never>) -> Task<Void, Never> {
@@ -372,6 +374,7 @@ public actor Agent: Service {
             let task = retire(controller, why: stop.why)
             if let owner = displaced[stop.name] {
                 // The new controller gets a new port; the port's owner starts once this stop is done.
+                if let status = await store.service(stop.name) { histories[stop.name] = ServiceHistory(of: status) }
                 predecessors[owner] = (after(owner, task), predecessors[owner]?.port ?? controller.port)
                 lastPorts[stop.name] = nil
             } else {
@@ -404,7 +407,9 @@ public actor Agent: Service {
                     continue
                 }
                 guard starting.contains(entry.name), controllers[entry.name] == nil else { continue }
-                await start(entry, resolved: resolved, executor: executor, predecessor: predecessors[entry.name])
+                await start(
+                    entry, resolved: resolved, executor: executor, predecessor: predecessors[entry.name],
+                    history: histories[entry.name] ?? ServiceHistory())
             }
         }
         step("startMs")
@@ -435,7 +440,7 @@ public actor Agent: Service {
     /// which waits for `predecessor`'s stop (or any stop of the same name still running) before it spawns.
     private func start(
         _ entry: DesiredService, resolved: ResolvedService, executor: any RuntimeExecutor,
-        predecessor: (stop: Task<Void, Never>, port: Int)?, restarts: Int = 0
+        predecessor: (stop: Task<Void, Never>, port: Int)?, history: ServiceHistory = ServiceHistory()
     ) async {
         var resolved = resolved
         if let fixed = resolved.service.port {
@@ -475,16 +480,16 @@ public actor Agent: Service {
         let logPath = PathText.join(options.logDirectory, "\(entry.name).log")
         try? FileManager.default.createDirectory(atPath: PathText.parent(of: logPath), withIntermediateDirectories: true)
         let name = entry.name
-        let portBusy: (@Sendable (Int, Int) -> Void)? =
+        let portBusy: (@Sendable (Int, ServiceHistory) -> Void)? =
             resolved.service.port != nil
             ? nil
-            : { @Sendable [weak self] port, restarts in
-                Task { await self?.moveOffBusyPort(name, port, restarts: restarts) }
+            : { @Sendable [weak self] port, history in
+                Task { await self?.moveOffBusyPort(name, port, history: history) }
                 return
             }
         controllers[entry.name] = ServiceController(
             desired: entry, resolved: resolved, executor: executor, logPath: logPath,
-            after: predecessor?.stop ?? retiring[entry.name], restarts: restarts,
+            after: predecessor?.stop ?? retiring[entry.name], history: history,
             context: .init(
                 store: store, ledger: ledger, prober: prober, backoff: options.backoff, logLimits: options.logLimits,
                 livenessPeriod: options.livenessPeriod,
@@ -497,8 +502,8 @@ public actor Agent: Service {
     /// An entry's agent-assigned port was held by another process when the entry was about to start:
     /// it moves to a free port of `--port-range` (its predecessor is stopped first), as an entry displaced
     /// by a fixed port does. Backing off on a port it does not own could last as long as that process.
-    /// The entry keeps its restart count (`restarts`, this ending included): a move is not a new entry.
-    private func moveOffBusyPort(_ name: String, _ port: Int, restarts: Int) async {
+    /// The entry keeps its history (`history`, this ending included): a move is not a new entry.
+    private func moveOffBusyPort(_ name: String, _ port: Int, history: ServiceHistory) async {
         guard let controller = controllers[name], controller.port == port, let entry = lastDesired[name],
             case .run(let resolved, let executor) = entry.action, resolved.service.port == nil
         else { return }
@@ -511,7 +516,7 @@ public actor Agent: Service {
         logger.warning("agent-assigned port held by another process", metadata: ["service": "\(name)", "port": "\(port)", "newPort": "\(fresh)"])
         let stop = retire(controller, why: .assignedPortBusy)
         lastPorts[name] = nil
-        await start(entry, resolved: resolved, executor: executor, predecessor: (stop, fresh), restarts: restarts)
+        await start(entry, resolved: resolved, executor: executor, predecessor: (stop, fresh), history: history)
     }
 
     /// Records where the operator endpoint listens, for the status file (`operatorEndpoint`).

@@ -43,18 +43,19 @@ final class ServiceController: Sendable {
         /// Measures Ready time and sleeps between restarts (backoff).
         var clock: any SupervisionClock = SystemSupervisionClock()
         var logger: Logger
-        /// Called with the port and the restart count after this ending when a start finds the entry's
+        /// Called with the port and the entry's history after this ending when a start finds the entry's
         /// port held by another process; set only for an agent-assigned port (the agent moves the entry
-        /// to a free one).
-        var portBusy: (@Sendable (_ port: Int, _ restarts: Int) -> Void)? = nil
+        /// to a free one, with this history).
+        var portBusy: (@Sendable (_ port: Int, _ history: ServiceHistory) -> Void)? = nil
     }
 
     /// - Parameters:
     ///   - after: a stop that must finish before the first start (the same entry's previous process).
-    ///   - restarts: the restart count the status starts from (an entry moved off a busy port keeps its count).
+    ///   - history: the restart count and last ending the status starts from (an entry that only moves
+    ///     to another port keeps them).
     init(
         desired: DesiredService, resolved: ResolvedService, executor: any RuntimeExecutor, logPath: String,
-        after predecessor: Task<Void, Never>? = nil, restarts: Int = 0, context: Context
+        after predecessor: Task<Void, Never>? = nil, history: ServiceHistory = ServiceHistory(), context: Context
     ) {
         self.name = desired.name
         self.specHash = desired.specHash ?? ""
@@ -65,7 +66,7 @@ final class ServiceController: Sendable {
         if let period = context.livenessPeriod { launch.liveness.period = period }
         if let threshold = context.livenessFailureThreshold { launch.liveness.failureThreshold = threshold }
         var status = desired.baseStatus
-        status.restarts = restarts
+        history.apply(to: &status)
         status.port = resolved.port
         status.endpoint = launch.endpoint
         status.logFile = logPath

@@ -110,6 +110,19 @@ struct SupervisionLoop: Sendable {
         }
     }
 
+    /// The entry's history once a run that ended with `termination` (nil: it never ran) counts as a
+    /// restart, as `supervise` will count it: for an entry that moves to another port.
+    static func history(after termination: Termination?, _ status: ServiceStatus) -> ServiceHistory {
+        var history = ServiceHistory(of: status)
+        history.restarts += 1
+        if let termination {
+            history.lastExitCode = termination.exitCode
+            if case .signaled(let signal) = termination { history.lastSignal = signal } else { history.lastSignal = nil }
+            history.lastTerminationReason = termination.reason
+        }
+        return history
+    }
+
     /// restartPolicy (Kubernetes semantics): `Never` keeps any ending, `OnFailure` keeps a clean exit.
     /// Returns true, with the final status written, when this ending is kept.
     private func keptEnded(_ ending: Ending, _ status: inout ServiceStatus, logger: Logger) async -> Bool {
@@ -132,7 +145,7 @@ struct SupervisionLoop: Sendable {
         guard PortAllocator.isFree(launch.port, host: launch.host) else {
             // Another process holds the port: starting would only fail with a less clear error.
             logger.error("port in use", metadata: ["port": "\(launch.port)"])
-            context.portBusy?(launch.port, status.restarts + 1)
+            context.portBusy?(launch.port, Self.history(after: nil, status))
             return Ending(
                 termination: nil, reason: .PortInUse,
                 message: "port \(launch.port) on \(launch.host) is in use (by another process, or by an entry's agent-assigned port)")
@@ -173,7 +186,7 @@ struct SupervisionLoop: Sendable {
             ending = Ending(termination: t, reason: .ExitedBeforeReady, message: "exited before it became ready: \(t)\(said())")
         case .exited(let t, portTaken: true):
             // It could not bind a port another program listens on: an agent-assigned port moves now.
-            context.portBusy?(launch.port, status.restarts + 1)
+            context.portBusy?(launch.port, Self.history(after: t, status))
             ending = Ending(
                 termination: t, reason: .PortInUse,
                 message: "exited before it became ready: \(t)\(said()); another program took port \(launch.port) before the runtime bound it")
