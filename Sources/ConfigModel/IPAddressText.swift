@@ -17,10 +17,12 @@ public enum IPAddressText {
     }
 
     /// The address in network byte order (4 bytes for IPv4, 16 for IPv6), or nil for text that is not a
-    /// numeric address; `::ffff:127.0.0.1` gives the 4 bytes of `127.0.0.1`.
+    /// numeric address; `::ffff:127.0.0.1` gives the 4 bytes of `127.0.0.1`. IPv4 is read as the system's
+    /// resolver reads a listen address (`inet_aton(3)`, which `getaddrinfo` uses for numeric hosts), so the
+    /// short forms `127.1`, `0` and `2130706433` count as the addresses they stand for.
     public static func bytes(_ text: String) -> [UInt8]? {
         var v4 = in_addr()
-        if inet_pton(AF_INET, text, &v4) == 1 { return withUnsafeBytes(of: &v4) { Array($0) } }
+        if inet_aton(text, &v4) != 0 { return withUnsafeBytes(of: &v4) { Array($0) } }
         var v6 = in6_addr()
         guard inet_pton(AF_INET6, text, &v6) == 1 else { return nil }
         let all = withUnsafeBytes(of: &v6) { Array($0) }

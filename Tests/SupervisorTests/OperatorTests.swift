@@ -129,6 +129,14 @@ import Testing
         #expect(ListenAddress.address(host: "0.0.0.0", port: 9090).collides(withHost: "192.168.1.5", port: 9090))
         #expect(ListenAddress.address(host: "::", port: 9090).collides(withHost: "127.0.0.1", port: 9090))
         #expect(!ListenAddress.address(host: "node.lan", port: 9090).collides(withHost: "127.0.0.1", port: 9090))  // a name is not resolved
+        // IPv4 short forms, as the resolver reads them: 0 is 0.0.0.0, 127.1 and 2130706433 are 127.0.0.1.
+        #expect(ListenAddress.address(host: "0", port: 9090).collides(withHost: "127.0.0.1", port: 9090))
+        #expect(ListenAddress.address(host: "127.1", port: 9090).collides(withHost: "127.0.0.1", port: 9090))
+        #expect(ListenAddress.address(host: "2130706433", port: 9090).collides(withHost: "localhost", port: 9090))
+        // An IPv4 wildcard leaves IPv6 addresses alone; the IPv6 wildcard takes IPv4 too.
+        #expect(!ListenAddress.address(host: "0.0.0.0", port: 9090).collides(withHost: "::1", port: 9090))
+        #expect(ListenAddress.address(host: "::1", port: 9090).collides(withHost: "::", port: 9090))
+        #expect(ListenAddress.address(host: "::", port: 9090).collides(withHost: "0.0.0.0", port: 9090))
         #expect(!ListenAddress.address(host: "127.0.0.1", port: 0).collides(withHost: "127.0.0.1", port: 0))  // the kernel picks two
         #expect(!ListenAddress.none.collides(withHost: "127.0.0.1", port: 9090))
     }

@@ -56,16 +56,24 @@ public enum ListenAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// True when a second listener on `host`:`port` could not bind beside this one (Linux answers the
-    /// second `bind(2)` with EADDRINUSE): the same non-zero port, and the same address, or either side a
-    /// wildcard (`0.0.0.0`, `::`; a dual-stack `::` takes the port on every IPv4 address too). Host names
-    /// other than `localhost` are compared as text: a name is not resolved here.
+    /// second `bind(2)` with EADDRINUSE): the same non-zero port, and
+    /// - the same address (`localhost` is 127.0.0.1; IPv4 short forms such as `127.1` count as what they
+    ///   stand for, see `IPAddressText.bytes`), or
+    /// - an IPv4 wildcard (`0.0.0.0`) and any IPv4 address, or
+    /// - an IPv6 wildcard (`::`, dual-stack by default) and any address at all.
+    ///
+    /// An IPv4 wildcard beside an IPv6 address (`0.0.0.0` and `::1`) does not collide. Host names other
+    /// than `localhost` are compared as text: a name is not resolved here.
     public func collides(withHost host: String, port: Int) -> Bool {
         guard case .address(let mine, let myPort) = self, myPort != 0, myPort == port else { return false }
         func normal(_ text: String) -> [UInt8]? {
             text.lowercased() == "localhost" ? [127, 0, 0, 1] : IPAddressText.bytes(text)
         }
         guard let a = normal(mine), let b = normal(host) else { return mine.lowercased() == host.lowercased() }
-        return a == b || a.allSatisfy { $0 == 0 } || b.allSatisfy { $0 == 0 }
+        func wildcard(_ bytes: [UInt8]) -> Bool { bytes.allSatisfy { $0 == 0 } }
+        if a == b { return true }
+        if (a.count == 16 && wildcard(a)) || (b.count == 16 && wildcard(b)) { return true }
+        return a.count == b.count && (wildcard(a) || wildcard(b))
     }
 
     public var description: String {
