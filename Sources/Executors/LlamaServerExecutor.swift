@@ -36,8 +36,17 @@ public struct LlamaServerExecutor: RuntimeExecutor {
         "-cram": "--cache-ram", "--spec-draft-model": "-md", "--model-draft": "-md",
     ]
 
-    /// llama-server's long spelling of `flag`.
-    public func canonicalFlag(_ flag: String) -> String { Self.spellings[flag] ?? flag }
+    /// llama-server's long spelling of `flag` (`--ctx_size` and `-c` are `--ctx-size`).
+    public func canonicalFlag(_ flag: String) -> String {
+        let spelled = Self.asRead(flag)
+        return Self.spellings[spelled] ?? spelled
+    }
+
+    /// An argument as llama-server reads it: in a `--` argument every `_` is a `-` (`--ctx_size` is
+    /// `--ctx-size`; b11434 `common/arg.cpp`, `common_params_parse_ex`). Other arguments are unchanged.
+    public static func asRead(_ argument: String) -> String {
+        argument.hasPrefix("--") ? String(argument.map { $0 == "_" ? "-" : $0 }) : argument
+    }
 
     /// The oMLX-only fields: llama-server has no setting for them.
     public let unsupportedNodeFields: Set<String> = ["hotCacheMaxSize", "pagedSSDCacheDir", "pagedSSDCacheMaxSize", "turboQuantBits"]

@@ -166,6 +166,11 @@ struct GGUFWriter {
         #expect(trained.kvCacheBytes == 4096 << 20)
         #expect(trained.detail.contains("32768 tokens"), "\(trained.detail)")
         #expect(estimate(InferenceService(name: "s", modelRef: "m", contextSize: 0)).kvCacheBytes == 4096 << 20)
+        // llama-server reads `_` as `-` in a `--` flag: --ctx_size is --ctx-size, --cache_type_k is --cache-type-k.
+        #expect(estimate(InferenceService(name: "s", modelRef: "m", contextSize: 1024, extraArgs: ["--ctx_size", "4096"])).kvCacheBytes == 512 << 20)
+        #expect(
+            estimate(InferenceService(name: "s", modelRef: "m", contextSize: 4096, extraArgs: ["--cache_type_k", "q8_0", "--cache_type_v=q8_0"])).kvCacheBytes
+                == (512 << 20) / 2 * 34 / 32)
         // Without either, the executor's default (--ctx-size 2048).
         #expect(estimate(InferenceService(name: "s", modelRef: "m")).kvCacheBytes == 256 << 20)
     }

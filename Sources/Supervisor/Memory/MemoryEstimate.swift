@@ -102,17 +102,21 @@ public struct MemoryEstimate: Sendable, Hashable {
     }
 
     /// The value of the last `flags` occurrence in `args` (`FLAG VALUE` or `FLAG=VALUE`), nil without one.
+    /// Flags are matched as llama-server reads them (`--ctx_size` is `--ctx-size`); values are kept as written.
     static func lastValue(_ args: [String], _ flags: [String]) -> String? {
         var value: String?
         var i = 0
         while i < args.count {
-            let arg = args[i]
-            if flags.contains(arg), i + 1 < args.count {
-                value = args[i + 1]
-                i += 2
-                continue
+            let parts = args[i].split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let flag = LlamaServerExecutor.asRead(String(parts[0]))
+            if flags.contains(flag) {
+                if parts.count == 2 {
+                    value = String(parts[1])
+                } else if i + 1 < args.count {
+                    value = args[i + 1]
+                    i += 1
+                }
             }
-            for flag in flags where arg.hasPrefix(flag + "=") { value = String(arg.dropFirst(flag.count + 1)) }
             i += 1
         }
         return value

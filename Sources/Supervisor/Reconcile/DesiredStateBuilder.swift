@@ -353,7 +353,8 @@ struct DesiredStateBuilder: Sendable {
         var seen: Set<String> = []
         return service.extraArgs.compactMap { arg in
             let flag = arg.split(separator: "=", maxSplits: 1).first.map(String.init) ?? arg
-            guard managed.contains(flag), set.contains(executor.canonicalFlag(flag)), seen.insert(flag).inserted else { return nil }
+            let canonical = executor.canonicalFlag(flag)
+            guard managed.contains(flag) || managed.contains(canonical), set.contains(canonical), seen.insert(flag).inserted else { return nil }
             return EntryDiagnostic(
                 service: service.qualifiedName, reason: .OverriddenFlag,
                 error: ConfigError(
