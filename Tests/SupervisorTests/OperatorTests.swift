@@ -63,6 +63,10 @@ import Testing
         #expect(text.contains("config: generation 1, valid (/srv/models.yaml)"))
         #expect(text.contains("agent: running (pid 77), status written 0s ago"))
         #expect(StatusTable(status: doc, presence: .gone, now: now).render().contains("agent: NOT RUNNING"))
+        // While the agent starts, before its first read of the config has an outcome.
+        var starting = document([], generation: 0)
+        starting.config.valid = false
+        #expect(StatusTable(status: starting, presence: .running(pid: "77"), now: now).render().contains("config: generation 0, not read yet"))
         #expect(StatusTable.age(since: "2026-11-29T19:00:00Z", now: now) == "60m")
         #expect(StatusTable.age(since: "2026-11-29T15:30:00Z", now: now) == "4h30m")
         #expect(StatusTable.age(since: "2026-11-26T20:00:00Z", now: now) == "3d")

@@ -97,7 +97,7 @@ public final class Gateway: Service, Sendable {
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? self.options.port
                 self.boundPort.withLock { $0 = port }
-                self.logger.info("gateway listening", metadata: ["address": "\(self.options.host):\(port)"])
+                self.logger.info("gateway listening", metadata: ["address": "\(ListenAddress.address(host: self.options.host, port: port))"])
                 let host = self.options.host
                 let endpoint = host.contains(":") ? "http://[\(host)]:\(port)" : "http://\(host):\(port)"
                 Task { await self.store.gatewayListening(endpoint) }
@@ -105,7 +105,7 @@ public final class Gateway: Service, Sendable {
             logger: appLogger)
         await listenUntilShutdown(
             "gateway cannot listen; the agent goes on without it and tries again",
-            metadata: ["address": "\(options.host):\(options.port)"], logger: logger
+            metadata: ["address": "\(ListenAddress.address(host: options.host, port: options.port))"], logger: logger
         ) {
             try await app.run()
         }

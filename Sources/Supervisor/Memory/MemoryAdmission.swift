@@ -61,7 +61,7 @@ actor MemoryAdmission {
         let source = limit == nil ? "the memory budget" : "its Model's memory budget (spec.hardware)"
         let message =
             bytes > budget
-            ? "needs an estimated \(bytes) bytes, more than \(source) of \(budget) bytes on its own: it starts only once the budget is raised or the estimate lowered (contextSize, cache types, a smaller model)"
+            ? "needs an estimated \(bytes) bytes, more than \(source) of \(budget) bytes on its own: it starts only once the budget is raised or the estimate lowered (contextSize or an extraArgs -c, cache types, a smaller model)"
             : "needs an estimated \(bytes) bytes; \(source) is \(budget) bytes and running entries hold \(committed) (\(max(0, budget - committed)) free); it starts when memory frees up"
         if mode == .warn {
             logger.warning("over the memory budget; starting anyway (--memory-check warn)", metadata: ["service": "\(name)", "detail": "\(message)"])
