@@ -167,9 +167,10 @@ struct Run: AsyncParsableCommand {
         if let state = options.operatorState {
             // First in the list, so it is stopped last: /healthz says 503 while the runtimes stop.
             // Its end (a port it cannot bind) never ends the agent.
-            let server = OperatorServer(address: listenAddress, state: state, logger: logger) { endpoint in
-                await agent.operatorListening(endpoint)
-            }
+            let server = OperatorServer(
+                address: listenAddress, state: state, logger: logger,
+                onBound: { endpoint in await agent.operatorListening(endpoint) },
+                onFailure: { warning in await agent.operatorCannotListen(warning) })
             services.append(.init(service: server, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
         }
         // Then the gateway: a group shuts its services down in reverse order, so the runtimes stop

@@ -318,7 +318,12 @@ import Testing
         #expect(log.contains("error=Address already in use (errno ") && !log.contains("bind(descriptor"), "\(log.suffix(3000))")
         // The port frees up: the gateway is tried again and serves.
         holder.close()
-        try await agent.waitFor("the gateway listening once the port is free") { $0.gatewayEndpoint == "http://127.0.0.1:\(holder.port)" }
+        try await agent.waitFor("the status warns") { s in
+            s.warnings?.contains { $0.contains("the gateway cannot listen on 127.0.0.1:\(holder.port): Address already in use") } == true
+        }
+        try await agent.waitFor("the gateway listening once the port is free, no warning left") { s in
+            s.gatewayEndpoint == "http://127.0.0.1:\(holder.port)" && s.warnings == []
+        }
         #expect(try httpGet(port: holder.port, "/v1/models").status == 200)
         #expect(try await agent.terminate() == 0)
     }

@@ -99,7 +99,9 @@ import Glibc
         defer { holder.close() }
         let agent = try AgentHarness(config: configYAML(svc("chat")))
         try agent.start(["--listen", "127.0.0.1:\(holder.port)"])
-        let s = try await agent.waitFor("chat Ready") { readyPID("chat", $0) != nil }
+        let s = try await agent.waitFor("chat Ready, and the status warns") { s in
+            readyPID("chat", s) != nil && s.warnings?.contains { $0.hasPrefix("the operator endpoint cannot listen on 127.0.0.1:\(holder.port)") } == true
+        }
         #expect(s.operatorEndpoint == nil)
         let log = try String(contentsOfFile: agent.stderrPath, encoding: .utf8)
         #expect(log.contains("operator endpoint not started"), "\(log.suffix(3000))")
@@ -113,7 +115,9 @@ import Glibc
         // The port frees up: the endpoint is tried again (1 s, doubling up to 30 s) and listens, with
         // one error line for the whole time the port was held, however many tries failed.
         holder.close()
-        try await agent.waitFor("the endpoint listening once the port is free") { $0.operatorEndpoint == "http://127.0.0.1:\(holder.port)" }
+        try await agent.waitFor("the endpoint listening once the port is free, no warning left") { s in
+            s.operatorEndpoint == "http://127.0.0.1:\(holder.port)" && s.warnings == []
+        }
         #expect(try httpGet(port: holder.port, "/healthz").status == 200)
         let after = try String(contentsOfFile: agent.stderrPath, encoding: .utf8)
         let errors = after.split(separator: "\n").filter { $0.contains(" error ") && $0.contains("operator endpoint not started") }

@@ -63,6 +63,12 @@ import Testing
         #expect(text.contains("config: generation 1, valid (/srv/models.yaml)"))
         #expect(text.contains("agent: running (pid 77), status written 0s ago"))
         #expect(StatusTable(status: doc, presence: .gone, now: now).render().contains("agent: NOT RUNNING"))
+        // The agent's own warnings, while it runs.
+        var warned = doc
+        warned.warnings = ["the gateway cannot listen on 127.0.0.1:8080: Address already in use (errno 98); tried again at least every 30 s"]
+        #expect(
+            StatusTable(status: warned, presence: .running(pid: "77"), now: now).render().contains("\nwarning: the gateway cannot listen on 127.0.0.1:8080"))
+        #expect(!StatusTable(status: warned, presence: .gone, now: now).render().contains("warning: the gateway"))
         // While the agent starts, before its first read of the config has an outcome.
         var starting = document([], generation: 0)
         starting.config.valid = false

@@ -524,6 +524,11 @@ public actor Agent: Service {
         await store.operatorListening(endpoint)
     }
 
+    /// Shows `warning` (one line) in the status file's `warnings` while the operator endpoint cannot listen.
+    public func operatorCannotListen(_ warning: String) async {
+        await store.listenerFailed(StatusStore.operatorListener, warning)
+    }
+
     /// The gateway's view of this agent's entries (updated at every reconcile).
     public nonisolated var gatewayDirectory: GatewayDirectory { directory }
 

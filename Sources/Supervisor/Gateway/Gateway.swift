@@ -105,10 +105,13 @@ public final class Gateway: Service, Sendable {
             logger: appLogger)
         await listenUntilShutdown(
             "gateway cannot listen; the agent goes on without it and tries again",
-            metadata: ["address": "\(ListenAddress.address(host: options.host, port: options.port))"], logger: logger
-        ) {
-            try await app.run()
-        }
+            metadata: ["address": "\(ListenAddress.address(host: options.host, port: options.port))"], logger: logger,
+            failed: { reason in
+                let address = ListenAddress.address(host: self.options.host, port: self.options.port)
+                await self.store.listenerFailed(
+                    StatusStore.gatewayListener, "the gateway cannot listen on \(address): \(reason); tried again at least every 30 s")
+            },
+            serve: { try await app.run() })
         try? await client.shutdown()
     }
 

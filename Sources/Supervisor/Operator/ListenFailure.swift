@@ -37,9 +37,12 @@ enum ListenRetry {
 /// reason is logged at debug, so a port held for hours costs one error line.
 /// - Parameters:
 ///   - message: what cannot listen, for the log (for example "gateway cannot listen; ...").
+///   - failed: called with the reason (`Address already in use (errno 98)`) at each failure whose reason
+///     differs from the one before, for the status file's warnings.
 ///   - serve: the listener's whole run; returning ends the retries.
 func listenUntilShutdown(
-    _ message: Logger.Message, metadata: Logger.Metadata, logger: Logger, serve: () async throws -> Void
+    _ message: Logger.Message, metadata: Logger.Metadata, logger: Logger,
+    failed: (String) async -> Void = { _ in }, serve: () async throws -> Void
 ) async {
     var delay = ListenRetry.first
     var lastReason: String?
@@ -54,6 +57,7 @@ func listenUntilShutdown(
             fields["error"] = "\(reason)"
             fields["retryIn"] = "\(delay.components.seconds)s"
             logger.log(level: reason == lastReason ? .debug : .error, message, metadata: fields)
+            if reason != lastReason { await failed(reason) }
             lastReason = reason
         }
         let wait = delay

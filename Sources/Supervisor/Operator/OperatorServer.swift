@@ -30,6 +30,7 @@ public struct OperatorServer: Service {
     private let state: OperatorState
     private let logger: Logger
     private let onBound: @Sendable (String) async -> Void
+    private let onFailure: @Sendable (String) async -> Void
     /// Connections served at once.
     public static let maxConnections = 64
     /// How long a connection may stay idle, or take to send a request head.
@@ -38,11 +39,16 @@ public struct OperatorServer: Service {
     /// - Parameters:
     ///   - address: where to listen (`.none`: `run()` returns at once).
     ///   - onBound: called with `http://HOST:PORT` once the server listens (the port the kernel chose for port 0).
-    public init(address: ListenAddress, state: OperatorState, logger: Logger, onBound: @escaping @Sendable (String) async -> Void = { _ in }) {
+    ///   - onFailure: called with a one-line warning when it cannot listen (each new reason), for the status file.
+    public init(
+        address: ListenAddress, state: OperatorState, logger: Logger, onBound: @escaping @Sendable (String) async -> Void = { _ in },
+        onFailure: @escaping @Sendable (String) async -> Void = { _ in }
+    ) {
         self.address = address
         self.state = state
         self.logger = logger
         self.onBound = onBound
+        self.onFailure = onFailure
     }
 
     /// Serves until graceful shutdown. Never throws: a failure to listen is logged and tried again.
@@ -73,6 +79,7 @@ public struct OperatorServer: Service {
         }
         let logger = self.logger
         let onBound = self.onBound
+        let onFailure = self.onFailure
         let http = HTTP1Channel.Configuration(
             idleTimeout: .seconds(Self.idleTimeout.components.seconds),
             httpDecoderConfiguration: .init(maxHeaderFieldSize: 8 * 1024, maxHeaderListSize: 16 * 1024, maxHeaderFieldCount: 100))
@@ -91,10 +98,11 @@ public struct OperatorServer: Service {
             logger: Logger(label: "metal-agent.http", factory: { _ in SwiftLogNoOpLogHandler() }))
         await listenUntilShutdown(
             "operator endpoint not started; supervision goes on without it and it is tried again",
-            metadata: ["listen": "\(address)"], logger: logger
-        ) {
-            try await app.run()
-        }
+            metadata: ["listen": "\(address)"], logger: logger,
+            failed: { reason in
+                await onFailure("the operator endpoint cannot listen on \(address): \(reason); tried again at least every 30 s")
+            },
+            serve: { try await app.run() })
     }
 
     private static func text(_ status: HTTPResponse.Status, _ body: String) -> Response {

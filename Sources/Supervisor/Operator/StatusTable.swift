@@ -64,6 +64,9 @@ public struct StatusTable: Sendable {
         lines.append(nodeLine())
         lines.append(configLine())
         lines.append(agentLine())
+        // The agent's own problems that do not stop supervision (a listener that cannot listen, a log
+        // it cannot write), while the agent runs: a stale file's would mislead.
+        if case .running = presence { lines += (status.warnings ?? []).map { "warning: " + $0 } }
         return lines.joined(separator: "\n") + "\n"
     }
 

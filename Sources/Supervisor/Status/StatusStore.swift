@@ -26,6 +26,9 @@ public actor StatusStore {
     private let logger: Logger
     private var lastWriteError: String?
     private let output: AgentOutput
+    /// The agent's listeners that cannot listen now (`gateway`, `operator endpoint`) -> the warning the
+    /// file shows for each, after the output's own.
+    private var listenerProblems: [String: String] = [:]
     /// A write again after a failed one, so the file catches up without waiting for the next change.
     private var retry: Task<Void, Never>?
     /// Each entry's resolved spec as the current config writes it.
@@ -168,7 +171,7 @@ public actor StatusStore {
         status.updatedAt = Timestamp.string()
         let started = ContinuousClock.now
         defer { lastWrite = (started, .now - started) }
-        status.warnings = output.warnings
+        status.warnings = output.warnings + listenerProblems.keys.sorted().compactMap { listenerProblems[$0] }
         do {
             let bytes = try encoder.encode(shell: status, order: order, services: byName, changed: changed)
             changed = []
@@ -218,16 +221,32 @@ extension StatusStore {
 
 extension StatusStore {
     /// Records where the gateway listens (`gatewayEndpoint`); nil once it stopped or could not listen.
+    /// A listening gateway has no listener warning.
     func gatewayListening(_ endpoint: String?) {
+        if endpoint != nil { listenerFailed(Self.gatewayListener, nil) }
         guard status.gatewayEndpoint != endpoint else { return }
         status.gatewayEndpoint = endpoint
         flush()
     }
 
-    /// Records where the operator endpoint listens (`operatorEndpoint`).
+    /// Records where the operator endpoint listens (`operatorEndpoint`); a listening endpoint has no
+    /// listener warning.
     func operatorListening(_ endpoint: String?) {
+        if endpoint != nil { listenerFailed(Self.operatorListener, nil) }
         guard status.operatorEndpoint != endpoint else { return }
         status.operatorEndpoint = endpoint
+        flush()
+    }
+
+    /// The listener names `listenerFailed` takes.
+    static let gatewayListener = "gateway"
+    static let operatorListener = "operator endpoint"
+
+    /// Shows `warning` in the file's `warnings` while `listener` cannot listen (nil: it listens, or is
+    /// tried again with no news).
+    func listenerFailed(_ listener: String, _ warning: String?) {
+        guard listenerProblems[listener] != warning else { return }
+        listenerProblems[listener] = warning
         flush()
     }
 }
