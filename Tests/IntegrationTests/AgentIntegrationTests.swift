@@ -231,6 +231,16 @@ import Glibc
         #expect(
             agent.service("a", in: s)?.restarts == 1 && agent.service("a", in: s)?.lastSignal == SIGKILL, "\(String(describing: agent.service("a", in: s)))")
         #expect(agent.service("c", in: s)?.restarts == 0, "c never met its port in use")
+        // An edit of a's own spec in the same write as a claim on its port: a new start, from 0.
+        let claimed = try #require(agent.service("a", in: s)?.port)
+        try agent.write(configYAML(svc("a", "contextSize: 1024"), svc("c", "port: \(taken)"), svc("d", "port: \(claimed)")))
+        let edited = try await agent.waitFor("a Ready with its edit on a third port") { s in
+            guard let a = agent.service("a", in: s) else { return false }
+            return a.phase == .Ready && a.port != claimed && a.spec?["spec.contextSize"] == "1024"
+        }
+        #expect(
+            agent.service("a", in: edited)?.restarts == 0 && agent.service("a", in: edited)?.lastSignal == nil,
+            "\(String(describing: agent.service("a", in: edited)))")
         let log = (try? String(contentsOfFile: agent.stderrPath, encoding: .utf8)) ?? ""
         #expect(log.contains("its agent-assigned port is now another entry's spec.port"))
         #expect(try await agent.terminate() == 0)

@@ -126,6 +126,23 @@ import Glibc
         #expect(try await agent.terminate() == 0)
     }
 
+    /// The endpoint's port inside `--port-range`, taken when the agent starts: while the endpoint waits
+    /// to try it again, the port is free, but never handed to an entry.
+    @Test func theEndpointsPortIsNeverGivenToAnEntryWhileItWaitsToTryAgain() async throws {
+        let holder = try LoopbackListener(backlog: 1)
+        defer { holder.close() }
+        let agent = try AgentHarness(config: configYAML(svc("chat")))
+        try agent.start([
+            "--listen", "127.0.0.1:\(holder.port)", "--port-range", "\(holder.port)-\(holder.port)", "--resync-interval", "300ms",
+        ])
+        try await agent.waitFor("chat finds no free port") { agent.service("chat", in: $0)?.reason == .NoFreePort }
+        holder.close()
+        // Re-checks every 300 ms try to place chat while the endpoint waits up to seconds to try again.
+        let s = try await agent.waitFor("the endpoint listening on its port") { $0.operatorEndpoint == "http://127.0.0.1:\(holder.port)" }
+        #expect(agent.service("chat", in: s)?.reason == .NoFreePort, "\(String(describing: agent.service("chat", in: s)))")
+        #expect(try await agent.terminate() == 0)
+    }
+
     @Test func aNonLoopbackAddressMustBeNamedAndBadValuesAreUsageErrors() async throws {
         let dir = FileManager.default.temporaryDirectory
         #expect(try await runAgentCommandAsync(["run", "--config", "x.yaml", "--listen", "9090"], in: dir).status == 2)

@@ -33,6 +33,18 @@ import Testing
         #expect(one.inUse.isEmpty)
     }
 
+    /// The agent's own listeners' ports are never handed out, even while free (a listener waiting to
+    /// try its taken port again) and after a release.
+    @Test func theAgentsOwnListenerPortsAreNeverHandedOut() throws {
+        let free = try LoopbackListener.freePort()
+        var allocator = PortAllocator(range: free...free, excluded: [free])
+        #expect(allocator.allocate(host: "127.0.0.1") == nil)
+        allocator.release(free)
+        #expect(allocator.allocate(host: "127.0.0.1") == nil)
+        var open = PortAllocator(range: free...free)
+        #expect(open.allocate(host: "127.0.0.1") == free, "the port is free: only the exclusion kept it back")
+    }
+
     @Test func theEphemeralRangeIsReadFromTheKernelsFile() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("port-range-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: file) }

@@ -68,7 +68,7 @@ public actor Agent: Service {
     /// Creates an agent; nothing starts until `run()`.
     public init(options: AgentOptions, logger: Logger) {
         self.options = options
-        ports = PortAllocator(range: options.portRange)
+        ports = PortAllocator(range: options.portRange, excluded: Set(options.reservedPorts.keys))
         self.logger = logger
         let enabled = options.binaries.keys.sorted()
         var capabilities = AgentStatus.Capabilities(
@@ -374,7 +374,8 @@ public actor Agent: Service {
             let task = retire(controller, why: stop.why)
             if let owner = displaced[stop.name] {
                 // The new controller gets a new port; the port's owner starts once this stop is done.
-                if let status = await store.service(stop.name) { histories[stop.name] = ServiceHistory(of: status) }
+                // Only a move keeps the history: an edit of the entry's own spec in the same write starts anew.
+                if stop.why == .portTaken, let status = await store.service(stop.name) { histories[stop.name] = ServiceHistory(of: status) }
                 predecessors[owner] = (after(owner, task), predecessors[owner]?.port ?? controller.port)
                 lastPorts[stop.name] = nil
             } else {

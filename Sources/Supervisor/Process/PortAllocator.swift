@@ -21,12 +21,16 @@ struct PortAllocator: Sendable {
     private(set) var inUse: Set<Int> = []
     /// Where agent-assigned ports come from.
     let range: ClosedRange<Int>
+    /// Ports never handed out: the agent's own listeners' (the gateway, the operator endpoint), free
+    /// for a bind while such a listener waits to try its port again.
+    let excluded: Set<Int>
     private var next: Int
 
-    /// An allocator handing out ports of `range`, starting at a random one (two agents on one machine
-    /// then rarely try the same port at the same moment).
-    init(range: ClosedRange<Int> = AgentOptions.defaultPortRange) {
+    /// An allocator handing out ports of `range` but not `excluded`, starting at a random one (two
+    /// agents on one machine then rarely try the same port at the same moment).
+    init(range: ClosedRange<Int> = AgentOptions.defaultPortRange, excluded: Set<Int> = []) {
         self.range = range
+        self.excluded = excluded
         next = Int.random(in: range)
     }
 
@@ -42,7 +46,7 @@ struct PortAllocator: Sendable {
         for _ in 0..<range.count {
             let port = next
             next = port == range.upperBound ? range.lowerBound : port + 1
-            guard !inUse.contains(port), Self.isFree(port, host: host) else { continue }
+            guard !inUse.contains(port), !excluded.contains(port), Self.isFree(port, host: host) else { continue }
             inUse.insert(port)
             return port
         }
