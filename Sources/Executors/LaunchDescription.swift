@@ -23,6 +23,9 @@ public struct LaunchDescription: Sendable, Hashable, Codable {
     public var terminationGracePeriod: Duration
     /// When to restart after the process ends (`spec.restartPolicy`).
     public var restartPolicy: RestartPolicy
+    /// The path every route of the runtime is served under (llama-server's `--api-prefix`, `/llm`), or
+    /// `""`. The probes' paths include it already.
+    public var pathPrefix: String = ""
 
     /// Creates a launch description (executors build these).
     public init(
@@ -46,4 +49,8 @@ public struct LaunchDescription: Sendable, Hashable, Codable {
     public var endpoint: String {
         host.contains(":") ? "http://[\(host)]:\(port)" : "http://\(host):\(port)"
     }
+
+    /// Where clients reach the runtime's API: `endpoint` followed by `pathPrefix`
+    /// (`http://127.0.0.1:8081/llm`); the status file's `endpoint`, which the gateway forwards to.
+    public var serviceURL: String { endpoint + pathPrefix }
 }

@@ -9,7 +9,8 @@ import ConfigModel
 /// `spec.extraArgs`. Flags left out keep llama-server's own
 /// defaults, which in b11434 are `--parallel -1` (auto, 4 slots), `--flash-attn auto` and `--jinja`;
 /// so an explicit `parallelSlots: 1` or `jinja: false` is passed on rather than dropped. Readiness: `GET /health` answers 503 while the model loads and 200 once it
-/// can serve (llama.cpp `tools/server/README.md`, "GET /health").
+/// can serve (llama.cpp `tools/server/README.md`, "GET /health"); under `--api-prefix` in extraArgs it is
+/// `PREFIX/health`, and the entry's endpoint ends with the prefix (`apiPrefix`).
 public struct LlamaServerExecutor: RuntimeExecutor {
     /// `llama-server`.
     public let name = RuntimeName.llamaServer
@@ -91,14 +92,36 @@ public struct LlamaServerExecutor: RuntimeExecutor {
         if let jinja = s.jinja { args.append(jinja ? "--jinja" : "--no-jinja") }
         args += Self.tuningArguments(r)
         args += s.extraArgs
-        return LaunchDescription(
-            executable: r.binary, arguments: args, environment: environment([:], s), host: r.host, port: r.port,
-            readiness: HTTPProbe(path: "/health", successStatus: 200...200, period: .seconds(0.5)),
-            liveness: HTTPProbe(path: "/health", successStatus: 200...200, timeout: .seconds(5)),
+        let environment = environment([:], s)
+        let prefix = Self.apiPrefix(s.extraArgs, environment: environment)
+        var launch = LaunchDescription(
+            executable: r.binary, arguments: args, environment: environment, host: r.host, port: r.port,
+            readiness: HTTPProbe(path: prefix + "/health", successStatus: 200...200, period: .seconds(0.5)),
+            liveness: HTTPProbe(path: prefix + "/health", successStatus: 200...200, timeout: .seconds(5)),
             startupTimeout: s.startupTimeoutSeconds.map { .seconds($0) } ?? Self.startupTimeout,
             terminationGracePeriod: .seconds(s.terminationGracePeriodSeconds),
             restartPolicy: s.restartPolicy
         )
+        launch.pathPrefix = prefix
+        return launch
+    }
+
+    /// The path llama-server serves every route under: the last `--api-prefix PREFIX` of `extraArgs`
+    /// (flags as llama-server reads them, `--api_prefix` too), else `LLAMA_ARG_API_PREFIX` from
+    /// `spec.env` (llama.cpp reads a flag's variable only when the flag is not given), else `""`.
+    /// llama-server registers `PREFIX + path` for each route (b11434 `tools/server/server-http.cpp`), so
+    /// `/health` is then `PREFIX/health`: the probes and the endpoint follow it.
+    static func apiPrefix(_ extraArgs: [String], environment: [String: String]) -> String {
+        var prefix: String?
+        var i = 0
+        while i < extraArgs.count {
+            if asRead(extraArgs[i]) == "--api-prefix", i + 1 < extraArgs.count {
+                prefix = extraArgs[i + 1]
+                i += 1
+            }
+            i += 1
+        }
+        return prefix ?? environment["LLAMA_ARG_API_PREFIX"] ?? ""
     }
 
     /// llama-server flags for the CRD's node fields, in this order (each only when its field is set):

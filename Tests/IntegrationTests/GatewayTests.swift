@@ -305,6 +305,26 @@ import Testing
         #expect(try await agent.terminate() == 0)
     }
 
+    /// llama-server under `--api-prefix` (in extraArgs, or `LLAMA_ARG_API_PREFIX` in spec.env) serves
+    /// every route under it, `/health` included: the entry is Ready on `PREFIX/health`, its endpoint ends
+    /// with the prefix, and the gateway forwards there. It never became Ready before (a 404 on `/health`).
+    @Test func anApiPrefixMovesTheProbesAndTheEndpoint() async throws {
+        let agent = try AgentHarness(
+            config: configYAML(
+                svc("flag", "extraArgs: [\"--api_prefix\", \"/llm\"]"),
+                svc("env", "env: [{name: LLAMA_ARG_API_PREFIX, value: /v2}]")))
+        try agent.start(["--gateway-listen", "127.0.0.1:0"])
+        let port = try await agent.gatewayPort()
+        let s = try await agent.waitFor("both Ready") { s in ["flag", "env"].allSatisfy { agent.service($0, in: s)?.phase == .Ready } }
+        #expect(agent.service("flag", in: s)?.endpoint?.hasSuffix("/llm") == true, "\(String(describing: agent.service("flag", in: s)?.endpoint))")
+        #expect(agent.service("env", in: s)?.endpoint?.hasSuffix("/v2") == true)
+        for model in ["flag", "env"] {
+            let answer = try await Self.chat(port, model: model)
+            #expect(answer.status == 200 && answer.json["path"] as? String == "/v1/chat/completions", "\(model): \(answer.text)")
+        }
+        #expect(try await agent.terminate() == 0)
+    }
+
     @Test func aTakenGatewayPortIsLoggedAndSupervisionGoesOn() async throws {
         let holder = try LoopbackListener(backlog: 1)
         defer { holder.close() }

@@ -68,7 +68,7 @@ final class ServiceController: Sendable {
         var status = desired.baseStatus
         history.apply(to: &status)
         status.port = resolved.port
-        status.endpoint = launch.endpoint
+        status.endpoint = launch.serviceURL
         status.logFile = logPath
         var loop = SupervisionLoop(launch: launch, logPath: logPath, status: status, context: context)
         loop.fetch = desired.fetch
