@@ -218,13 +218,13 @@ import Testing
             doc("Model", "{name: m}", "{source: /m/m.gguf}")
                 + doc("InferenceService", "{name: a}", "{modelRef: m, extraArgs: [\"--cache-type-k\", q8_0, \"-c\", \"512\", \"--parallel\", \"2\"]}")
                 + doc("InferenceService", "{name: b}", "{modelRef: m, cacheTypeK: f16, extraArgs: [\"-ctk\", q8_0]}")
-                + doc("InferenceService", "{name: c}", "{modelRef: m, extraArgs: [\"--ctx_size\", \"777\"]}"))
+                + doc("InferenceService", "{name: c}", "{modelRef: m, extraArgs: [\"--ctx_size\", \"777\", \"--ctx-size\", \"777\"]}"))
         let flagged = desired.map { $0.warnings.filter { $0.reason == .OverriddenFlag }.map(\.error.message) }
         // a: only -c (the agent always sets --ctx-size); it sets no cache type and no --parallel here.
         #expect(flagged[0].count == 1 && flagged[0][0].hasPrefix("\"-c\" repeats a flag the agent sets"))
         // b: -ctk is llama-server's short spelling of the --cache-type-k the agent set.
         #expect(flagged[1].count == 1 && flagged[1][0].hasPrefix("\"-ctk\" repeats"))
-        // c: llama-server reads --ctx_size as --ctx-size (`_` is `-` in a `--` flag).
+        // c: llama-server reads --ctx_size as --ctx-size (`_` is `-` in a `--` flag); one warning for both spellings.
         #expect(flagged[2].count == 1 && flagged[2][0].hasPrefix("\"--ctx_size\" repeats"), "\(flagged[2])")
     }
 

@@ -354,7 +354,8 @@ struct DesiredStateBuilder: Sendable {
         return service.extraArgs.compactMap { arg in
             let flag = arg.split(separator: "=", maxSplits: 1).first.map(String.init) ?? arg
             let canonical = executor.canonicalFlag(flag)
-            guard managed.contains(flag) || managed.contains(canonical), set.contains(canonical), seen.insert(flag).inserted else { return nil }
+            // One warning per flag, whatever its spellings (`--ctx_size` and `--ctx-size` are one flag).
+            guard managed.contains(flag) || managed.contains(canonical), set.contains(canonical), seen.insert(canonical).inserted else { return nil }
             return EntryDiagnostic(
                 service: service.qualifiedName, reason: .OverriddenFlag,
                 error: ConfigError(
