@@ -171,7 +171,7 @@ public final class OperatorMetrics: Sendable {
         registry.makeGauge(descriptor: Self.generation).set(Int64(status.config.generation))
         // Absent until the first read of the config has an outcome (applied, or rejected with errors): a
         // scrape while the agent starts is not an alert-worthy 0.
-        if status.config.generation > 0 || status.config.appliedAt != nil || status.config.error != nil || !status.config.errors.isEmpty {
+        if status.config.hasOutcome {
             registry.makeGauge(descriptor: Self.valid).set(Int64(status.config.valid ? 1 : 0))
         }
         if let budget = status.capabilities.memoryBudgetBytes { registry.makeGauge(descriptor: Self.memoryBudget).set(budget) }

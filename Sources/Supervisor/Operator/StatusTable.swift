@@ -87,8 +87,7 @@ public struct StatusTable: Sendable {
         let c = status.config
         let files = c.files ?? [c.path]
         // Before the first read has an outcome (the agent is starting), the config is neither.
-        let read = c.generation > 0 || c.appliedAt != nil || c.error != nil || !c.errors.isEmpty
-        var line = "config: generation \(c.generation), " + (!read ? "not read yet" : c.valid ? "valid" : "INVALID")
+        var line = "config: generation \(c.generation), " + (!c.hasOutcome ? "not read yet" : c.valid ? "valid" : "INVALID")
         line += " (\(files.count == 1 ? files[0] : "\(files.count) files"))"
         if let error = c.error { line += "; " + error + (c.errors.count > 1 ? " (+\(c.errors.count - 1) more)" : "") }
         if !c.warnings.isEmpty { line += "; \(c.warnings.count) warning(s)" }

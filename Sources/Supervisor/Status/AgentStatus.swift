@@ -74,6 +74,10 @@ public struct AgentStatus: Sendable, Hashable, Codable {
         /// Every config file read (folders expanded), in order.
         public var files: [String]?
 
+        /// True once the agent's first read of the config has an outcome: applied, or rejected with
+        /// errors. False while the agent starts, when `valid` is false but nothing was rejected.
+        public var hasOutcome: Bool { generation > 0 || appliedAt != nil || error != nil || !errors.isEmpty }
+
         enum CodingKeys: String, CodingKey { case path, generation, valid, error, errors, warnings, appliedAt, files }
 
         /// Writes every key, with `null` for absent values.
