@@ -23,6 +23,13 @@ struct ServiceHistory: Sendable, Equatable {
         lastTerminationReason = status.lastTerminationReason
     }
 
+    /// Records how a run ended: its exit code, its signal (nil when it exited), and why.
+    mutating func record(_ termination: Termination) {
+        lastExitCode = termination.exitCode
+        if case .signaled(let signal) = termination { lastSignal = signal } else { lastSignal = nil }
+        lastTerminationReason = termination.reason
+    }
+
     /// Writes this history into `status`.
     func apply(to status: inout ServiceStatus) {
         status.restarts = restarts

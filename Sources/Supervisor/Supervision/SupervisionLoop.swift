@@ -84,9 +84,9 @@ struct SupervisionLoop: Sendable {
             status.pid = nil
             status.processGroup = nil
             if let termination = ending.termination {
-                status.lastExitCode = termination.exitCode
-                if case .signaled(let signal) = termination { status.lastSignal = signal } else { status.lastSignal = nil }
-                status.lastTerminationReason = termination.reason
+                var history = ServiceHistory(of: status)
+                history.record(termination)
+                history.apply(to: &status)
             }
             if await keptEnded(ending, &status, logger: logger) { return }
             // Crashed, failed a probe or never started: back off, then try again.
@@ -115,11 +115,7 @@ struct SupervisionLoop: Sendable {
     static func history(after termination: Termination?, _ status: ServiceStatus) -> ServiceHistory {
         var history = ServiceHistory(of: status)
         history.restarts += 1
-        if let termination {
-            history.lastExitCode = termination.exitCode
-            if case .signaled(let signal) = termination { history.lastSignal = signal } else { history.lastSignal = nil }
-            history.lastTerminationReason = termination.reason
-        }
+        if let termination { history.record(termination) }
         return history
     }
 
