@@ -112,16 +112,28 @@ public struct LlamaServerExecutor: RuntimeExecutor {
     /// llama-server registers `PREFIX + path` for each route (b11434 `tools/server/server-http.cpp`), so
     /// `/health` is then `PREFIX/health`: the probes and the endpoint follow it.
     static func apiPrefix(_ extraArgs: [String], environment: [String: String]) -> String {
-        var prefix: String?
+        lastValue(of: ["--api-prefix"], in: extraArgs) ?? environment["LLAMA_ARG_API_PREFIX"] ?? ""
+    }
+
+    /// The value of the last occurrence of `flags` in `args` (`FLAG VALUE` or `FLAG=VALUE`), nil without
+    /// one. Flags are matched as llama-server reads them (`--ctx_size` is `--ctx-size`, `asRead`);
+    /// values are kept as written.
+    public static func lastValue(of flags: [String], in args: [String]) -> String? {
+        var value: String?
         var i = 0
-        while i < extraArgs.count {
-            if asRead(extraArgs[i]) == "--api-prefix", i + 1 < extraArgs.count {
-                prefix = extraArgs[i + 1]
-                i += 1
+        while i < args.count {
+            let parts = args[i].split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            if flags.contains(asRead(String(parts[0]))) {
+                if parts.count == 2 {
+                    value = String(parts[1])
+                } else if i + 1 < args.count {
+                    value = args[i + 1]
+                    i += 1
+                }
             }
             i += 1
         }
-        return prefix ?? environment["LLAMA_ARG_API_PREFIX"] ?? ""
+        return value
     }
 
     /// llama-server flags for the CRD's node fields, in this order (each only when its field is set):

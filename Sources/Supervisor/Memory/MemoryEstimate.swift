@@ -87,7 +87,7 @@ public struct MemoryEstimate: Sendable, Hashable {
 
     /// The value of the last `flags` occurrence in `args` (`-ctk q8_0` or `--cache-type-k=q8_0`), default `f16`.
     static func cacheType(_ args: [String], _ flags: [String], default: String = "f16") -> String {
-        lastValue(args, flags)?.lowercased() ?? `default`
+        LlamaServerExecutor.lastValue(of: flags, in: args)?.lowercased() ?? `default`
     }
 
     /// The context (tokens) llama-server runs with, as it reads its argv: the last `-c`/`--ctx-size` of
@@ -97,29 +97,8 @@ public struct MemoryEstimate: Sendable, Hashable {
     /// (llama.cpp: `n_ctx = 0` takes `n_ctx_train`); without one in the header, the default.
     static func contextSize(_ service: InferenceService, trainedContext: Int?) -> Int {
         var context = service.contextSize ?? LlamaServerExecutor.defaultContextSize
-        if let text = lastValue(service.extraArgs, ["-c", "--ctx-size"]), let number = Int(text), number >= 0 { context = number }
+        if let text = LlamaServerExecutor.lastValue(of: ["-c", "--ctx-size"], in: service.extraArgs), let number = Int(text), number >= 0 { context = number }
         return context == 0 ? trainedContext ?? LlamaServerExecutor.defaultContextSize : context
-    }
-
-    /// The value of the last `flags` occurrence in `args` (`FLAG VALUE` or `FLAG=VALUE`), nil without one.
-    /// Flags are matched as llama-server reads them (`--ctx_size` is `--ctx-size`); values are kept as written.
-    static func lastValue(_ args: [String], _ flags: [String]) -> String? {
-        var value: String?
-        var i = 0
-        while i < args.count {
-            let parts = args[i].split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let flag = LlamaServerExecutor.asRead(String(parts[0]))
-            if flags.contains(flag) {
-                if parts.count == 2 {
-                    value = String(parts[1])
-                } else if i + 1 < args.count {
-                    value = args[i + 1]
-                    i += 1
-                }
-            }
-            i += 1
-        }
-        return value
     }
 
     static func fileSize(_ path: String) -> Int64 {
