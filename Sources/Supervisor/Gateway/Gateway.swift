@@ -103,14 +103,11 @@ public final class Gateway: Service, Sendable {
                 Task { await self.store.gatewayListening(endpoint) }
             },
             logger: appLogger)
+        let address = ListenAddress.address(host: options.host, port: options.port)
         await listenUntilShutdown(
             "gateway cannot listen; the agent goes on without it and tries again",
-            metadata: ["address": "\(ListenAddress.address(host: options.host, port: options.port))"], logger: logger,
-            failed: { reason in
-                let address = ListenAddress.address(host: self.options.host, port: self.options.port)
-                await self.store.listenerFailed(
-                    StatusStore.gatewayListener, "the gateway cannot listen on \(address): \(reason); tried again at least every 30 s")
-            },
+            metadata: ["address": "\(address)"], warning: "the gateway cannot listen on \(address)", logger: logger,
+            failed: { warning in await self.store.listenerFailed(StatusStore.gatewayListener, warning) },
             serve: { try await app.run() })
         try? await client.shutdown()
     }

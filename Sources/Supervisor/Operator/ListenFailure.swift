@@ -37,11 +37,13 @@ enum ListenRetry {
 /// reason is logged at debug, so a port held for hours costs one error line.
 /// - Parameters:
 ///   - message: what cannot listen, for the log (for example "gateway cannot listen; ...").
-///   - failed: called with the reason (`Address already in use (errno 98)`) at each failure whose reason
-///     differs from the one before, for the status file's warnings.
+///   - warning: what cannot listen where, for the status file (`the gateway cannot listen on 127.0.0.1:8080`).
+///   - failed: called at each failure whose reason differs from the one before with the status file's
+///     warning line: `warning`, the reason and the retry (`...: Address already in use (errno 98); tried
+///     again at least every 30 s`).
 ///   - serve: the listener's whole run; returning ends the retries.
 func listenUntilShutdown(
-    _ message: Logger.Message, metadata: Logger.Metadata, logger: Logger,
+    _ message: Logger.Message, metadata: Logger.Metadata, warning: String, logger: Logger,
     failed: (String) async -> Void = { _ in }, serve: () async throws -> Void
 ) async {
     var delay = ListenRetry.first
@@ -57,7 +59,9 @@ func listenUntilShutdown(
             fields["error"] = "\(reason)"
             fields["retryIn"] = "\(delay.components.seconds)s"
             logger.log(level: reason == lastReason ? .debug : .error, message, metadata: fields)
-            if reason != lastReason { await failed(reason) }
+            if reason != lastReason {
+                await failed("\(warning): \(reason); tried again at least every \(ListenRetry.longest.components.seconds) s")
+            }
             lastReason = reason
         }
         let wait = delay

@@ -98,10 +98,8 @@ public struct OperatorServer: Service {
             logger: Logger(label: "metal-agent.http", factory: { _ in SwiftLogNoOpLogHandler() }))
         await listenUntilShutdown(
             "operator endpoint not started; supervision goes on without it and it is tried again",
-            metadata: ["listen": "\(address)"], logger: logger,
-            failed: { reason in
-                await onFailure("the operator endpoint cannot listen on \(address): \(reason); tried again at least every 30 s")
-            },
+            metadata: ["listen": "\(address)"], warning: "the operator endpoint cannot listen on \(address)", logger: logger,
+            failed: { warning in await onFailure(warning) },
             serve: { try await app.run() })
     }
 
