@@ -226,6 +226,10 @@ import Testing
         #expect(flagged[1].count == 1 && flagged[1][0].hasPrefix("\"-ctk\" repeats"))
         // c: llama-server reads --ctx_size as --ctx-size (`_` is `-` in a `--` flag); one warning for both spellings.
         #expect(flagged[2].count == 1 && flagged[2][0].hasPrefix("\"--ctx_size\" repeats"), "\(flagged[2])")
+        // At the field's place: c's spec is line 19 (four lines and `---` per document).
+        let warning = try #require(desired[2].warnings.first { $0.reason == .OverriddenFlag })
+        #expect(warning.error.field == "InferenceService \"c\" spec.extraArgs")
+        #expect(warning.error.description.hasPrefix("/m/models.yaml:19:"), "\(warning.error.description)")
     }
 
     @Test func draftModelRefAndMmprojResolveToLocalFiles() throws {
