@@ -24,8 +24,9 @@ Prints one table per size with the ratio metal-agent / supervisord (below 1: met
 faster). Asserts nothing about time; exits 1 only if something did not work (an entry never came up,
 another entry was touched by an edit, a process was left behind).
 
-Usage: bench/vs_supervisord.py [--sizes 10,100,1000] [--idle 30] [--agent .build/release/metal-agent]
-Build first: swift build -c release
+Usage: bench/vs_supervisord.py [--sizes 10,100,1000] [--idle 30] [--agent .build-release/release/metal-agent]
+Build first: scripts/build-release (the binary a node installs; --agent .build/release/metal-agent measures
+the `swift build -c release` build instead, with the Swift libraries loaded as shared objects)
 """
 import argparse, datetime, json, os, pathlib, resource, shutil, signal, statistics, subprocess, sys, tempfile, time, xmlrpc.client
 
@@ -291,8 +292,10 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="10,100,1000")
     parser.add_argument("--idle", type=float, default=30)
-    parser.add_argument("--agent", default=str(ROOT / ".build/release/metal-agent"))
+    parser.add_argument("--agent", default=str(ROOT / ".build-release/release/metal-agent"))
     a = parser.parse_args()
+    if not os.access(a.agent, os.X_OK):
+        sys.exit(f"vs_supervisord: no agent at {a.agent}; build it first (scripts/build-release), or name one with --agent")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     bin_dir = supervisord_venv()
