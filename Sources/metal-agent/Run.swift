@@ -109,6 +109,17 @@ struct Run: AsyncParsableCommand {
         }
         let configPaths = config.map { trimmedFolder(absolutePath($0)) }
         let configPath = configPaths[0]
+        let statusPath = absolutePath(statusFile ?? AgentOptions.defaultStatusPath(forConfig: configPath))
+        // One agent per status file, checked before anything else runs (the runtimes' `--version`, about 1 s):
+        // a second agent says only why it refuses.
+        let lock: AgentLock
+        do {
+            lock = try AgentLock(path: statusPath + ".lock")
+        } catch {
+            logger.critical("\(error)")
+            throw ExitCode(1)
+        }
+        defer { withExtendedLifetime(lock) {} }
         let nodeRuntimes = try node.resolve()
         if nodeRuntimes.binaries[nodeRuntimes.defaultRuntime] == nil {
             logger.warning(
@@ -118,7 +129,7 @@ struct Run: AsyncParsableCommand {
         logger.info("runtimes enabled", metadata: ["runtimes": "\(nodeRuntimes.binaries.keys.sorted())", "default": "\(nodeRuntimes.defaultRuntime)"])
         var options = AgentOptions(
             configPath: configPath,
-            statusPath: absolutePath(statusFile ?? AgentOptions.defaultStatusPath(forConfig: configPath)),
+            statusPath: statusPath,
             logDirectory: absolutePath(logDir ?? AgentOptions.defaultLogDirectory(forConfig: configPath)),
             host: nodeRuntimes.host, defaultRuntime: nodeRuntimes.defaultRuntime, binaries: nodeRuntimes.binaries,
             backoff: BackoffPolicy(initial: backoffInitial.duration, max: backoffMax.duration, resetAfter: backoffReset.duration),
@@ -149,14 +160,6 @@ struct Run: AsyncParsableCommand {
             throw ExitCode(1)
         }
         options.runtimeGuard = [guardPath, "guard"]
-        let lock: AgentLock
-        do {
-            lock = try AgentLock(path: options.statusPath + ".lock")
-        } catch {
-            logger.critical("\(error)")
-            throw ExitCode(1)
-        }
-        defer { withExtendedLifetime(lock) {} }
         let agent = Agent(options: options, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if !listenAddress.isLoopback {

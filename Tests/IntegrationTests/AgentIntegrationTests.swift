@@ -751,6 +751,8 @@ extension AgentIntegrationTests {
         let second = try runAgentCommand(["--config", agent.configPath, "--llama-server-bin", AgentHarness.fakeRuntime])
         #expect(second.status == 1)
         #expect(second.err.contains("another metal-agent (pid \(agent.process!.processIdentifier)) already runs with this status file"))
+        // It refuses before it looks at the runtimes: no line of theirs suggests it started.
+        #expect(!second.err.contains("runtimes enabled"), "\(second.err)")
         #expect(readyPIDs(try #require(agent.status())) == readyPIDs(first), "the running agent's runtimes are untouched")
         try await agent.terminate()
     }
